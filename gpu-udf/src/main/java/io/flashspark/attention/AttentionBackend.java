@@ -1,0 +1,19 @@
+package io.flashspark.attention;
+
+import java.util.List;
+
+/**
+ * Computes partials: the one interface the Spark job sees, so {@code --backend cpu} and
+ * {@code --backend gpu} are interchangeable. Implementations are thread-safe and reused by every
+ * task of a JVM.
+ */
+public interface AttentionBackend {
+  /** Short name for logs and summaries, e.g. "cpu" or "gpu:NVIDIA H100 80GB HBM3". */
+  String name();
+
+  /**
+   * For each {@code i}, attention of {@code queries.get(i)} over all of {@code kvs.get(i)}, as a
+   * partial over those keys. All problems share {@code spec}.
+   */
+  List<Partial> attend(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec);
+}

@@ -1,0 +1,50 @@
+package io.flashspark.attention;
+
+import java.lang.reflect.Method;
+import java.util.Locale;
+
+/**
+ * Picks a backend by name. The GPU backend is reached by reflection so that a JVM which never
+ * asks for it (the Spark driver, a laptop) never loads JCuda or touches CUDA.
+ */
+public final class Backends {
+  private static final String GPU_CLASS = "io.flashspark.gpu.GpuBackend";
+
+  private Backends() {}
+
+  /** {@code cpu}, {@code gpu} (fails if no usable GPU) or {@code auto} (GPU when usable). */
+  public static AttentionBackend forName(String name) {
+    switch (name.toLowerCase(Locale.ROOT)) {
+      case "cpu":
+        return CpuBackend.INSTANCE;
+      case "gpu":
+        return gpu(true);
+      case "auto": {
+        AttentionBackend gpu = gpu(false);
+        return gpu != null ? gpu : CpuBackend.INSTANCE;
+      }
+      default:
+        throw new IllegalArgumentException("unknown backend '" + name + "' (expected auto, cpu or gpu)");
+    }
+  }
+
+  /** The shared GPU backend, or null (required=false) / an exception saying why it is unusable. */
+  private static AttentionBackend gpu(boolean required) {
+    try {
+      Class<?> cls = Class.forName(GPU_CLASS);
+      Method get = cls.getMethod(required ? "get" : "getIfUsable");
+      return (AttentionBackend) get.invoke(null);
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException) {
+        throw (RuntimeException) cause;
+      }
+      throw new IllegalStateException("GPU backend unusable: " + cause, cause);
+    } catch (ReflectiveOperationException | LinkageError e) {
+      if (required) {
+        throw new IllegalStateException("GPU backend not on the classpath: " + e, e);
+      }
+      return null;
+    }
+  }
+}

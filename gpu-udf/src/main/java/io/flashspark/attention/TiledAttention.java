@@ -1,0 +1,260 @@
+package io.flashspark.attention;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RecursiveAction;
+
+/**
+ * The CPU FlashAttention forward: the GPU kernel's algorithm in plain Java.
+ *
+ * <p>Query rows are cut into tiles of {@link #TILE_Q} rows and keys into tiles of
+ * {@link #TILE_K}. For each query tile a running row max {@code m}, row sum {@code l} and an
+ * unnormalised output accumulator are kept while every key tile streams past ("scores = Q K^T,
+ * mask, row max, exp, rescale, += P V"); only one {@code TILE_Q x TILE_K} tile of scores ever
+ * exists. Causal masking uses global positions: a key tile wholly after the query tile is
+ * skipped, a tile straddling the diagonal is masked element-wise.
+ *
+ * <p>Parallel over query tiles (and, through {@link #forwardAll}, over heads/blocks) on a shared
+ * fork-join pool, so concurrent Spark tasks in one executor never oversubscribe its cores.
+ */
+public final class TiledAttention {
+  public static final int MAX_DIM = 256;
+  /**
+   * Tile sizes: 32 query rows keep the output accumulator ({@code 32 x d} floats, 16 KiB at
+   * d=128) and the score tile in L1/L2; 64 keys make the inner loops long enough to vectorise.
+   * See docs/benchmarks.md for the measurement behind them.
+   */
+  static final int TILE_Q = 32;
+  static final int TILE_K = 64;
+
+  /** One pool per JVM, a thread per core (the common pool leaves one core idle). */
+  private static final class Pool {
+    static final ForkJoinPool INSTANCE =
+        new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+  }
+
+  private TiledAttention() {}
+
+  /** Attention of {@code q} over the union of {@code kvs}, single-threaded. */
+  public static Partial forward(QueryBlock q, List<KeyValueBlock> kvs, AttentionSpec spec) {
+    Problem problem = new Problem(q, kvs, spec);
+    problem.run(0, q.rows());
+    return problem.out;
+  }
+
+  /** Same result as {@link #forward}, query tiles spread over the shared pool. */
+  public static Partial forwardParallel(QueryBlock q, List<KeyValueBlock> kvs, AttentionSpec spec) {
+    return forwardAll(List.of(q), List.of(kvs), spec).get(0);
+  }
+
+  /**
+   * Many independent problems at once ({@code queries.get(i)} over {@code kvs.get(i)}), all their
+   * query tiles spread over the shared pool.
+   */
+  public static List<Partial> forwardAll(
+      List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec) {
+    if (queries.size() != kvs.size()) {
+      throw new IllegalArgumentException(queries.size() + " query blocks but " + kvs.size() + " kv lists");
+    }
+    List<Problem> problems = new ArrayList<>(queries.size());
+    List<RecursiveAction> tiles = new ArrayList<>();
+    for (int i = 0; i < queries.size(); i++) {
+      Problem problem = new Problem(queries.get(i), kvs.get(i), spec);
+      problems.add(problem);
+      for (int r0 = 0; r0 < problem.q.rows(); r0 += TILE_Q) {
+        int start = r0;
+        int end = Math.min(r0 + TILE_Q, problem.q.rows());
+        tiles.add(new RecursiveAction() {
+          @Override protected void compute() {
+            problem.run(start, end);
+          }
+        });
+      }
+    }
+    if (tiles.size() == 1) {
+      tiles.get(0).invoke();
+    } else if (tiles.size() > 1) {
+      Pool.INSTANCE.invoke(new RecursiveAction() {
+        @Override protected void compute() {
+          invokeAll(tiles);
+        }
+      });
+    }
+    List<Partial> out = new ArrayList<>(problems.size());
+    for (Problem problem : problems) {
+      out.add(problem.out);
+    }
+    return out;
+  }
+
+  /** One query block against its key/value blocks; {@link #run} fills a range of its rows. */
+  private static final class Problem {
+    final QueryBlock q;
+    final List<KeyValueBlock> kvs;
+    final List<float[]> keysTransposed = new ArrayList<>();
+    final float scale;
+    final boolean causal;
+    final int dim;
+    final Partial out;
+
+    Problem(QueryBlock query, List<KeyValueBlock> kvBlocks, AttentionSpec spec) {
+      Precision precision = spec.precision();
+      this.dim = query.dim();
+      this.q = precision == Precision.FP32 ? query
+          : new QueryBlock(query.rows(), dim, precision.roundAll(query.q()), query.pos());
+      this.kvs = new ArrayList<>(kvBlocks.size());
+      for (KeyValueBlock kv : kvBlocks) {
+        if (kv.dim() != dim) {
+          throw new IllegalArgumentException("query dim " + dim + " but key/value dim " + kv.dim());
+        }
+        KeyValueBlock rounded = precision == Precision.FP32 ? kv : new KeyValueBlock(kv.rows(), dim,
+            precision.roundAll(kv.k()), precision.roundAll(kv.v()), kv.pos());
+        kvs.add(rounded);
+        keysTransposed.add(transpose(rounded.k(), rounded.rows(), dim));
+      }
+      this.scale = (float) spec.scaleFor(dim);
+      this.causal = spec.causal();
+      this.out = Partial.empty(query.rows(), dim);
+    }
+
+    void run(int rowStart, int rowEnd) {
+      for (int r0 = rowStart; r0 < rowEnd; r0 += TILE_Q) {
+        queryTile(r0, Math.min(r0 + TILE_Q, rowEnd));
+      }
+    }
+
+    private void queryTile(int r0, int r1) {
+      int rows = r1 - r0;
+      float[] qs = new float[rows * dim];
+      long qMin = Long.MAX_VALUE;
+      long qMax = Long.MIN_VALUE;
+      for (int i = 0; i < rows; i++) {
+        for (int c = 0; c < dim; c++) {
+          qs[i * dim + c] = q.q()[(r0 + i) * dim + c] * scale;
+        }
+        qMin = Math.min(qMin, q.pos()[r0 + i]);
+        qMax = Math.max(qMax, q.pos()[r0 + i]);
+      }
+      float[] acc = new float[rows * dim];
+      float[] rowMax = new float[rows];
+      float[] rowSum = new float[rows];
+      Arrays.fill(rowMax, Float.NEGATIVE_INFINITY);
+      float[] scores = new float[rows * TILE_K];
+
+      for (int b = 0; b < kvs.size(); b++) {
+        KeyValueBlock kv = kvs.get(b);
+        float[] kT = keysTransposed.get(b);
+        for (int c0 = 0; c0 < kv.rows(); c0 += TILE_K) {
+          int c1 = Math.min(c0 + TILE_K, kv.rows());
+          boolean mask = false;
+          if (causal) {
+            long kMin = Long.MAX_VALUE;
+            long kMax = Long.MIN_VALUE;
+            for (int j = c0; j < c1; j++) {
+              kMin = Math.min(kMin, kv.pos()[j]);
+              kMax = Math.max(kMax, kv.pos()[j]);
+            }
+            if (kMin > qMax) {
+              continue; // every key of this tile lies after every query of the tile
+            }
+            mask = kMax > qMin;
+          }
+          keyTile(kv, kT, c0, c1, r0, rows, qs, scores, mask, acc, rowMax, rowSum);
+        }
+      }
+      finish(r0, rows, acc, rowMax, rowSum);
+    }
+
+    /** scores = Qs K^T for one key tile, then the online-softmax update of the running state. */
+    private void keyTile(KeyValueBlock kv, float[] kT, int c0, int c1, int r0, int rows,
+        float[] qs, float[] scores, boolean mask, float[] acc, float[] rowMax, float[] rowSum) {
+      int n = c1 - c0;
+      int stride = kv.rows();
+      Arrays.fill(scores, 0, rows * TILE_K, 0f);
+      for (int i = 0; i < rows; i++) {
+        int sBase = i * TILE_K;
+        int qBase = i * dim;
+        for (int c = 0; c < dim; c++) {
+          float qv = qs[qBase + c];
+          int kBase = c * stride + c0;
+          for (int j = 0; j < n; j++) {
+            scores[sBase + j] += qv * kT[kBase + j];
+          }
+        }
+      }
+      float[] v = kv.v();
+      for (int i = 0; i < rows; i++) {
+        int sBase = i * TILE_K;
+        if (mask) {
+          long qp = q.pos()[r0 + i];
+          for (int j = 0; j < n; j++) {
+            if (kv.pos()[c0 + j] > qp) {
+              scores[sBase + j] = Float.NEGATIVE_INFINITY;
+            }
+          }
+        }
+        float tileMax = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+          tileMax = Math.max(tileMax, scores[sBase + j]);
+        }
+        if (tileMax == Float.NEGATIVE_INFINITY) {
+          continue; // this row sees no key of the tile
+        }
+        float newMax = Math.max(rowMax[i], tileMax);
+        float correction = (float) Math.exp(rowMax[i] - newMax); // 0 when rowMax was -inf
+        float sum = 0f;
+        for (int j = 0; j < n; j++) {
+          float p = (float) Math.exp(scores[sBase + j] - newMax);
+          scores[sBase + j] = p;
+          sum += p;
+        }
+        rowSum[i] = rowSum[i] * correction + sum;
+        rowMax[i] = newMax;
+        int aBase = i * dim;
+        if (correction != 1f) {
+          for (int c = 0; c < dim; c++) {
+            acc[aBase + c] *= correction;
+          }
+        }
+        for (int j = 0; j < n; j++) {
+          float p = scores[sBase + j];
+          if (p == 0f) {
+            continue;
+          }
+          int vBase = (c0 + j) * dim;
+          for (int c = 0; c < dim; c++) {
+            acc[aBase + c] += p * v[vBase + c];
+          }
+        }
+      }
+    }
+
+    private void finish(int r0, int rows, float[] acc, float[] rowMax, float[] rowSum) {
+      float[] o = out.o();
+      for (int i = 0; i < rows; i++) {
+        int r = r0 + i;
+        if (!(rowSum[i] > 0f)) {
+          continue; // stays empty: m = -inf, l = 0, o = 0
+        }
+        float inv = 1f / rowSum[i];
+        for (int c = 0; c < dim; c++) {
+          o[r * dim + c] = acc[i * dim + c] * inv;
+        }
+        out.m()[r] = rowMax[i];
+        out.l()[r] = rowSum[i];
+      }
+    }
+  }
+
+  static float[] transpose(float[] rowMajor, int rows, int cols) {
+    float[] t = new float[rows * cols];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        t[c * rows + r] = rowMajor[r * cols + c];
+      }
+    }
+    return t;
+  }
+}
