@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Run on the GPU host from the repo root:  bash kernels/dev/run_on_gpu.sh [check|bench|all|sanitize|full]
+# Builds the fatbin with kernels/build.sh into /tmp/fsk, runs the harness, writes logs to $OUT.
+# VARIANTS="name:d64=BN,NW,MT,QREG:d128=BN,NW,MT,QREG ..." builds extra sm_90a-only variants that are
+# timed side by side with the default build (column ours1, ours2, ...).
+set -uo pipefail
+MODE=${1:-full}
+OUT=${OUT:-/tmp/fsk_out}
+mkdir -p "$OUT"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv | tee "$OUT/gpu.txt"
+t0=$(date +%s.%N)
+bash kernels/build.sh /tmp/fsk 2>&1 | tee "$OUT/build.log" || { echo BUILD FAILED; exit 1; }
+t1=$(date +%s.%N)
+echo "build time: $(echo "$t1 - $t0" | bc) s" | tee -a "$OUT/build.log"
+LIBS=(--lib /tmp/fsk)
+pids=()
+for spec in ${VARIANTS:-}; do
+  name=${spec%%:*}
+  rest=${spec#*:}
+  dir=/tmp/fsk_$name
+  mkdir -p "$dir"
+  flags=$(FSK_PROPS_OUT=$dir/kernels.properties python3 kernels/src/gen_properties.py ${rest//:/ })
+  (nvcc -fatbin -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a $flags -Xptxas -v \
+      -o "$dir/flashspark.fatbin" kernels/src/flashspark_all.cu > "$dir/build.log" 2>&1 || echo "variant $name failed") &
+  pids+=($!)
+  LIBS+=(--lib "$dir")
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for spec in ${VARIANTS:-}; do
+  name=${spec%%:*}; echo "variant $name: $spec"; grep -A2 "fwd_bf16" /tmp/fsk_$name/build.log | grep -E "Compiling|Used|spill" | paste - - - | sed -E 's/ptxas info *: //g' ; done | tee "$OUT/variants.txt"
+rc=0
+case "$MODE" in
+  check|bench|all)
+    python3 kernels/dev/fsk_harness.py "$MODE" "${LIBS[@]}" --out "$OUT/results.txt" 2>&1 | tee "$OUT/harness.log"; rc=$? ;;
+  full)
+    python3 kernels/dev/fsk_harness.py all "${LIBS[@]}" --out "$OUT/results.txt" 2>&1 | tee "$OUT/harness.log"; rc=$?
+    ;&
+  sanitize)
+    for tool in memcheck racecheck; do
+      compute-sanitizer --tool $tool --error-exitcode 9 python3 kernels/dev/fsk_harness.py sanitize --lib /tmp/fsk \
+        2>&1 | tail -n 30 | tee "$OUT/sanitize_$tool.log"
+      echo "compute-sanitizer $tool exit: ${PIPESTATUS[0]}" | tee -a "$OUT/sanitize_$tool.log"
+    done ;;
+esac
+exit $rc

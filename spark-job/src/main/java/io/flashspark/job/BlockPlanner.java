@@ -1,0 +1,154 @@
+package io.flashspark.job;
+
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Cuts each (document, head)'s block grid into cells that Spark tasks compute.
+ *
+ * <p>Per (doc, head), Q blocks are grouped into {@code a} Q shards and KV blocks into {@code b}
+ * KV shards; a cell is one (Q shard, KV shard) pair. Each Q block travels to {@code b} cells and
+ * each KV block to {@code a}, so the bytes shipped are about {@code b·N·d + a·M·2d}; with
+ * {@code a·b = c} cells that is smallest at {@code b = sqrt(2·c·M/N)}. The job's cells are shared
+ * among (doc, head)s in proportion to their work, a KV shard is capped at
+ * {@code maxKvShardBytes} (what one task may hold), and causal cells wholly above the diagonal
+ * are never formed.
+ */
+public final class BlockPlanner {
+  private final int targetCells;
+  private final long maxKvShardBytes;
+
+  /**
+   * @param targetCells cells the job should have in all (e.g. a few per executor core/GPU)
+   * @param maxKvShardBytes largest KV shard (k and v, fp32) one task holds
+   */
+  public BlockPlanner(int targetCells, long maxKvShardBytes) {
+    if (targetCells < 1 || maxKvShardBytes < 1) {
+      throw new IllegalArgumentException("targetCells and maxKvShardBytes must be positive");
+    }
+    this.targetCells = targetCells;
+    this.maxKvShardBytes = maxKvShardBytes;
+  }
+
+  /** The shards of one (doc, head): block-index origin and blocks per shard for Q and KV. */
+  public record ShardPlan(long qFirstBlock, long qBlocks, long qBlocksPerShard,
+      long kvFirstBlock, long kvBlocks, long kvBlocksPerShard, boolean causal, long firstCellId)
+      implements Serializable {
+
+    public int qShards() {
+      return (int) ((qBlocks + qBlocksPerShard - 1) / qBlocksPerShard);
+    }
+
+    public int kvShards() {
+      return (int) ((kvBlocks + kvBlocksPerShard - 1) / kvBlocksPerShard);
+    }
+
+    public int qShardOf(long block) {
+      return (int) ((block - qFirstBlock) / qBlocksPerShard);
+    }
+
+    public int kvShardOf(long block) {
+      return (int) ((block - kvFirstBlock) / kvBlocksPerShard);
+    }
+
+    long kvShardFirstBlock(int shard) {
+      return kvFirstBlock + shard * kvBlocksPerShard;
+    }
+
+    long qShardLastBlock(int shard) {
+      return qFirstBlock + (shard + 1) * qBlocksPerShard - 1;
+    }
+
+    /**
+     * Whether Q block {@code qBlock} needs KV shard {@code shard}. Causal: only when the shard
+     * starts at or before the Q block (block indices share one position grid).
+     */
+    public boolean qBlockNeeds(long qBlock, int shard) {
+      return !causal || kvShardFirstBlock(shard) <= qBlock;
+    }
+
+    /** Whether any Q block of Q shard {@code qShard} needs KV shard {@code kvShard}. */
+    public boolean cellNeeded(int qShard, int kvShard) {
+      return !causal || kvShardFirstBlock(kvShard) <= qShardLastBlock(qShard);
+    }
+
+    public CellKey cell(DocHead docHead, int qShard, int kvShard) {
+      return new CellKey(docHead, qShard, kvShard, firstCellId + (long) qShard * kvShards() + kvShard);
+    }
+
+    public long cellCount() {
+      return (long) qShards() * kvShards();
+    }
+  }
+
+  /** The plan of a whole job, with the reasons for its choices. */
+  public record Plan(Map<DocHead, ShardPlan> shards, long cells, long neededCells, String description)
+      implements Serializable {}
+
+  /**
+   * @param queries per (doc, head) summary of the query side
+   * @param keys per (doc, head) summary of the key/value side (the same map for self-attention)
+   */
+  public Plan plan(Map<DocHead, DocSummary> queries, Map<DocHead, DocSummary> keys, boolean causal) {
+    double totalWork = 0;
+    for (DocHead dh : new TreeSet<>(queries.keySet())) {
+      DocSummary kv = keys.get(dh);
+      if (kv != null) {
+        totalWork += work(queries.get(dh), kv, causal);
+      }
+    }
+    Map<DocHead, ShardPlan> shards = new LinkedHashMap<>();
+    long cellId = 0;
+    long needed = 0;
+    long maxA = 1;
+    long maxB = 1;
+    long kvSplitForMemory = 0;
+    double shippedValues = 0;
+    for (DocHead dh : new TreeSet<>(queries.keySet())) {
+      DocSummary q = queries.get(dh);
+      DocSummary kv = keys.get(dh);
+      if (kv == null) {
+        continue; // no keys: its query rows come out empty without any cell
+      }
+      double n = q.rows();
+      double m = kv.rows();
+      long cells = Math.max(1, Math.round(targetCells * work(q, kv, causal) / Math.max(totalWork, 1)));
+      long b = Math.max(1, Math.round(Math.sqrt(2.0 * cells * m / Math.max(n, 1))));
+      long kvBytes = (long) (m * 2 * kv.dim() * Float.BYTES);
+      long bForMemory = (kvBytes + maxKvShardBytes - 1) / maxKvShardBytes;
+      if (bForMemory > b) {
+        b = bForMemory;
+        kvSplitForMemory++;
+      }
+      b = Math.min(b, kv.blocks());
+      long a = Math.min(q.blocks(), Math.max(1, (cells + b - 1) / b));
+      long qPerShard = (q.blocks() + a - 1) / a;
+      long kvPerShard = (kv.blocks() + b - 1) / b;
+      ShardPlan plan = new ShardPlan(q.minBlock(), q.blocks(), qPerShard, kv.minBlock(), kv.blocks(),
+          kvPerShard, causal, cellId);
+      shards.put(dh, plan);
+      cellId += plan.cellCount();
+      for (int i = 0; i < plan.qShards(); i++) {
+        for (int j = 0; j < plan.kvShards(); j++) {
+          needed += plan.cellNeeded(i, j) ? 1 : 0;
+        }
+      }
+      maxA = Math.max(maxA, plan.qShards());
+      maxB = Math.max(maxB, plan.kvShards());
+      shippedValues += plan.kvShards() * n * q.dim() + plan.qShards() * m * 2.0 * kv.dim();
+    }
+    String description = String.format(
+        "%d (doc, head) problems, %d cells (%d needed%s); largest grid %d Q shards x %d KV shards;"
+            + " KV shards split for memory in %d problems (cap %d MiB); about %.1f MB of q/k/v shipped to cells",
+        shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, kvSplitForMemory,
+        maxKvShardBytes >> 20, shippedValues * Float.BYTES / 1e6);
+    return new Plan(shards, cellId, needed, description);
+  }
+
+  /** Query-key pairs of one problem (half for causal self-attention). */
+  static double work(DocSummary q, DocSummary kv, boolean causal) {
+    return (double) q.rows() * kv.rows() * (causal ? 0.5 : 1.0);
+  }
+}

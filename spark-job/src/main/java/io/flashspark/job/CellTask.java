@@ -1,0 +1,60 @@
+package io.flashspark.job;
+
+import io.flashspark.attention.AttentionBackend;
+import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.Backends;
+import io.flashspark.attention.KeyValueBlock;
+import io.flashspark.attention.Partial;
+import io.flashspark.attention.QueryBlock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.util.CollectionAccumulator;
+import scala.Tuple2;
+
+/**
+ * The executor's work for one cell: every Q block of the cell against every KV block of the cell
+ * it can see, in one backend call (the kernel sweeps all local KV blocks, so partials of one Q
+ * block are merged on the executor before anything leaves it). A pure function of its inputs,
+ * so Spark may retry or speculate it.
+ */
+public final class CellTask {
+  private CellTask() {}
+
+  public static Iterator<Tuple2<BlockKey, BlockPartial>> compute(Iterable<TokenBlock> queryBlocks,
+      Iterable<TokenBlock> kvBlocks, String backendName, AttentionSpec spec, CollectionAccumulator<String> used) {
+    List<TokenBlock> qs = new ArrayList<>();
+    queryBlocks.forEach(qs::add);
+    if (qs.isEmpty()) {
+      return java.util.Collections.emptyIterator();
+    }
+    List<TokenBlock> kvs = new ArrayList<>();
+    kvBlocks.forEach(kvs::add);
+    kvs.sort(Comparator.comparingLong(b -> b.key().index()));
+
+    List<QueryBlock> queries = new ArrayList<>(qs.size());
+    List<List<KeyValueBlock>> visible = new ArrayList<>(qs.size());
+    for (TokenBlock q : qs) {
+      queries.add(q.queryBlock());
+      List<KeyValueBlock> seen = new ArrayList<>();
+      for (TokenBlock kv : kvs) {
+        if (!spec.causal() || kv.minPos() <= q.maxPos()) {
+          seen.add(kv.keyValueBlock());
+        }
+      }
+      visible.add(seen);
+    }
+    AttentionBackend backend = Backends.forName(backendName);
+    AttentionSpec resolved = ScoreOptions.resolvePrecision(spec, backend);
+    List<Partial> partials = backend.attend(queries, visible, resolved);
+    if (used != null) {
+      used.add(backend.name() + " " + resolved.precision().label());
+    }
+    List<Tuple2<BlockKey, BlockPartial>> out = new ArrayList<>(qs.size());
+    for (int i = 0; i < qs.size(); i++) {
+      out.add(new Tuple2<>(qs.get(i).key(), new BlockPartial(qs.get(i).pos(), partials.get(i))));
+    }
+    return out.iterator();
+  }
+}

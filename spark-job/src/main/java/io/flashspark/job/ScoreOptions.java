@@ -1,0 +1,53 @@
+package io.flashspark.job;
+
+import io.flashspark.attention.AttentionBackend;
+import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.CpuBackend;
+import io.flashspark.attention.Precision;
+import java.io.Serializable;
+
+/**
+ * Everything {@code score} takes. {@code precision == null} means the backend's own default:
+ * fp32 on the CPU, bf16 on the GPU (its kernels take 16-bit inputs).
+ */
+public record ScoreOptions(
+    String input,
+    String output,
+    String queries,
+    boolean causal,
+    int blockSize,
+    MergeMode merge,
+    String backend,
+    Precision precision,
+    double scale,
+    VectorEncoding packedAs,
+    int targetCells,
+    long maxKvShardBytes,
+    boolean overwrite) implements Serializable {
+
+  public enum MergeMode { DRIVER, DISTRIBUTED }
+
+  public static final int DEFAULT_BLOCK_SIZE = 2048;
+  public static final long DEFAULT_MAX_KV_SHARD_BYTES = 1L << 30;
+
+  public ScoreOptions {
+    if (blockSize < 1) {
+      throw new InputException("--block-size must be positive, got " + blockSize);
+    }
+    if (!Double.isNaN(scale) && !(scale > 0 && Double.isFinite(scale))) {
+      throw new InputException("--scale must be a positive finite number, got " + scale);
+    }
+  }
+
+  public AttentionSpec spec() {
+    return new AttentionSpec(scale, causal, precision);
+  }
+
+  /** The spec a backend runs: an unset precision becomes the backend's native one. */
+  static AttentionSpec resolvePrecision(AttentionSpec spec, AttentionBackend backend) {
+    if (spec.precision() != null) {
+      return spec;
+    }
+    return spec.withPrecision(backend == CpuBackend.INSTANCE ? Precision.FP32 : Precision.BF16);
+  }
+}

@@ -1,0 +1,79 @@
+package io.flashspark.job;
+
+import io.flashspark.attention.LowPrecision;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Locale;
+
+/**
+ * How a vector column is stored. {@code ARRAY}: Parquet {@code array<float>}. The packed forms are
+ * {@code binary} columns holding the vector's values little-endian, one after another:
+ * fp32 (4 bytes each), fp16 or bf16 (2 bytes each). Packed columns decode at memory speed;
+ * arrays of floats go through Spark's generic row conversion and are several times slower.
+ */
+public enum VectorEncoding {
+  ARRAY(0), FP32(4), FP16(2), BF16(2);
+
+  private final int bytesPerValue;
+
+  VectorEncoding(int bytesPerValue) {
+    this.bytesPerValue = bytesPerValue;
+  }
+
+  public static VectorEncoding parse(String name) {
+    switch (name.toLowerCase(Locale.ROOT)) {
+      case "array": return ARRAY;
+      case "fp32": return FP32;
+      case "fp16": return FP16;
+      case "bf16": return BF16;
+      default: throw new InputException(
+          "unknown vector encoding '" + name + "' (expected array, fp32, fp16 or bf16)");
+    }
+  }
+
+  public boolean packed() {
+    return this != ARRAY;
+  }
+
+  /** Decodes a packed vector; null with {@code problem[0]} set when the length is wrong. */
+  public float[] decode(byte[] bytes, String[] problem) {
+    if (bytes.length % bytesPerValue != 0) {
+      problem[0] = "packed " + name().toLowerCase(Locale.ROOT) + " value of " + bytes.length
+          + " bytes is not a whole number of " + bytesPerValue + "-byte values";
+      return null;
+    }
+    ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    float[] out = new float[bytes.length / bytesPerValue];
+    switch (this) {
+      case FP32:
+        buf.asFloatBuffer().get(out);
+        break;
+      case FP16:
+        for (int i = 0; i < out.length; i++) {
+          out[i] = LowPrecision.fp16ToFloat(buf.getShort());
+        }
+        break;
+      case BF16:
+        for (int i = 0; i < out.length; i++) {
+          out[i] = LowPrecision.bf16ToFloat(buf.getShort());
+        }
+        break;
+      default:
+        throw new IllegalStateException("not a packed encoding: " + this);
+    }
+    return out;
+  }
+
+  public byte[] encode(float[] values) {
+    ByteBuffer buf = ByteBuffer.allocate(values.length * bytesPerValue).order(ByteOrder.LITTLE_ENDIAN);
+    for (float x : values) {
+      switch (this) {
+        case FP32: buf.putFloat(x); break;
+        case FP16: buf.putShort(LowPrecision.floatToFp16(x)); break;
+        case BF16: buf.putShort(LowPrecision.floatToBf16(x)); break;
+        default: throw new IllegalStateException("not a packed encoding: " + this);
+      }
+    }
+    return buf.array();
+  }
+}
