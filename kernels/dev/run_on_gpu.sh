@@ -11,10 +11,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv | tee "$OUT/gpu.txt"
-t0=$(date +%s.%N)
+t0=$(date +%s%N)
 bash kernels/build.sh /tmp/fsk 2>&1 | tee "$OUT/build.log" || { echo BUILD FAILED; exit 1; }
-t1=$(date +%s.%N)
-echo "build time: $(echo "$t1 - $t0" | bc) s" | tee -a "$OUT/build.log"
+t1=$(date +%s%N)
+echo "build time: $(( (t1 - t0) / 1000000 )) ms" | tee -a "$OUT/build.log"
 LIBS=(--lib /tmp/fsk)
 pids=()
 for spec in ${VARIANTS:-}; do

@@ -219,12 +219,18 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
 
     uint32_t qf[QREG ? MT : 1][QREG ? D / 16 : 1][4];
 
-    // ldmatrix lane address components
-    const int a_row = lane & 15, a_ch = lane >> 4;                        // A (Q) x4
-    const int kb_row = (lane & 7) + ((lane >> 4) << 3), kb_ch = (lane >> 3) & 1;  // K (B, non-trans)
-    const int vb_row = (lane & 7) + (((lane >> 3) & 1) << 3), vb_ch = lane >> 4;  // V (B, trans)
+    // ldmatrix lane addresses. Every ldmatrix row used by this lane has (row & 7) == (lane & 7), so the
+    // swizzled byte offset of logical chunk (2*kk + c) is 128*(kk>>2) + 32*((kk&3) ^ x2) + 16*(c ^ x1)
+    // with x = lane & 7, x2 = x >> 1, x1 = x & 1: four per-lane bases per operand, immediates otherwise.
+    const int x2 = (lane & 7) >> 1, x1 = lane & 1;
     const int wrow = warp * MT * 16;
-
+    uint32_t qb[4], kb[4], vb[4];
+#pragma unroll
+    for (int b = 0; b < 4; ++b) {
+      qb[b] = sQa + (wrow + (lane & 15)) * D * 2 + 32 * (b ^ x2) + 16 * ((lane >> 4) ^ x1);
+      kb[b] = sKa + ((lane & 7) + ((lane >> 4) << 3)) * D * 2 + 32 * (b ^ x2) + 16 * (((lane >> 3) & 1) ^ x1);
+      vb[b] = sVa + ((lane & 7) + (((lane >> 3) & 1) << 3)) * D * 2 + 32 * (b ^ x2) + 16 * ((lane >> 4) ^ x1);
+    }
     for (int jt = 0; jt < n_kv_tiles; ++jt) {
       cp_async_wait<1>();
       __syncthreads();
@@ -234,8 +240,8 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
           for (int kk = 0; kk < D / 16; ++kk) {
-            const int r = wrow + mt * 16 + a_row;
-            ldsm_x4(sQa + swz<D>(r, kk * 2 + a_ch) * 2, qf[mt][kk][0], qf[mt][kk][1], qf[mt][kk][2], qf[mt][kk][3]);
+            ldsm_x4(qb[kk & 3] + (kk >> 2) * 128 + mt * 16 * D * 2, qf[mt][kk][0], qf[mt][kk][1], qf[mt][kk][2],
+                    qf[mt][kk][3]);
           }
       }
       // ---- S = Q K^T
@@ -246,7 +252,7 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
         for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
           for (int e = 0; e < 4; ++e) s[mt][nt][e] = 0.f;
-      const uint32_t kbase = sKa + stage * BN * D * 2;
+      const uint32_t soff = stage * BN * D * 2;
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
         uint32_t a[MT][4];
@@ -256,14 +262,13 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
 #pragma unroll
             for (int e = 0; e < 4; ++e) a[mt][e] = qf[QREG ? mt : 0][QREG ? kk : 0][e];
           } else {
-            const int r = wrow + mt * 16 + a_row;
-            ldsm_x4(sQa + swz<D>(r, kk * 2 + a_ch) * 2, a[mt][0], a[mt][1], a[mt][2], a[mt][3]);
+            ldsm_x4(qb[kk & 3] + (kk >> 2) * 128 + mt * 16 * D * 2, a[mt][0], a[mt][1], a[mt][2], a[mt][3]);
           }
         }
 #pragma unroll
         for (int nn = 0; nn < BN / 16; ++nn) {
           uint32_t b0, b1, b2, b3;
-          ldsm_x4(kbase + swz<D>(nn * 16 + kb_row, kk * 2 + kb_ch) * 2, b0, b1, b2, b3);
+          ldsm_x4(kb[kk & 3] + soff + (kk >> 2) * 128 + nn * 16 * D * 2, b0, b1, b2, b3);
 #pragma unroll
           for (int mt = 0; mt < MT; ++mt) {
             mma16816<BF16>(s[mt][2 * nn], a[mt], b0, b1);
@@ -284,7 +289,8 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
               if (j > jmax_r[mt][e >> 1]) s[mt][nt][e] = -INFINITY;
             }
       }
-      // ---- online softmax
+      // ---- online softmax (row max in raw score units; exp2 with scale*log2e folded into one FFMA)
+      float alpha[MT][2];
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -296,7 +302,7 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
           mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
           const float m_use = (mx == -INFINITY) ? 0.f : mx;
           const float neg = -m_use * sl2;
-          const float alpha = fast_exp2(fmaf(row_m[mt][h], sl2, neg));
+          alpha[mt][h] = (mx == row_m[mt][h]) ? 1.f : fast_exp2(fmaf(row_m[mt][h], sl2, neg));
           row_m[mt][h] = mx;
           float sum = 0.f;
 #pragma unroll
@@ -307,15 +313,23 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
             s[mt][nt][2 * h + 1] = p1;
             sum += p0 + p1;
           }
-          row_l[mt][h] = row_l[mt][h] * alpha + sum;
+          row_l[mt][h] = row_l[mt][h] * alpha[mt][h] + sum;
+        }
+      bool rescale = false;
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) rescale |= (alpha[mt][0] != 1.f) | (alpha[mt][1] != 1.f);
+      if (__any_sync(0xffffffffu, rescale)) {
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
           for (int dt = 0; dt < DT; ++dt) {
-            acc_o[mt][dt][2 * h] *= alpha;
-            acc_o[mt][dt][2 * h + 1] *= alpha;
+            acc_o[mt][dt][0] *= alpha[mt][0];
+            acc_o[mt][dt][1] *= alpha[mt][0];
+            acc_o[mt][dt][2] *= alpha[mt][1];
+            acc_o[mt][dt][3] *= alpha[mt][1];
           }
-        }
+      }
       // ---- O += P V
-      const uint32_t vbase = sVa + stage * BN * D * 2;
 #pragma unroll
       for (int kk = 0; kk < BN / 16; ++kk) {
         uint32_t a[MT][4];
@@ -329,7 +343,7 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
 #pragma unroll
         for (int dd = 0; dd < D / 16; ++dd) {
           uint32_t b0, b1, b2, b3;
-          ldsm_x4_t(vbase + swz<D>(kk * 16 + vb_row, dd * 2 + vb_ch) * 2, b0, b1, b2, b3);
+          ldsm_x4_t(vb[dd & 3] + soff + (dd >> 2) * 128 + kk * 16 * D * 2, b0, b1, b2, b3);
 #pragma unroll
           for (int mt = 0; mt < MT; ++mt) {
             mma16816<BF16>(acc_o[mt][2 * dd], a[mt], b0, b1);
@@ -412,20 +426,23 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
 #define FSK_D128_CFG 128, FSK_D128_BN, FSK_D128_NW, FSK_D128_MT, FSK_D128_QREG
 #define FSK_D64_THREADS (FSK_D64_NW * 32)
 #define FSK_D128_THREADS (FSK_D128_NW * 32)
-#ifndef FSK_MINB
-#define FSK_MINB 2
+#ifndef FSK_D64_MINB
+#define FSK_D64_MINB 2
+#endif
+#ifndef FSK_D128_MINB
+#define FSK_D128_MINB 2
 #endif
 
-#define FSK_DEF(NAME, CFG, THREADS, CAUSAL, BF16)                                   \
-  extern "C" __global__ void __launch_bounds__(THREADS, FSK_MINB) NAME(FSK_FWD_ARGS) { \
+#define FSK_DEF(NAME, CFG, THREADS, MINB, CAUSAL, BF16)                          \
+  extern "C" __global__ void __launch_bounds__(THREADS, MINB) NAME(FSK_FWD_ARGS) { \
     fsk::fwd_body<CFG, CAUSAL, BF16>(FSK_FWD_PASS);                                  \
   }
 
-FSK_DEF(flashspark_fwd_bf16_d64, FSK_D64_CFG, FSK_D64_THREADS, false, true)
-FSK_DEF(flashspark_fwd_bf16_d64_causal, FSK_D64_CFG, FSK_D64_THREADS, true, true)
-FSK_DEF(flashspark_fwd_fp16_d64, FSK_D64_CFG, FSK_D64_THREADS, false, false)
-FSK_DEF(flashspark_fwd_fp16_d64_causal, FSK_D64_CFG, FSK_D64_THREADS, true, false)
-FSK_DEF(flashspark_fwd_bf16_d128, FSK_D128_CFG, FSK_D128_THREADS, false, true)
-FSK_DEF(flashspark_fwd_bf16_d128_causal, FSK_D128_CFG, FSK_D128_THREADS, true, true)
-FSK_DEF(flashspark_fwd_fp16_d128, FSK_D128_CFG, FSK_D128_THREADS, false, false)
-FSK_DEF(flashspark_fwd_fp16_d128_causal, FSK_D128_CFG, FSK_D128_THREADS, true, false)
+FSK_DEF(flashspark_fwd_bf16_d64, FSK_D64_CFG, FSK_D64_THREADS, FSK_D64_MINB, false, true)
+FSK_DEF(flashspark_fwd_bf16_d64_causal, FSK_D64_CFG, FSK_D64_THREADS, FSK_D64_MINB, true, true)
+FSK_DEF(flashspark_fwd_fp16_d64, FSK_D64_CFG, FSK_D64_THREADS, FSK_D64_MINB, false, false)
+FSK_DEF(flashspark_fwd_fp16_d64_causal, FSK_D64_CFG, FSK_D64_THREADS, FSK_D64_MINB, true, false)
+FSK_DEF(flashspark_fwd_bf16_d128, FSK_D128_CFG, FSK_D128_THREADS, FSK_D128_MINB, false, true)
+FSK_DEF(flashspark_fwd_bf16_d128_causal, FSK_D128_CFG, FSK_D128_THREADS, FSK_D128_MINB, true, true)
+FSK_DEF(flashspark_fwd_fp16_d128, FSK_D128_CFG, FSK_D128_THREADS, FSK_D128_MINB, false, false)
+FSK_DEF(flashspark_fwd_fp16_d128_causal, FSK_D128_CFG, FSK_D128_THREADS, FSK_D128_MINB, true, false)

@@ -104,6 +104,7 @@ public final class FlashSpark {
     VectorEncoding encoding = a.choice("packed", "array", List.of("array", "fp32", "fp16", "bf16"),
         VectorEncoding::parse);
     SparkSession spark = session("generate");
+    OutputPaths.checkWritable(spark, output, a.flag("overwrite"));
     long start = System.currentTimeMillis();
     SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding)
         .write().mode(a.flag("overwrite") ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(output);

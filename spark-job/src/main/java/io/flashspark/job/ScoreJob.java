@@ -51,6 +51,7 @@ public final class ScoreJob {
 
   public Result run() {
     long start = System.currentTimeMillis();
+    OutputPaths.checkWritable(spark, options.output(), options.overwrite());
     boolean cross = options.queries() != null;
     int blockSize = options.blockSize();
 

@@ -1,0 +1,83 @@
+package io.flashspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class BlockPlannerTest {
+  private static DocSummary summary(String doc, long rows, int dim, long firstBlock, long lastBlock) {
+    return new DocSummary(new DocHead(doc, 0), rows, dim, firstBlock, lastBlock, List.of());
+  }
+
+  /** Every (Q block, KV block) pair that must be computed lands in exactly one cell. */
+  @Test
+  void everyNeededPairIsInExactlyOneCell() {
+    SplittableRandom rnd = new SplittableRandom();
+    for (int trial = 0; trial < 200; trial++) {
+      long qFirst = rnd.nextInt(5);
+      long qLast = qFirst + rnd.nextInt(40);
+      long kFirst = rnd.nextInt(5);
+      long kLast = kFirst + rnd.nextInt(40);
+      boolean causal = rnd.nextBoolean();
+      DocHead dh = new DocHead("d", 0);
+      DocSummary q = summary("d", (qLast - qFirst + 1) * 10, 8, qFirst, qLast);
+      DocSummary kv = summary("d", (kLast - kFirst + 1) * 10, 8, kFirst, kLast);
+      BlockPlanner.Plan plan = new BlockPlanner(1 + rnd.nextInt(64), 1L << 30).plan(Map.of(dh, q), Map.of(dh, kv), causal);
+      BlockPlanner.ShardPlan sp = plan.shards().get(dh);
+      Map<Long, Integer> covered = new HashMap<>();
+      for (long i = qFirst; i <= qLast; i++) {
+        for (int s = 0; s < sp.kvShards(); s++) {
+          if (!sp.qBlockNeeds(i, s)) {
+            continue;
+          }
+          assertTrue(sp.cellNeeded(sp.qShardOf(i), s), "a needed Q block's cell must receive KV blocks");
+          for (long j = kFirst; j <= kLast; j++) {
+            if (sp.kvShardOf(j) == s) {
+              covered.merge(i * 1000 + j, 1, Integer::sum);
+            }
+          }
+        }
+      }
+      for (long i = qFirst; i <= qLast; i++) {
+        for (long j = kFirst; j <= kLast; j++) {
+          int expected = !causal || j <= i ? 1 : 0;
+          int got = covered.getOrDefault(i * 1000 + j, 0);
+          if (expected == 1) {
+            assertEquals(1, got, "pair (" + i + ", " + j + ") causal=" + causal + " plan " + sp);
+          } else {
+            assertTrue(got <= 1, "pair computed twice");
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void sharesCellsByWorkAndCapsKvShards() {
+    DocHead big = new DocHead("big", 0);
+    DocHead small = new DocHead("small", 0);
+    Map<DocHead, DocSummary> s = Map.of(big, summary("big", 64 * 1024, 128, 0, 63),
+        small, summary("small", 1024, 128, 0, 0));
+    BlockPlanner.Plan plan = new BlockPlanner(16, 1L << 30).plan(s, s, false);
+    assertTrue(plan.shards().get(big).cellCount() >= 12, plan.description());
+    assertEquals(1, plan.shards().get(small).cellCount());
+    // 64k keys of d=128: 64 MiB of fp32 k+v; a 8 MiB cap needs at least 8 KV shards
+    BlockPlanner.Plan capped = new BlockPlanner(1, 8L << 20).plan(s, s, false);
+    assertTrue(capped.shards().get(big).kvShards() >= 8, capped.description());
+    assertTrue(capped.description().contains("split for memory in 1"), capped.description());
+  }
+
+  @Test
+  void causalSkipsCellsAboveTheDiagonal() {
+    DocHead dh = new DocHead("d", 0);
+    Map<DocHead, DocSummary> s = Map.of(dh, summary("d", 64 * 100, 16, 0, 63));
+    BlockPlanner.Plan plan = new BlockPlanner(64, 1L << 30).plan(s, s, true);
+    assertTrue(plan.neededCells() < plan.cells(), plan.description());
+    assertTrue(plan.neededCells() >= plan.cells() / 2, plan.description());
+  }
+}

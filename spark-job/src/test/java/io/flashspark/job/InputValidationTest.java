@@ -1,0 +1,148 @@
+package io.flashspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input: a clear message naming document, head and column, exit code 2, no output. */
+class InputValidationTest extends SparkTestBase {
+  private static final List<String> QKV = List.of("q", "k", "v");
+  @TempDir Path dir;
+
+  private record Outcome(int code, String err) {}
+
+  private Outcome score(String input, String... extra) {
+    List<String> args = new ArrayList<>(List.of("score", "--input", input, "--output", dir.resolve("out").toString(),
+        "--backend", "cpu", "--block-size", "4"));
+    args.addAll(List.of(extra));
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = FlashSpark.run(args.toArray(new String[0]), new PrintStream(new ByteArrayOutputStream()),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Outcome(code, err.toString(StandardCharsets.UTF_8));
+  }
+
+  private void assertRejected(String input, String... expectedFragments) {
+    Outcome o = score(input);
+    assertEquals(2, o.code(), o.err());
+    for (String f : expectedFragments) {
+      assertTrue(o.err().contains(f), "message should contain '" + f + "': " + o.err());
+    }
+    assertFalse(Files.exists(dir.resolve("out")), "no output may be written");
+  }
+
+  private List<Row> goodRows(int tokens, int dim) {
+    return rows(new SplittableRandom(3), List.of(DocSpec.contiguous("doc1", 2, 0, tokens, dim)), QKV,
+        VectorEncoding.ARRAY);
+  }
+
+  private static Row row(String doc, int head, long pos, float[] q, float[] k, float[] v) {
+    return RowFactory.create(doc, head, pos, q, k, v);
+  }
+
+  @Test
+  void rowsOfOneDocHeadWithDifferentDimensions() {
+    List<Row> rows = new ArrayList<>(goodRows(20, 8));
+    rows.add(row("doc1", 2, 100, new float[4], new float[4], new float[4]));
+    assertRejected(write(dir, "in", rows, QKV, VectorEncoding.ARRAY, 1), "doc 'doc1' head 2", "dimension");
+  }
+
+  @Test
+  void qkvOfDifferentDimensions() {
+    List<Row> rows = new ArrayList<>(goodRows(20, 8));
+    rows.add(row("doc1", 2, 21, new float[8], new float[7], new float[8]));
+    assertRejected(write(dir, "in", rows, QKV, VectorEncoding.ARRAY, 1), "doc 'doc1' head 2", "column 'k'",
+        "pos 21");
+  }
+
+  @Test
+  void nanAndInfinity() {
+    List<Row> rows = new ArrayList<>(goodRows(20, 8));
+    float[] bad = new float[8];
+    bad[3] = Float.NaN;
+    rows.add(row("doc1", 2, 30, new float[8], new float[8], bad));
+    float[] inf = new float[8];
+    inf[0] = Float.POSITIVE_INFINITY;
+    rows.add(row("doc2", 0, 5, inf, new float[8], new float[8]));
+    assertRejected(write(dir, "in", rows, QKV, VectorEncoding.ARRAY, 1), "doc 'doc1' head 2", "column 'v'", "NaN",
+        "doc 'doc2' head 0", "column 'q'", "Infinity");
+  }
+
+  @Test
+  void duplicatePositions() {
+    List<Row> rows = new ArrayList<>(goodRows(20, 8));
+    rows.add(row("doc1", 2, 7, new float[8], new float[8], new float[8]));
+    assertRejected(write(dir, "in", rows, QKV, VectorEncoding.ARRAY, 1), "doc 'doc1' head 2", "duplicate position 7");
+  }
+
+  @Test
+  void missingColumns() {
+    StructType schema = DataTypes.createStructType(List.of(
+        DataTypes.createStructField("doc_id", DataTypes.StringType, false),
+        DataTypes.createStructField("pos", DataTypes.LongType, false),
+        DataTypes.createStructField("q", DataTypes.createArrayType(DataTypes.FloatType), false)));
+    String path = dir.resolve("in").toString();
+    spark.createDataFrame(List.of(RowFactory.create("d", 1L, new float[] {1f})), schema).write().parquet(path);
+    assertRejected(path, "missing column(s) head, k, v");
+  }
+
+  @Test
+  void emptyInput() {
+    assertRejected(write(dir, "in", List.of(), QKV, VectorEncoding.ARRAY, 1), "has no rows");
+  }
+
+  @Test
+  void missingInputAndBadArguments() {
+    assertRejected(dir.resolve("nothing-here").toString(), "cannot read Parquet table");
+    String input = write(dir, "in", goodRows(10, 8), QKV, VectorEncoding.ARRAY, 1);
+    assertEquals(2, score(input, "--merge", "sideways").code());
+    assertEquals(2, score(input, "--block-size", "0").code());
+    assertEquals(2, score(input, "--frobnicate").code());
+    Outcome packedNotDeclared = score(write(dir, "packed", goodRowsPacked(), QKV, VectorEncoding.FP32, 1), "--packed",
+        "fp16");
+    assertEquals(2, packedNotDeclared.code(), packedNotDeclared.err());
+    assertTrue(packedNotDeclared.err().contains("not a whole number") || packedNotDeclared.err().contains("dimension")
+        || packedNotDeclared.err().contains("values but"), packedNotDeclared.err());
+  }
+
+  private List<Row> goodRowsPacked() {
+    // 3 fp32 values = 12 bytes: read as fp16 that is 6 values per vector, consistent; make one odd
+    List<Row> rows = new ArrayList<>(rows(new SplittableRandom(1), List.of(DocSpec.contiguous("p", 0, 0, 5, 3)), QKV,
+        VectorEncoding.FP32));
+    rows.add(RowFactory.create("p", 0, 9L, new byte[12], new byte[10], new byte[12]));
+    return rows;
+  }
+
+  @Test
+  void cliRunsGenerateAndScore() {
+    String tokens = dir.resolve("tokens").toString();
+    String out = dir.resolve("attn").toString();
+    ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    PrintStream ps = new PrintStream(stdout, true, StandardCharsets.UTF_8);
+    assertEquals(0, FlashSpark.run(new String[] {"generate", "--output", tokens, "--docs", "2", "--tokens", "100",
+        "--heads", "2", "--dim", "8", "--packed", "bf16"}, ps, ps));
+    assertEquals(0, FlashSpark.run(new String[] {"score", "--input", tokens, "--output", out, "--causal",
+        "--packed", "bf16", "--block-size", "32", "--backend", "cpu", "--merge", "driver"}, ps, ps), stdout.toString());
+    assertEquals(400, spark.read().parquet(out).count());
+    assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("scored 400 query rows"), stdout.toString());
+    // the output exists: a second run refuses to overwrite it unless asked
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertEquals(2, FlashSpark.run(new String[] {"score", "--input", tokens, "--output", out, "--packed", "bf16",
+        "--backend", "cpu"}, ps, new PrintStream(err, true, StandardCharsets.UTF_8)));
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("--overwrite"), err.toString());
+  }
+}
