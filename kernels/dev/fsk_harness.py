@@ -505,18 +505,26 @@ def main():
     print("device:", torch.cuda.get_device_name(), "torch", torch.__version__, "date", time.strftime("%Y-%m-%d %H:%M"))
     results = []
     ok = True
+    good = libs
     if a.mode in ("check", "all"):
+        good = []
         for i, lib in enumerate(libs):
             print(f"== checks for lib {i}: {lib.dir}", flush=True)
-            ok &= check_fwd(torch, lib, results)
-            ok &= check_merge(torch, lib, results)
-            ok &= check_convert(torch, lib, results)
-        print("CHECKS", "PASS" if ok else "FAIL", flush=True)
+            r = check_fwd(torch, lib, results)
+            r &= check_merge(torch, lib, results)
+            r &= check_convert(torch, lib, results)
+            line = f"CHECKS lib {i} ({lib.dir}): {'PASS' if r else 'FAIL'}"
+            print(line, flush=True)
+            results.append(line)
+            ok &= r
+            if r:
+                good.append(lib)
     if a.mode in ("bench", "all"):
-        if not ok:
+        if not good:
             print("not timing: checks failed")
         else:
-            bench(torch, libs, a.quick, results)
+            print("timing libs:", [l.dir for l in good])
+            bench(torch, good, a.quick, results)
     if a.out:
         with open(a.out, "w") as fh:
             fh.write("\n".join(results) + "\n")

@@ -17,20 +17,23 @@ t1=$(date +%s%N)
 echo "build time: $(( (t1 - t0) / 1000000 )) ms" | tee -a "$OUT/build.log"
 LIBS=(--lib /tmp/fsk)
 pids=()
-for spec in ${VARIANTS:-}; do
-  name=${spec%%:*}
-  rest=${spec#*:}
-  dir=/tmp/fsk_$name
-  mkdir -p "$dir"
-  flags=$(FSK_PROPS_OUT=$dir/kernels.properties python3 kernels/src/gen_properties.py ${rest//:/ })
-  (nvcc -fatbin -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a $flags -Xptxas -v \
-      -o "$dir/flashspark.fatbin" kernels/src/flashspark_all.cu > "$dir/build.log" 2>&1 || echo "variant $name failed") &
-  pids+=($!)
-  LIBS+=(--lib "$dir")
-done
+VFILE=${VARIANTS_FILE:-kernels/dev/variants.txt}
+if [ -n "${VARIANTS:-}" ] && [ -f "$VFILE" ]; then
+  while IFS='|' read -r name gencode flags pargs; do
+    case "$name" in ''|'#'*) continue ;; esac
+    case " $VARIANTS " in *" $name "*|*" all "*) ;; *) continue ;; esac
+    dir=/tmp/fsk_$name; mkdir -p "$dir"; FSK_PROPS_OUT=$dir/kernels.properties python3 kernels/src/gen_properties.py $pargs
+    (nvcc -fatbin -O3 -std=c++17 $gencode $flags -Xptxas -v -o "$dir/flashspark.fatbin" \
+        kernels/src/flashspark_all.cu > "$dir/build.log" 2>&1 || echo "variant $name failed") &
+    pids+=($!)
+    LIBS+=(--lib "$dir")
+  done < "$VFILE"
+fi
 for p in "${pids[@]}"; do wait "$p"; done
-for spec in ${VARIANTS:-}; do
-  name=${spec%%:*}; echo "variant $name: $spec"; grep -A2 "fwd_bf16" /tmp/fsk_$name/build.log | grep -E "Compiling|Used|spill" | paste - - - | sed -E 's/ptxas info *: //g' ; done | tee "$OUT/variants.txt"
+for d in /tmp/fsk_*/; do [ -f "$d/build.log" ] && { echo "== $d"; grep -E "Compiling|Used|spill" "$d/build.log" | grep -v fp16 | paste - - - | sed -E 's/ptxas info *: //g'; }; done > "$OUT/variants.txt"
+cuobjdump -sass /tmp/fsk/flashspark.fatbin > /tmp/sass.txt 2>/dev/null && \
+  awk '/Function : flashspark_fwd_bf16_d128$/,/Function : flashspark_fwd_bf16_d128_causal/' /tmp/sass.txt > "$OUT/sass_bf16_d128.txt"
+grep -c HGMMA "$OUT/sass_bf16_d128.txt" | sed 's/^/HGMMA count in bf16_d128 sm_90a SASS: /'
 rc=0
 case "$MODE" in
   check|bench|all)

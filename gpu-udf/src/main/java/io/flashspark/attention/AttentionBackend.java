@@ -16,4 +16,9 @@ public interface AttentionBackend {
    * partial over those keys. All problems share {@code spec}.
    */
   List<Partial> attend(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec);
+
+  /** Kernel time of this thread's last {@link #attend} call, in nanoseconds (0 if not measured). */
+  default long lastKernelNanos() {
+    return 0;
+  }
 }

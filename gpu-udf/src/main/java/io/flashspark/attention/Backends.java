@@ -12,15 +12,23 @@ public final class Backends {
 
   private Backends() {}
 
-  /** {@code cpu}, {@code gpu} (fails if no usable GPU) or {@code auto} (GPU when usable). */
+  /** {@code cpu}, {@code gpu} (fails if no usable GPU) or {@code auto} (GPU when usable), default GPU. */
   public static AttentionBackend forName(String name) {
+    return forName(name, -1);
+  }
+
+  /**
+   * As {@link #forName(String)}, on GPU {@code gpuOrdinal} (-1: the default device, see
+   * {@code GpuBackend.defaultOrdinal}).
+   */
+  public static AttentionBackend forName(String name, int gpuOrdinal) {
     switch (name.toLowerCase(Locale.ROOT)) {
       case "cpu":
         return CpuBackend.INSTANCE;
       case "gpu":
-        return gpu(true);
+        return gpu(true, gpuOrdinal);
       case "auto": {
-        AttentionBackend gpu = gpu(false);
+        AttentionBackend gpu = gpu(false, gpuOrdinal);
         return gpu != null ? gpu : CpuBackend.INSTANCE;
       }
       default:
@@ -29,11 +37,11 @@ public final class Backends {
   }
 
   /** The shared GPU backend, or null (required=false) / an exception saying why it is unusable. */
-  private static AttentionBackend gpu(boolean required) {
+  private static AttentionBackend gpu(boolean required, int gpuOrdinal) {
     try {
       Class<?> cls = Class.forName(GPU_CLASS);
-      Method get = cls.getMethod(required ? "get" : "getIfUsable");
-      return (AttentionBackend) get.invoke(null);
+      Method get = cls.getMethod(required ? "get" : "getIfUsable", int.class);
+      return (AttentionBackend) get.invoke(null, gpuOrdinal);
     } catch (java.lang.reflect.InvocationTargetException e) {
       Throwable cause = e.getCause();
       if (cause instanceof RuntimeException) {

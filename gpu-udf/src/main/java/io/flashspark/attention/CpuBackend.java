@@ -6,6 +6,8 @@ import java.util.List;
 public final class CpuBackend implements AttentionBackend {
   public static final CpuBackend INSTANCE = new CpuBackend();
 
+  private static final ThreadLocal<long[]> LAST_NANOS = ThreadLocal.withInitial(() -> new long[1]);
+
   private CpuBackend() {}
 
   @Override public String name() {
@@ -14,6 +16,14 @@ public final class CpuBackend implements AttentionBackend {
 
   @Override public List<Partial> attend(
       List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec) {
-    return TiledAttention.forwardAll(queries, kvs, spec);
+    long start = System.nanoTime();
+    List<Partial> out = TiledAttention.forwardAll(queries, kvs, spec);
+    LAST_NANOS.get()[0] = System.nanoTime() - start;
+    return out;
+  }
+
+  /** On the CPU the whole call is the kernel. */
+  @Override public long lastKernelNanos() {
+    return LAST_NANOS.get()[0];
   }
 }

@@ -81,29 +81,37 @@ public final class Partial implements Serializable {
           + rows + "x" + dim + " and " + other.rows + "x" + other.dim);
     }
     for (int r = 0; r < rows; r++) {
-      if (other.isEmptyRow(r)) {
-        continue;
-      }
-      int base = r * dim;
-      if (isEmptyRow(r)) {
-        System.arraycopy(other.o, base, o, base, dim);
-        m[r] = other.m[r];
-        l[r] = other.l[r];
-        continue;
-      }
-      float mx = Math.max(m[r], other.m[r]);
-      float wa = l[r] * (float) Math.exp(m[r] - mx);
-      float wb = other.l[r] * (float) Math.exp(other.m[r] - mx);
-      float sum = wa + wb;
-      float ca = wa / sum;
-      float cb = wb / sum;
-      for (int c = 0; c < dim; c++) {
-        o[base + c] = ca * o[base + c] + cb * other.o[base + c];
-      }
-      m[r] = mx;
-      l[r] = sum;
+      mergeRow(r, other.o, r * dim, other.m[r], other.l[r]);
     }
     return this;
+  }
+
+  /**
+   * Folds one row of another partial ({@code o} at {@code offset}, its {@code m} and {@code l})
+   * into row {@code row} of this one; an empty incoming row changes nothing.
+   */
+  public void mergeRow(int row, float[] otherO, int offset, float otherM, float otherL) {
+    if (!(otherL > 0f) || otherM == Float.NEGATIVE_INFINITY) {
+      return;
+    }
+    int base = row * dim;
+    if (isEmptyRow(row)) {
+      System.arraycopy(otherO, offset, o, base, dim);
+      m[row] = otherM;
+      l[row] = otherL;
+      return;
+    }
+    float mx = Math.max(m[row], otherM);
+    float wa = l[row] * (float) Math.exp(m[row] - mx);
+    float wb = otherL * (float) Math.exp(otherM - mx);
+    float sum = wa + wb;
+    float ca = wa / sum;
+    float cb = wb / sum;
+    for (int c = 0; c < dim; c++) {
+      o[base + c] = ca * o[base + c] + cb * otherO[offset + c];
+    }
+    m[row] = mx;
+    l[row] = sum;
   }
 
   /** A new partial equal to the merge of {@code a} and {@code b}; neither is modified. */

@@ -10,7 +10,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
 /**
@@ -23,7 +26,8 @@ public final class CellTask {
   private CellTask() {}
 
   public static Iterator<Tuple2<BlockKey, BlockPartial>> compute(Iterable<TokenBlock> queryBlocks,
-      Iterable<TokenBlock> kvBlocks, String backendName, AttentionSpec spec, CollectionAccumulator<String> used) {
+      Iterable<TokenBlock> kvBlocks, String backendName, AttentionSpec spec, CollectionAccumulator<String> used,
+      LongAccumulator kernelNanos) {
     List<TokenBlock> qs = new ArrayList<>();
     queryBlocks.forEach(qs::add);
     if (qs.isEmpty()) {
@@ -45,16 +49,32 @@ public final class CellTask {
       }
       visible.add(seen);
     }
-    AttentionBackend backend = Backends.forName(backendName);
+    AttentionBackend backend = Backends.forName(backendName, taskGpu());
     AttentionSpec resolved = ScoreOptions.resolvePrecision(spec, backend);
     List<Partial> partials = backend.attend(queries, visible, resolved);
     if (used != null) {
       used.add(backend.name() + " " + resolved.precision().label());
+    }
+    if (kernelNanos != null) {
+      kernelNanos.add(backend.lastKernelNanos());
     }
     List<Tuple2<BlockKey, BlockPartial>> out = new ArrayList<>(qs.size());
     for (int i = 0; i < qs.size(); i++) {
       out.add(new Tuple2<>(qs.get(i).key(), new BlockPartial(qs.get(i).pos(), partials.get(i))));
     }
     return out.iterator();
+  }
+
+  /** The GPU Spark assigned to this task (spark.task.resource.gpu.amount), or -1 for the default. */
+  static int taskGpu() {
+    TaskContext task = TaskContext.get();
+    if (task == null) {
+      return -1;
+    }
+    scala.Option<ResourceInformation> gpu = task.resources().get("gpu");
+    if (gpu.isEmpty() || gpu.get().addresses().length == 0) {
+      return -1;
+    }
+    return Integer.parseInt(gpu.get().addresses()[0].trim());
   }
 }

@@ -30,6 +30,11 @@ public final class FlashSpark {
       "      precision fp32 on the CPU and bf16 on the GPU, scale 1/sqrt(d), cells 4 x default parallelism,",
       "      KV shard cap " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " MiB",
       "",
+      "  bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4096,...] [--precision bf16,fp16]",
+      "        [--causal no,yes] [--tokens-per-launch T] [--reps R]",
+      "      time the attention kernel launched from Java (no Spark), after checking it against the",
+      "      float64 reference; TFLOP/s of the kernel alone and of the whole call",
+      "",
       "  demo [--docs D] [--tokens N] [--heads H] [--dim d] [--backend auto|cpu|gpu] [--work DIR]",
       "      generate synthetic documents, score them (causal), check sample rows against the",
       "      float64 reference and print a summary");
@@ -57,6 +62,8 @@ public final class FlashSpark {
               "merge", "backend", "precision", "queries", "scale", "packed", "cells", "max-kv-shard-mb"),
               Set.of("causal", "overwrite"))), out, err);
           return 0;
+        case "bench":
+          return io.flashspark.attention.KernelBench.run(java.util.Arrays.copyOfRange(args, 1, args.length));
         case "demo":
           return Demo.run(new Args("demo", args, 1, Set.of("docs", "tokens", "heads", "dim", "backend", "work"),
               Set.of()), out, err);
@@ -141,8 +148,9 @@ public final class FlashSpark {
           r.dim(), options.causal() ? ", causal" : "", seconds, options.output());
       out.printf("  backend: %s; merge: %s; block size %d; %s%n", String.join(", ", r.backends()),
           options.merge().name().toLowerCase(Locale.ROOT), options.blockSize(), r.plan().description());
-      out.printf("  %.3g query-key pairs, %.2f GFLOP/s end to end (4*d FLOP per pair)%n", r.pairs(),
-          4.0 * r.dim() * r.pairs() / seconds / 1e9);
+      out.printf("  %.3g query-key pairs, %.2f GFLOP/s end to end (4*d FLOP per pair); attention kernels %.2fs"
+          + " (summed over tasks, %.0f%% of wall time)%n", r.pairs(), 4.0 * r.dim() * r.pairs() / seconds / 1e9,
+          r.kernelMillis() / 1000.0, 100.0 * r.kernelMillis() / Math.max(1, r.millis()));
       return r;
     } finally {
       spark.sparkContext().removeSparkListener(progress);

@@ -19,6 +19,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
 /**
@@ -46,8 +47,8 @@ public final class ScoreJob {
   }
 
   /** What a run did, for the CLI's summary. */
-  public record Result(long queryRows, long keyRows, int problems, int dim, BlockPlanner.Plan plan,
-      List<String> backends, double pairs, long millis) {}
+  public record Result(long queryRows, long keyRows, int dim, BlockPlanner.Plan plan,
+      List<String> backends, double pairs, long millis, long kernelMillis) {}
 
   public Result run() {
     long start = System.currentTimeMillis();
@@ -78,11 +79,13 @@ public final class ScoreJob {
     Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards = jsc.broadcast(new HashMap<>(plan.shards()));
 
     CollectionAccumulator<String> used = spark.sparkContext().collectionAccumulator("flashspark backends");
+    LongAccumulator kernelNanos = spark.sparkContext().longAccumulator("flashspark kernel nanos");
     AttentionSpec spec = options.spec();
     String backend = options.backend();
     int partitions = (int) Math.max(1, Math.min(plan.cells(), 4L * spark.sparkContext().defaultParallelism()));
     JavaPairRDD<BlockKey, BlockPartial> partials = cells(queryBlocks, keyBlocks, shards, partitions)
-        .flatMapToPair(cell -> CellTask.compute(cell._2()._1(), cell._2()._2(), backend, spec, used));
+        .flatMapToPair(cell -> CellTask.compute(cell._2()._1(), cell._2()._2(), backend, spec, used,
+            kernelNanos));
     JavaPairRDD<BlockKey, BlockPartial> unserved = emptyPartials(queryBlocks, shards);
 
     progress.step("computing " + plan.neededCells() + " cells and merging (" + options.merge() + ")");
@@ -111,7 +114,8 @@ public final class ScoreJob {
       }
     }
     List<String> backends = new ArrayList<>(new java.util.TreeSet<>(used.value()));
-    return new Result(queryRows, keyRows, 0, dim, plan, backends, pairs, System.currentTimeMillis() - start);
+    return new Result(queryRows, keyRows, dim, plan, backends, pairs, System.currentTimeMillis() - start,
+        kernelNanos.value() / 1_000_000);
   }
 
   static JavaPairRDD<BlockKey, TokenBlock> blocks(JavaRDD<Token> tokens, TableRole role, int blockSize) {

@@ -1,0 +1,199 @@
+package io.flashspark.attention;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * The project's kernel benchmark ({@code flashspark bench}, or this main class alone where there
+ * is no Spark, e.g. a GPU host): the backend's forward over {@code heads} problems of N = M
+ * tokens per launch, launched from Java. Checks sample rows against the float64 reference
+ * before timing (fresh random inputs per size), then reports the median of the kernel's own
+ * time (CUDA events on the GPU) and of the whole Java call (staging, copies, conversion).
+ * FLOPs: 4·N·M·d per head, half when causal.
+ */
+public final class KernelBench {
+  private KernelBench() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the benchmark; returns 0, 1 if a correctness check failed, 2 on bad arguments. */
+  public static int run(String[] args) {
+    String backendName = "auto";
+    List<Integer> dims = List.of(64, 128);
+    List<Long> tokens = List.of(1024L, 4096L, 16384L, 65536L);
+    List<Precision> precisions = List.of(Precision.BF16, Precision.FP16);
+    List<Boolean> causal = List.of(false, true);
+    long tokensPerLaunch = 262144;
+    int reps = 10;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--backend": backendName = args[++i]; break;
+        case "--dims": dims = ints(args[++i]); break;
+        case "--tokens": tokens = longs(args[++i]); break;
+        case "--precision": precisions = parsePrecisions(args[++i]); break;
+        case "--causal": causal = parseCausal(args[++i]); break;
+        case "--tokens-per-launch": tokensPerLaunch = Long.parseLong(args[++i]); break;
+        case "--reps": reps = Integer.parseInt(args[++i]); break;
+        default:
+          System.err.println("usage: bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4096]"
+              + " [--precision bf16,fp16] [--causal no,yes] [--tokens-per-launch T] [--reps R]");
+          return 2;
+      }
+    }
+    AttentionBackend backend = Backends.forName(backendName);
+    System.out.println("backend " + backend.name() + ", " + reps + " timed reps after 2 warm-ups (medians)");
+    List<String> table = new ArrayList<>();
+    table.add(String.format("%-5s %4s %7s %6s %5s %9s %10s %10s %10s %9s", "prec", "d", "N", "causal", "heads",
+        "kernel_ms", "kernel_TF", "call_ms", "call_TF", "max_err"));
+    boolean allOk = true;
+    for (Precision precision : precisions) {
+      for (int d : dims) {
+        for (long n : tokens) {
+          for (boolean c : causal) {
+            int heads = (int) Math.max(1, tokensPerLaunch / n);
+            String row = run(backend, precision, d, (int) n, heads, c, reps);
+            allOk &= !row.endsWith("FAIL");
+            table.add(row);
+            System.out.println(row);
+            System.out.flush();
+          }
+        }
+      }
+    }
+    System.out.println();
+    table.forEach(System.out::println);
+    return allOk ? 0 : 1;
+  }
+
+  private static String run(AttentionBackend backend, Precision precision, int d, int n, int heads, boolean causal,
+      int reps) {
+    SplittableRandom rnd = new SplittableRandom();
+    List<QueryBlock> queries = new ArrayList<>(heads);
+    List<List<KeyValueBlock>> kvs = new ArrayList<>(heads);
+    long[] pos = new long[n];
+    for (int i = 0; i < n; i++) {
+      pos[i] = i;
+    }
+    for (int h = 0; h < heads; h++) {
+      queries.add(new QueryBlock(n, d, randn(rnd, n * d), pos));
+      kvs.add(List.of(new KeyValueBlock(n, d, randn(rnd, n * d), randn(rnd, n * d), pos)));
+    }
+    AttentionSpec spec = new AttentionSpec(Double.NaN, causal, precision);
+    List<Partial> out = backend.attend(queries, kvs, spec);
+    double maxErr = checkSample(queries.get(heads - 1), kvs.get(heads - 1), out.get(heads - 1), spec);
+    double naiveErr = naiveSampleError(queries.get(heads - 1), kvs.get(heads - 1), spec);
+    boolean ok = maxErr <= 2 * naiveErr + 1e-5;
+    backend.attend(queries, kvs, spec);
+    long[] kernel = new long[reps];
+    long[] call = new long[reps];
+    for (int r = 0; r < reps; r++) {
+      long t0 = System.nanoTime();
+      backend.attend(queries, kvs, spec);
+      call[r] = System.nanoTime() - t0;
+      kernel[r] = backend.lastKernelNanos();
+    }
+    double flops = 4.0 * n * n * d * heads * (causal ? 0.5 : 1.0);
+    double kernelNs = median(kernel);
+    double callNs = median(call);
+    return String.format(Locale.ROOT, "%-5s %4d %7d %6s %5d %9.3f %10.1f %10.3f %10.1f %9.2e %s", precision.label(),
+        d, n, causal ? "yes" : "no", heads, kernelNs / 1e6, flops / kernelNs / 1e3, callNs / 1e6, flops / callNs / 1e3,
+        maxErr, ok ? "ok" : "FAIL");
+  }
+
+  /** Max |o - ref| over 16 sample rows spread over the block (the reference is O(rows·M·d)). */
+  private static double checkSample(QueryBlock q, List<KeyValueBlock> kv, Partial p, AttentionSpec spec) {
+    QueryBlock sample = sampleRows(q);
+    ReferenceAttention.Result ref = ReferenceAttention.forward(sample, kv, spec);
+    int step = Math.max(1, q.rows() / 16);
+    double err = 0;
+    for (int s = 0; s < sample.rows(); s++) {
+      float[] row = p.outputRow(s * step);
+      for (int c = 0; c < q.dim(); c++) {
+        double e = Math.abs(row[c] - ref.o(s, c));
+        err = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(err, e);
+      }
+    }
+    return err;
+  }
+
+  private static double naiveSampleError(QueryBlock q, List<KeyValueBlock> kv, AttentionSpec spec) {
+    if (spec.precision() == Precision.FP32) {
+      return 1e-5;
+    }
+    QueryBlock sample = sampleRows(q);
+    Partial naive = NaiveLowPrecision.forward(sample, kv, spec);
+    ReferenceAttention.Result ref = ReferenceAttention.forward(sample, kv, spec);
+    double err = 0;
+    for (int s = 0; s < sample.rows(); s++) {
+      for (int c = 0; c < q.dim(); c++) {
+        err = Math.max(err, Math.abs(naive.o()[s * q.dim() + c] - ref.o(s, c)));
+      }
+    }
+    return err;
+  }
+
+  private static QueryBlock sampleRows(QueryBlock q) {
+    int step = Math.max(1, q.rows() / 16);
+    int rows = (q.rows() + step - 1) / step;
+    float[] x = new float[rows * q.dim()];
+    long[] pos = new long[rows];
+    for (int s = 0; s < rows; s++) {
+      System.arraycopy(q.q(), s * step * q.dim(), x, s * q.dim(), q.dim());
+      pos[s] = q.pos()[s * step];
+    }
+    return new QueryBlock(rows, q.dim(), x, pos);
+  }
+
+  private static double median(long[] xs) {
+    long[] s = xs.clone();
+    Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
+  }
+
+  private static float[] randn(SplittableRandom rnd, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      double u = rnd.nextDouble();
+      double v = rnd.nextDouble();
+      x[i] = (float) (Math.sqrt(-2 * Math.log1p(-u)) * Math.cos(2 * Math.PI * v));
+    }
+    return x;
+  }
+
+  private static List<Integer> ints(String csv) {
+    List<Integer> out = new ArrayList<>();
+    for (String s : csv.split(",")) {
+      out.add(Integer.parseInt(s.trim()));
+    }
+    return out;
+  }
+
+  private static List<Long> longs(String csv) {
+    List<Long> out = new ArrayList<>();
+    for (String s : csv.split(",")) {
+      out.add(Long.parseLong(s.trim().replace("k", "000")));
+    }
+    return out;
+  }
+
+  private static List<Precision> parsePrecisions(String csv) {
+    List<Precision> out = new ArrayList<>();
+    for (String s : csv.split(",")) {
+      out.add(Precision.parse(s.trim()));
+    }
+    return out;
+  }
+
+  private static List<Boolean> parseCausal(String csv) {
+    List<Boolean> out = new ArrayList<>();
+    for (String s : csv.split(",")) {
+      out.add(s.trim().equals("yes") || s.trim().equals("true"));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,289 @@
+package io.flashspark.gpu;
+
+import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+
+import io.flashspark.attention.AttentionBackend;
+import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.KeyValueBlock;
+import io.flashspark.attention.Partial;
+import io.flashspark.attention.Precision;
+import io.flashspark.attention.QueryBlock;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+
+/**
+ * The GPU backend: the tiled FlashAttention kernel (kernels/src/flash_fwd.cu) launched through
+ * the JCuda driver API. One call is one forward launch over all of its problems
+ * ({@link LaunchPlan}): fp32 inputs are staged in pinned memory, copied once, converted to
+ * bf16/fp16 on the device, and the fp32 outputs (o, m, l) come back the same way. Reached only
+ * through {@link io.flashspark.attention.Backends}, so a JVM that never asks never loads CUDA.
+ */
+public final class GpuBackend implements AttentionBackend {
+  private static final Map<Integer, GpuBackend> BACKENDS = new ConcurrentHashMap<>();
+  private static final Map<Integer, String> UNUSABLE = new ConcurrentHashMap<>();
+  /** Tests set {@code flashspark.gpu.poison=true}: outputs are filled with NaN before each launch. */
+  private static final boolean POISON_OUTPUTS = Boolean.getBoolean("flashspark.gpu.poison");
+  private static final int NAN_BITS = 0x7fc00000;
+  private static final ThreadLocal<long[]> LAST_KERNEL_NANOS = ThreadLocal.withInitial(() -> new long[1]);
+
+  private final GpuDevice device;
+
+  private GpuBackend(GpuDevice device) {
+    this.device = device;
+  }
+
+  /** Default device: system property {@code flashspark.gpu.device}, else env FLASHSPARK_GPU_DEVICE, else 0. */
+  public static int defaultOrdinal() {
+    String v = System.getProperty("flashspark.gpu.device", System.getenv("FLASHSPARK_GPU_DEVICE"));
+    return v == null || v.isBlank() ? 0 : Integer.parseInt(v.trim());
+  }
+
+  public static GpuBackend get() {
+    return get(defaultOrdinal());
+  }
+
+  /** The backend of GPU {@code ordinal}; throws {@link GpuException} saying why if it is unusable. */
+  public static GpuBackend get(int ordinal) {
+    if (ordinal < 0) {
+      ordinal = defaultOrdinal();
+    }
+    try {
+      return BACKENDS.computeIfAbsent(ordinal, o -> new GpuBackend(GpuDevice.open(o)));
+    } catch (GpuException e) {
+      throw e;
+    } catch (Throwable e) { // UnsatisfiedLinkError when there is no CUDA driver, etc.
+      throw new GpuException("GPU backend unusable: " + e, e);
+    }
+  }
+
+  public static GpuBackend getIfUsable() {
+    return getIfUsable(defaultOrdinal());
+  }
+
+  /** The backend, or null when there is no usable GPU (the reason is remembered, see {@link #whyUnusable}). */
+  public static GpuBackend getIfUsable(int ordinal) {
+    if (ordinal < 0) {
+      ordinal = defaultOrdinal();
+    }
+    if (UNUSABLE.containsKey(ordinal)) {
+      return null;
+    }
+    try {
+      return get(ordinal);
+    } catch (GpuException e) {
+      UNUSABLE.put(ordinal, e.getMessage());
+      return null;
+    }
+  }
+
+  public static String whyUnusable(int ordinal) {
+    return UNUSABLE.get(ordinal);
+  }
+
+  @Override public String name() {
+    return "gpu:" + device.name;
+  }
+
+  /** Device time of this thread's last forward kernel, in nanoseconds (CUDA events). */
+  @Override public long lastKernelNanos() {
+    return LAST_KERNEL_NANOS.get()[0];
+  }
+
+  static String forwardKernel(Precision precision, int dim, boolean causal) {
+    return "flashspark_fwd_" + (precision == Precision.FP16 ? "fp16" : "bf16") + "_d" + dim + (causal ? "_causal" : "");
+  }
+
+  @Override public List<Partial> attend(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec) {
+    Precision precision = spec.precision() == null ? Precision.BF16 : spec.precision();
+    if (precision == Precision.FP32) {
+      throw new GpuException("the GPU kernels take bf16 or fp16 inputs (fp32 accumulation); use --precision bf16"
+          + " or fp16 with the GPU, or --backend cpu for fp32 inputs");
+    }
+    if (queries.isEmpty()) {
+      return List.of();
+    }
+    int dim = queries.get(0).dim();
+    String kernelName = forwardKernel(precision, dim, spec.causal());
+    if (!device.config.has(kernelName)) {
+      throw new GpuException("no GPU kernel for head dimension " + dim + " (" + kernelName + " not built);"
+          + " use --backend cpu");
+    }
+    int blockM = device.config.get(kernelName, "block_m");
+    LaunchPlan plan = LaunchPlan.build(queries, kvs, spec.causal(), blockM);
+    LAST_KERNEL_NANOS.get()[0] = 0;
+    if (plan.numTiles() == 0) {
+      return plan.assemble(queries, new float[0], new float[0], new float[0]);
+    }
+    return run(plan, queries, precision, kernelName, (float) spec.scaleFor(dim));
+  }
+
+  private List<Partial> run(LaunchPlan plan, List<QueryBlock> queries, Precision precision, String kernelName,
+      float scale) {
+    device.makeCurrent();
+    int d = plan.dim();
+    long qRows = plan.queryRows();
+    long inputRows = qRows + 2 * plan.keyRows();
+    long inputValues = inputRows * d;
+    long[] segmentTable = plan.segmentTable();
+    int[] tiles = plan.tiles();
+    long metaBytes = segmentTable.length * 8L + tiles.length * 4L;
+    long inBytes = inputValues * 4 + metaBytes;
+    long outValues = qRows * (d + 2L);
+    GpuDevice.Stream s = device.acquireStream();
+    CUdeviceptr in32 = null;
+    CUdeviceptr in16 = null;
+    CUdeviceptr out = null;
+    try {
+      ByteBuffer staging = s.staging(Math.max(inBytes, outValues * 4));
+      FloatBuffer floats = staging.asFloatBuffer();
+      long kBase = qRows;
+      long vBase = qRows + plan.keyRows();
+      stage(floats, plan.queryCopies(), 0, d);
+      stage(floats, plan.keyCopies(), kBase, d);
+      stage(floats, plan.valueCopies(), vBase, d);
+      ByteBuffer meta = staging.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      meta.position((int) (inputValues * 4));
+      meta.asLongBuffer().put(segmentTable);
+      meta.position((int) (inputValues * 4 + segmentTable.length * 8L));
+      meta.asIntBuffer().put(tiles);
+
+      in32 = device.pool.acquire(inBytes);
+      in16 = device.pool.acquire(inputValues * 2);
+      out = device.pool.acquire(outValues * 4);
+      Cuda.check(cuMemcpyHtoDAsync(in32, s.pinned, inBytes, s.stream), "cuMemcpyHtoDAsync", "bytes", inBytes);
+      convert(s, precision, in32, in16, inputValues);
+
+      CUdeviceptr q = in16;
+      CUdeviceptr k = in16.withByteOffset(kBase * d * 2);
+      CUdeviceptr v = in16.withByteOffset(vBase * d * 2);
+      CUdeviceptr segments = in32.withByteOffset(inputValues * 4);
+      CUdeviceptr tileTable = in32.withByteOffset(inputValues * 4 + segmentTable.length * 8L);
+      CUdeviceptr o = out;
+      CUdeviceptr m = out.withByteOffset(qRows * d * 4);
+      CUdeviceptr l = out.withByteOffset(qRows * (d + 1L) * 4);
+      CUfunction f = device.function(kernelName);
+      Pointer params = Pointer.to(Pointer.to(q), Pointer.to(k), Pointer.to(v), Pointer.to(o), Pointer.to(m),
+          Pointer.to(l), Pointer.to(segments), Pointer.to(tileTable), Pointer.to(new int[] {plan.numTiles()}),
+          Pointer.to(new float[] {scale}));
+      if (POISON_OUTPUTS) {
+        Cuda.check(cuMemsetD32Async(out, NAN_BITS, outValues, s.stream), "cuMemsetD32Async", "values", outValues);
+      }
+      Cuda.check(cuEventRecord(s.start, s.stream), "cuEventRecord");
+      Cuda.check(cuLaunchKernel(f, plan.numTiles(), 1, 1, device.config.get(kernelName, "threads"), 1, 1,
+          device.config.get(kernelName, "smem_bytes"), s.stream, params, null), "cuLaunchKernel",
+          "kernel", kernelName, "tiles", plan.numTiles(), "queryRows", qRows, "keyRows", plan.keyRows());
+      Cuda.check(cuEventRecord(s.stop, s.stream), "cuEventRecord");
+      Cuda.check(cuMemcpyDtoHAsync(s.pinned, out, outValues * 4, s.stream), "cuMemcpyDtoHAsync", "bytes",
+          outValues * 4);
+      Cuda.check(cuStreamSynchronize(s.stream), "cuStreamSynchronize (forward kernel " + kernelName + ")",
+          "tiles", plan.numTiles(), "queryRows", qRows, "keyRows", plan.keyRows());
+      float[] ms = new float[1];
+      Cuda.check(cuEventElapsedTime(ms, s.start, s.stop), "cuEventElapsedTime");
+      LAST_KERNEL_NANOS.get()[0] = (long) (ms[0] * 1e6);
+
+      FloatBuffer result = staging.asFloatBuffer();
+      float[] oHost = new float[Math.toIntExact(qRows * d)];
+      float[] mHost = new float[(int) qRows];
+      float[] lHost = new float[(int) qRows];
+      result.get(oHost).get(mHost).get(lHost);
+      return plan.assemble(queries, oHost, mHost, lHost);
+    } finally {
+      device.pool.release(in32);
+      device.pool.release(in16);
+      device.pool.release(out);
+      device.releaseStream(s);
+    }
+  }
+
+  private static void stage(FloatBuffer floats, List<LaunchPlan.Copy> copies, long baseRow, int d) {
+    for (LaunchPlan.Copy c : copies) {
+      floats.position(Math.toIntExact((baseRow + c.deviceRow()) * d));
+      floats.put(c.source(), c.sourceRow() * d, c.rows() * d);
+    }
+  }
+
+  private void convert(GpuDevice.Stream s, Precision precision, CUdeviceptr in, CUdeviceptr out, long n) {
+    String name = precision == Precision.FP16 ? "flashspark_f32_to_fp16" : "flashspark_f32_to_bf16";
+    int perBlock = device.config.get(name, "elems_per_block");
+    int grid = (int) Math.max(1, Math.min((n + perBlock - 1) / perBlock, 65535));
+    Pointer params = Pointer.to(Pointer.to(in), Pointer.to(out), Pointer.to(new long[] {n}));
+    Cuda.check(cuLaunchKernel(device.function(name), grid, 1, 1, device.config.get(name, "threads"), 1, 1, 0,
+        s.stream, params, null), "cuLaunchKernel", "kernel", name, "values", n);
+  }
+
+  /**
+   * Merges partials of the same query rows on the device (the merge kernel); the same rule as
+   * {@link Partial#mergeFrom}. Returns the merged partial and, in {@code kernelMillis[0]} if
+   * given, the kernel's device time.
+   */
+  public Partial mergeOnDevice(List<Partial> parts, float[] kernelMillis) {
+    if (parts.isEmpty()) {
+      throw new IllegalArgumentException("nothing to merge");
+    }
+    device.makeCurrent();
+    int rows = parts.get(0).rows();
+    int d = parts.get(0).dim();
+    int p = parts.size();
+    long partValues = (long) rows * (d + 2);
+    long inBytes = p * partValues * 4;
+    long outBytes = partValues * 4;
+    GpuDevice.Stream s = device.acquireStream();
+    CUdeviceptr in = null;
+    CUdeviceptr out = null;
+    try {
+      ByteBuffer staging = s.staging(Math.max(inBytes, outBytes));
+      FloatBuffer floats = staging.asFloatBuffer();
+      for (int i = 0; i < p; i++) { // layout: o parts, then m parts, then l parts
+        Partial part = parts.get(i);
+        if (part.rows() != rows || part.dim() != d) {
+          throw new IllegalArgumentException("partials of different shapes");
+        }
+        floats.position(Math.toIntExact((long) i * rows * d)).put(part.o());
+        floats.position(Math.toIntExact((long) p * rows * d + (long) i * rows)).put(part.m());
+        floats.position(Math.toIntExact((long) p * rows * (d + 1) + (long) i * rows)).put(part.l());
+      }
+      in = device.pool.acquire(inBytes);
+      out = device.pool.acquire(outBytes);
+      Cuda.check(cuMemcpyHtoDAsync(in, s.pinned, inBytes, s.stream), "cuMemcpyHtoDAsync", "bytes", inBytes);
+      String name = "flashspark_merge";
+      int rowsPerBlock = device.config.get(name, "rows_per_block");
+      int grid = (int) Math.max(1, Math.min((rows + rowsPerBlock - 1) / rowsPerBlock, 65535));
+      Pointer params = Pointer.to(Pointer.to(in), Pointer.to(in.withByteOffset((long) p * rows * d * 4)),
+          Pointer.to(in.withByteOffset((long) p * rows * (d + 1) * 4)), Pointer.to(new int[] {p}),
+          Pointer.to(new long[] {rows}), Pointer.to(new int[] {d}), Pointer.to(out),
+          Pointer.to(out.withByteOffset((long) rows * d * 4)), Pointer.to(out.withByteOffset((long) rows * (d + 1) * 4)));
+      Cuda.check(cuEventRecord(s.start, s.stream), "cuEventRecord");
+      Cuda.check(cuLaunchKernel(device.function(name), grid, 1, 1, device.config.get(name, "threads"), 1, 1, 0,
+          s.stream, params, null), "cuLaunchKernel", "kernel", name, "parts", p, "rows", rows, "dim", d);
+      Cuda.check(cuEventRecord(s.stop, s.stream), "cuEventRecord");
+      Cuda.check(cuMemcpyDtoHAsync(s.pinned, out, outBytes, s.stream), "cuMemcpyDtoHAsync", "bytes", outBytes);
+      Cuda.check(cuStreamSynchronize(s.stream), "cuStreamSynchronize (merge kernel)", "parts", p, "rows", rows);
+      if (kernelMillis != null) {
+        Cuda.check(cuEventElapsedTime(kernelMillis, s.start, s.stop), "cuEventElapsedTime");
+      }
+      FloatBuffer result = staging.asFloatBuffer();
+      float[] o = new float[rows * d];
+      float[] m = new float[rows];
+      float[] l = new float[rows];
+      result.get(o).get(m).get(l);
+      return new Partial(rows, d, o, m, l);
+    } finally {
+      device.pool.release(in);
+      device.pool.release(out);
+      device.releaseStream(s);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+package io.flashspark.gpu;
+
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
+import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
+import static jcuda.driver.JCudaDriver.cuInit;
+import static jcuda.driver.JCudaDriver.cuMemAllocHost;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
+import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One GPU as this JVM uses it: the device's primary context (shared with other CUDA users in the
+ * process, e.g. RAPIDS), the kernels module loaded once, a device-memory pool, and a set of
+ * streams each with its own pinned staging buffer, handed to one concurrent task at a time.
+ */
+final class GpuDevice {
+  private static final Map<Integer, GpuDevice> OPEN = new ConcurrentHashMap<>();
+
+  final int ordinal;
+  final String name;
+  final KernelConfig config;
+  final DeviceMemoryPool pool = new DeviceMemoryPool();
+  private final CUcontext context = new CUcontext();
+  private final CUmodule module = new CUmodule();
+  private final Map<String, CUfunction> functions = new HashMap<>();
+  private final ConcurrentLinkedQueue<Stream> streams = new ConcurrentLinkedQueue<>();
+
+  /** A stream, its pinned staging buffer (grown on demand) and two timing events. */
+  final class Stream {
+    final CUstream stream = new CUstream();
+    final CUevent start = new CUevent();
+    final CUevent stop = new CUevent();
+    Pointer pinned;
+    long capacity;
+
+    Stream() {
+      Cuda.check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+      Cuda.check(cuEventCreate(start, 0), "cuEventCreate");
+      Cuda.check(cuEventCreate(stop, 0), "cuEventCreate");
+    }
+
+    /** The staging buffer, at least {@code bytes} long, as a little-endian view. */
+    ByteBuffer staging(long bytes) {
+      if (bytes > capacity) {
+        if (pinned != null) {
+          Cuda.check(cuMemFreeHost(pinned), "cuMemFreeHost");
+          pinned = null;
+          capacity = 0;
+        }
+        long size = DeviceMemoryPool.sizeClass(bytes);
+        Pointer p = new Pointer();
+        Cuda.check(cuMemAllocHost(p, size), "cuMemAllocHost", "bytes", size);
+        pinned = p;
+        capacity = size;
+      }
+      if (bytes > Integer.MAX_VALUE) {
+        throw new GpuException("one launch needs " + bytes + " bytes of staging, more than 2 GiB: use smaller"
+            + " blocks or shards (--block-size, --max-kv-shard-mb)");
+      }
+      return pinned.getByteBuffer(0, bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+  }
+
+  private GpuDevice(int ordinal) {
+    this.ordinal = ordinal;
+    this.config = KernelConfig.load();
+    JCudaDriver.setExceptionsEnabled(false);
+    Cuda.check(cuInit(0), "cuInit");
+    int[] count = new int[1];
+    Cuda.check(cuDeviceGetCount(count), "cuDeviceGetCount");
+    if (ordinal < 0 || ordinal >= count[0]) {
+      throw new GpuException("GPU " + ordinal + " requested but this machine has " + count[0] + " CUDA device(s)");
+    }
+    CUdevice device = new CUdevice();
+    Cuda.check(cuDeviceGet(device, ordinal), "cuDeviceGet", "ordinal", ordinal);
+    byte[] nameBytes = new byte[256];
+    Cuda.check(cuDeviceGetName(nameBytes, nameBytes.length, device), "cuDeviceGetName");
+    int len = 0;
+    while (len < nameBytes.length && nameBytes[len] != 0) {
+      len++;
+    }
+    this.name = new String(nameBytes, 0, len, StandardCharsets.US_ASCII);
+    Cuda.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain", "ordinal", ordinal);
+    makeCurrent();
+    byte[] fatbin = KernelConfig.fatbin();
+    Cuda.check(cuModuleLoadData(module, fatbin), "cuModuleLoadData", "fatbin bytes", fatbin.length, "device", name);
+  }
+
+  static GpuDevice open(int ordinal) {
+    return OPEN.computeIfAbsent(ordinal, GpuDevice::new);
+  }
+
+  /** Contexts are current per thread: every entry point calls this first. */
+  void makeCurrent() {
+    Cuda.check(cuCtxSetCurrent(context), "cuCtxSetCurrent", "device", ordinal);
+  }
+
+  synchronized CUfunction function(String kernel) {
+    CUfunction f = functions.get(kernel);
+    if (f == null) {
+      if (!config.has(kernel)) {
+        throw new GpuException("no GPU kernel named " + kernel + " was built");
+      }
+      f = new CUfunction();
+      Cuda.check(cuModuleGetFunction(f, module, kernel), "cuModuleGetFunction", "kernel", kernel);
+      int smem = config.get(kernel, "smem_bytes");
+      if (smem > 48 * 1024) {
+        Cuda.check(cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
+            "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", "kernel", kernel, "bytes", smem);
+      }
+      functions.put(kernel, f);
+    }
+    return f;
+  }
+
+  Stream acquireStream() {
+    Stream s = streams.poll();
+    return s != null ? s : new Stream();
+  }
+
+  void releaseStream(Stream s) {
+    streams.add(s);
+  }
+}

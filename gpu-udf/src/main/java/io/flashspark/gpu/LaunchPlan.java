@@ -1,0 +1,201 @@
+package io.flashspark.gpu;
+
+import io.flashspark.attention.KeyValueBlock;
+import io.flashspark.attention.Partial;
+import io.flashspark.attention.QueryBlock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How one backend call maps onto one forward-kernel launch (pure Java: tested without a GPU).
+ *
+ * <p>Device input layout, rows of {@code dim} values: all query rows first, then all distinct
+ * key/value blocks ({@code K} and {@code V} share row numbers). A <em>segment</em> is one kernel
+ * problem: query rows {@code [qRow0, qRow0+qLen)} against key rows {@code [kRow0, kRow0+kLen)},
+ * query row i at position {@code qPos0+i}, key j at {@code kPos0+j}; so a segment's positions
+ * must be contiguous. Blocks are cut into runs of contiguous positions (causal only: without
+ * masking positions do not matter), adjacent key runs are joined, and a query run that needs
+ * several key segments gets a copy of its rows per extra segment; the backend merges those rows'
+ * partials on the host. Work tiles are {@code blockM} query rows of a segment, listed heaviest
+ * first for causal launches so the longest tiles start early.
+ */
+public final class LaunchPlan {
+  /** One kernel problem; {@code query}/{@code queryRow} say which caller rows it computes. */
+  public record Segment(long qRow0, int qLen, long kRow0, int kLen, long qPos0, long kPos0, int query, int queryRow) {}
+
+  /** A copy of caller rows into the device input: {@code rows} rows from {@code source}. */
+  public record Copy(float[] source, int sourceRow, long deviceRow, int rows) {}
+
+  private final int dim;
+  private final List<Copy> queryCopies = new ArrayList<>();
+  private final List<Copy> keyCopies = new ArrayList<>();
+  private final List<Copy> valueCopies = new ArrayList<>();
+  private final List<Segment> segments = new ArrayList<>();
+  private final int[] tiles;
+  private long queryRows;
+  private long keyRows;
+
+  private LaunchPlan(int dim, List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, boolean causal, int blockM) {
+    this.dim = dim;
+    Map<KeyValueBlock, Long> kvRow = new IdentityHashMap<>();
+    for (List<KeyValueBlock> list : kvs) {
+      for (KeyValueBlock kv : list) {
+        if (kv.dim() != dim) {
+          throw new IllegalArgumentException("key/value dim " + kv.dim() + " but query dim " + dim);
+        }
+        if (!kvRow.containsKey(kv)) {
+          kvRow.put(kv, keyRows);
+          keyCopies.add(new Copy(kv.k(), 0, keyRows, kv.rows()));
+          valueCopies.add(new Copy(kv.v(), 0, keyRows, kv.rows()));
+          keyRows += kv.rows();
+        }
+      }
+    }
+    // query rows first pass: the original rows; extra copies are appended after them
+    long[] queryRow0 = new long[queries.size()];
+    for (int i = 0; i < queries.size(); i++) {
+      QueryBlock q = queries.get(i);
+      if (q.dim() != dim) {
+        throw new IllegalArgumentException("query dims differ: " + q.dim() + " and " + dim);
+      }
+      queryRow0[i] = queryRows;
+      queryCopies.add(new Copy(q.q(), 0, queryRows, q.rows()));
+      queryRows += q.rows();
+    }
+    for (int i = 0; i < queries.size(); i++) {
+      QueryBlock q = queries.get(i);
+      List<long[]> keySegments = new ArrayList<>(); // kRow0, kLen, kPos0
+      for (KeyValueBlock kv : kvs.get(i)) {
+        long base = kvRow.get(kv);
+        for (int[] run : runs(kv.pos(), causal)) {
+          long kRow0 = base + run[0];
+          long kPos0 = kv.pos()[run[0]];
+          long[] last = keySegments.isEmpty() ? null : keySegments.get(keySegments.size() - 1);
+          if (last != null && last[0] + last[1] == kRow0 && (!causal || last[2] + last[1] == kPos0)
+              && last[1] + run[1] <= Integer.MAX_VALUE) {
+            last[1] += run[1];
+          } else {
+            keySegments.add(new long[] {kRow0, run[1], kPos0});
+          }
+        }
+      }
+      for (int[] qRun : runs(q.pos(), causal)) {
+        boolean first = true;
+        for (long[] ks : keySegments) {
+          long qRow0;
+          if (first) {
+            qRow0 = queryRow0[i] + qRun[0];
+            first = false;
+          } else {
+            qRow0 = queryRows;
+            queryCopies.add(new Copy(q.q(), qRun[0], queryRows, qRun[1]));
+            queryRows += qRun[1];
+          }
+          segments.add(new Segment(qRow0, qRun[1], ks[0], (int) ks[1], q.pos()[qRun[0]], ks[2], i, qRun[0]));
+        }
+      }
+    }
+    this.tiles = tiles(segments, causal, blockM);
+  }
+
+  public static LaunchPlan build(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, boolean causal, int blockM) {
+    if (queries.size() != kvs.size()) {
+      throw new IllegalArgumentException(queries.size() + " query blocks but " + kvs.size() + " kv lists");
+    }
+    int dim = queries.isEmpty() ? 1 : queries.get(0).dim();
+    return new LaunchPlan(dim, queries, kvs, causal, blockM);
+  }
+
+  /** Runs {start, length} of contiguous positions ({@code pos[i+1] == pos[i]+1}); one run if not causal. */
+  static List<int[]> runs(long[] pos, boolean causal) {
+    List<int[]> out = new ArrayList<>();
+    if (pos.length == 0) {
+      return out;
+    }
+    if (!causal) {
+      out.add(new int[] {0, pos.length});
+      return out;
+    }
+    int start = 0;
+    for (int i = 1; i <= pos.length; i++) {
+      if (i == pos.length || pos[i] != pos[i - 1] + 1) {
+        out.add(new int[] {start, i - start});
+        start = i;
+      }
+    }
+    return out;
+  }
+
+  private static int[] tiles(List<Segment> segments, boolean causal, int blockM) {
+    List<long[]> list = new ArrayList<>(); // weight, segment, first row
+    for (int s = 0; s < segments.size(); s++) {
+      Segment seg = segments.get(s);
+      for (int r = 0; r < seg.qLen(); r += blockM) {
+        long lastQueryPos = seg.qPos0() + Math.min(seg.qLen(), r + blockM) - 1;
+        long visible = causal ? Math.max(0, Math.min(seg.kLen(), lastQueryPos - seg.kPos0() + 1)) : seg.kLen();
+        list.add(new long[] {visible, s, r});
+      }
+    }
+    if (causal) {
+      list.sort((a, b) -> Long.compare(b[0], a[0]));
+    }
+    int[] out = new int[list.size() * 2];
+    for (int i = 0; i < list.size(); i++) {
+      out[2 * i] = (int) list.get(i)[1];
+      out[2 * i + 1] = (int) list.get(i)[2];
+    }
+    return out;
+  }
+
+  public int dim() { return dim; }
+  public long queryRows() { return queryRows; }
+  public long keyRows() { return keyRows; }
+  public List<Copy> queryCopies() { return queryCopies; }
+  public List<Copy> keyCopies() { return keyCopies; }
+  public List<Copy> valueCopies() { return valueCopies; }
+  public List<Segment> segments() { return segments; }
+  public int numTiles() { return tiles.length / 2; }
+
+  /** {segment, first query row of the tile} pairs, in launch order. */
+  public int[] tiles() { return tiles.clone(); }
+
+  /** The kernel's segment table: 6 int64 per segment. */
+  public long[] segmentTable() {
+    long[] out = new long[segments.size() * 6];
+    for (int s = 0; s < segments.size(); s++) {
+      Segment g = segments.get(s);
+      long[] row = {g.qRow0(), g.qLen(), g.kRow0(), g.kLen(), g.qPos0(), g.kPos0()};
+      System.arraycopy(row, 0, out, s * 6, 6);
+    }
+    return out;
+  }
+
+  /**
+   * The callers' partials from the kernel's outputs ({@code o} {@code [queryRows][dim]}, {@code m},
+   * {@code l} {@code [queryRows]}): rows of a query's segments are merged, rows no segment
+   * covers stay empty.
+   */
+  public List<Partial> assemble(List<QueryBlock> queries, float[] o, float[] m, float[] l) {
+    List<Partial> out = new ArrayList<>(queries.size());
+    for (QueryBlock q : queries) {
+      out.add(Partial.empty(q.rows(), dim));
+    }
+    for (Segment g : segments) {
+      Partial p = out.get(g.query());
+      for (int r = 0; r < g.qLen(); r++) {
+        int row = Math.toIntExact(g.qRow0() + r);
+        p.mergeRow(g.queryRow() + r, o, row * dim, m[row], l[row]);
+      }
+    }
+    return out;
+  }
+
+  @Override public String toString() {
+    return "LaunchPlan{dim=" + dim + ", queryRows=" + queryRows + ", keyRows=" + keyRows + ", segments="
+        + segments.size() + ", tiles=" + numTiles() + "}" + (segments.size() <= 4 ? " " + segments : "")
+        + (numTiles() <= 4 ? " " + Arrays.toString(tiles) : "");
+  }
+}

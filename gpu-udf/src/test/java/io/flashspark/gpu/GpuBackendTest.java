@@ -1,0 +1,190 @@
+package io.flashspark.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.KeyValueBlock;
+import io.flashspark.attention.NaiveLowPrecision;
+import io.flashspark.attention.Partial;
+import io.flashspark.attention.Precision;
+import io.flashspark.attention.QueryBlock;
+import io.flashspark.attention.ReferenceAttention;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The GPU backend against the float64 reference, with the FlashAttention rule: the kernel's max
+ * error is at most twice that of a naive attention computed at the same input precision (plus
+ * 1e-5 for rows whose naive error happens to be tiny). Skipped, with the reason, where no GPU is
+ * usable; on a GPU host: {@code mvn -pl gpu-udf test -Dtest=GpuBackendTest} (see README).
+ * Outputs are poisoned with NaN before every launch (flashspark.gpu.poison).
+ */
+class GpuBackendTest {
+  private static GpuBackend gpu;
+
+  @BeforeAll
+  static void openGpu() {
+    System.setProperty("flashspark.gpu.poison", "true");
+    gpu = GpuBackend.getIfUsable(-1);
+  }
+
+  @BeforeEach
+  void needsGpu() {
+    assumeTrue(gpu != null, "SKIPPED: no usable GPU here (" + GpuBackend.whyUnusable(GpuBackend.defaultOrdinal())
+        + "); run on a GPU host, see README");
+  }
+
+  private static float[] randn(SplittableRandom rnd, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      double u = rnd.nextDouble();
+      double v = rnd.nextDouble();
+      x[i] = (float) (Math.sqrt(-2 * Math.log1p(-u)) * Math.cos(2 * Math.PI * v));
+    }
+    return x;
+  }
+
+  private static long[] positions(long start, int n) {
+    long[] pos = new long[n];
+    for (int i = 0; i < n; i++) {
+      pos[i] = start + i;
+    }
+    return pos;
+  }
+
+  /** Max |x - ref| over o (all elements) and lse (finite rows); empty rows must match exactly. */
+  private static double[] errors(Partial p, ReferenceAttention.Result ref) {
+    double o = 0;
+    double lse = 0;
+    for (int r = 0; r < p.rows(); r++) {
+      if (Double.isInfinite(ref.lse()[r])) {
+        assertTrue(p.isEmptyRow(r), "row " + r + " sees no key but is not empty");
+        continue;
+      }
+      lse = Math.max(lse, Math.abs(p.lse(r) - ref.lse()[r]));
+      float[] row = p.outputRow(r);
+      for (int c = 0; c < p.dim(); c++) {
+        double e = Math.abs(row[c] - ref.o(r, c));
+        o = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(o, e);
+      }
+    }
+    return new double[] {o, Double.isNaN(lse) ? Double.POSITIVE_INFINITY : lse};
+  }
+
+  @ParameterizedTest(name = "{4} n={0} m={1} d={2} causal={3}")
+  @CsvSource({
+      "1, 1, 64, false, BF16", "97, 97, 64, true, BF16", "1025, 1025, 128, false, BF16", "1025, 1025, 128, true, FP16",
+      "4097, 4097, 64, true, FP16", "4097, 4097, 128, true, BF16", "97, 1025, 128, false, FP16",
+      "1025, 97, 64, true, BF16", "4097, 1, 128, false, BF16", "1, 4097, 128, true, FP16"})
+  void matchesReferenceWithinTwiceNaiveError(int n, int m, int d, boolean causal, Precision precision) {
+    SplittableRandom rnd = new SplittableRandom();
+    // queries sit at the end of the keys so causal rows see between 1 and m keys
+    QueryBlock q = new QueryBlock(n, d, randn(rnd, n * d), positions(Math.max(0, m - n), n));
+    KeyValueBlock kv = new KeyValueBlock(m, d, randn(rnd, m * d), randn(rnd, m * d), positions(0, m));
+    AttentionSpec spec = new AttentionSpec(Double.NaN, causal, precision);
+    Partial got = gpu.attend(List.of(q), List.of(List.of(kv)), spec).get(0);
+    ReferenceAttention.Result ref = ReferenceAttention.forward(q, List.of(kv), spec);
+    double[] ours = errors(got, ref);
+    double[] naive = errors(NaiveLowPrecision.forward(q, List.of(kv), spec), ref);
+    String msg = String.format("errors o %.3g lse %.3g; naive %s o %.3g lse %.3g", ours[0], ours[1], precision,
+        naive[0], naive[1]);
+    assertTrue(ours[0] <= 2 * naive[0] + 1e-5, msg);
+    assertTrue(ours[1] <= 2 * naive[1] + 1e-5, msg);
+    System.out.println("gpu " + precision + " n=" + n + " m=" + m + " d=" + d + " causal=" + causal + ": " + msg);
+  }
+
+  @Test
+  void manyProblemsPerLaunchWithGapsAndEmptyRows() {
+    SplittableRandom rnd = new SplittableRandom();
+    int d = 64;
+    List<QueryBlock> queries = new ArrayList<>();
+    List<List<KeyValueBlock>> kvs = new ArrayList<>();
+    for (int h = 0; h < 6; h++) {
+      int n = 50 + rnd.nextInt(300);
+      long[] qPos = positions(200 + rnd.nextInt(200), n);
+      if (h % 2 == 1) {
+        qPos[n / 2] += 0; // keep sorted; gaps below
+        for (int i = n / 2; i < n; i++) {
+          qPos[i] += 13; // a gap in the query positions
+        }
+      }
+      queries.add(new QueryBlock(n, d, randn(rnd, n * d), qPos));
+      List<KeyValueBlock> list = new ArrayList<>();
+      long p = 0;
+      for (int b = 0; b < 3; b++) {
+        int m = 1 + rnd.nextInt(200);
+        list.add(new KeyValueBlock(m, d, randn(rnd, m * d), randn(rnd, m * d), positions(p, m)));
+        p += m + (h == 3 ? 40 : 0); // keys with gaps for one problem
+      }
+      kvs.add(list);
+    }
+    // a problem whose keys all lie after its queries: every row empty
+    queries.add(new QueryBlock(10, d, randn(rnd, 10 * d), positions(0, 10)));
+    kvs.add(List.of(new KeyValueBlock(20, d, randn(rnd, 20 * d), randn(rnd, 20 * d), positions(100, 20))));
+    AttentionSpec spec = new AttentionSpec(0.1, true, Precision.BF16);
+    List<Partial> got = gpu.attend(queries, kvs, spec);
+    for (int i = 0; i < queries.size(); i++) {
+      ReferenceAttention.Result ref = ReferenceAttention.forward(queries.get(i), kvs.get(i), spec);
+      double[] ours = errors(got.get(i), ref);
+      double[] naive = errors(NaiveLowPrecision.forward(queries.get(i), kvs.get(i), spec), ref);
+      assertTrue(ours[0] <= 2 * naive[0] + 1e-5 && ours[1] <= 2 * naive[1] + 1e-5,
+          "problem " + i + ": " + ours[0] + " vs naive " + naive[0]);
+    }
+    for (int r = 0; r < 10; r++) {
+      assertTrue(got.get(queries.size() - 1).isEmptyRow(r));
+      assertEquals(Double.NEGATIVE_INFINITY, got.get(queries.size() - 1).lse(r));
+    }
+  }
+
+  @Test
+  void mergeKernelMatchesJavaMerge() {
+    SplittableRandom rnd = new SplittableRandom();
+    int rows = 1000;
+    int d = 128;
+    List<Partial> parts = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      float[] m = new float[rows];
+      float[] l = new float[rows];
+      for (int r = 0; r < rows; r++) {
+        boolean empty = (r + i) % 7 == 0 || r % 11 == 0; // rows 0, 11, 22.. empty in every part
+        m[r] = empty ? Float.NEGATIVE_INFINITY : (float) (rnd.nextDouble() * 40 - 20);
+        l[r] = empty ? 0f : (float) (1 + rnd.nextDouble() * 100);
+      }
+      parts.add(new Partial(rows, d, randn(rnd, rows * d), m, l));
+    }
+    Partial onGpu = gpu.mergeOnDevice(parts, null);
+    Partial inJava = parts.get(0).copy();
+    for (int i = 1; i < parts.size(); i++) {
+      inJava.mergeFrom(parts.get(i));
+    }
+    for (int r = 0; r < rows; r++) {
+      assertEquals(inJava.isEmptyRow(r), onGpu.isEmptyRow(r), "row " + r);
+      if (!inJava.isEmptyRow(r)) {
+        assertEquals(inJava.lse(r), onGpu.lse(r), 1e-5, "lse row " + r);
+      }
+      float[] a = inJava.outputRow(r);
+      float[] b = onGpu.outputRow(r);
+      for (int c = 0; c < d; c++) {
+        assertEquals(a[c], b[c], 1e-5, "o row " + r);
+      }
+    }
+  }
+
+  @Test
+  void fp32InputsAreRefusedWithAClearMessage() {
+    QueryBlock q = new QueryBlock(1, 64, new float[64], new long[1]);
+    KeyValueBlock kv = new KeyValueBlock(1, 64, new float[64], new float[64], new long[1]);
+    GpuException e = assertThrows(GpuException.class,
+        () -> gpu.attend(List.of(q), List.of(List.of(kv)), AttentionSpec.defaults()));
+    assertTrue(e.getMessage().contains("bf16"), e.getMessage());
+  }
+}

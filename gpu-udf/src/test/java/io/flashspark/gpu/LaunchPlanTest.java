@@ -1,0 +1,158 @@
+package io.flashspark.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.KeyValueBlock;
+import io.flashspark.attention.Partial;
+import io.flashspark.attention.QueryBlock;
+import io.flashspark.attention.ReferenceAttention;
+import io.flashspark.attention.TiledAttention;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The launch plan, executed by a CPU stand-in for the kernel that follows the kernel's ABI
+ * (segments with implicit contiguous positions, outputs at device rows), then assembled and
+ * compared with the float64 reference. This checks the plan and the host-side merge without a GPU.
+ */
+class LaunchPlanTest {
+  private static float[] gaussian(SplittableRandom rnd, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) (rnd.nextDouble() * 2 - 1);
+    }
+    return x;
+  }
+
+  private static long[] positions(SplittableRandom rnd, long start, int n, boolean gaps) {
+    long[] pos = new long[n];
+    long p = start;
+    for (int i = 0; i < n; i++) {
+      pos[i] = p;
+      p += gaps && rnd.nextInt(10) == 0 ? 2 + rnd.nextInt(5) : 1;
+    }
+    return pos;
+  }
+
+  /** Runs every segment as the kernel would: rows gathered from the plan's device layout. */
+  private static List<Partial> emulate(LaunchPlan plan, List<QueryBlock> queries, AttentionSpec spec) {
+    int d = plan.dim();
+    float[] q = gather(plan.queryCopies(), plan.queryRows(), d);
+    float[] k = gather(plan.keyCopies(), plan.keyRows(), d);
+    float[] v = gather(plan.valueCopies(), plan.keyRows(), d);
+    float[] o = new float[(int) plan.queryRows() * d];
+    float[] m = new float[(int) plan.queryRows()];
+    float[] l = new float[(int) plan.queryRows()];
+    Arrays.fill(o, Float.NaN); // poison: every row a segment covers must be written
+    Arrays.fill(m, Float.NaN);
+    Arrays.fill(l, Float.NaN);
+    long[] table = plan.segmentTable();
+    int[] tiles = plan.tiles();
+    boolean[] tileSeen = new boolean[(int) plan.queryRows()];
+    for (int t = 0; t < plan.numTiles(); t++) {
+      int s = tiles[2 * t];
+      int first = tiles[2 * t + 1];
+      for (int r = first; r < Math.min(first + 64, (int) table[6 * s + 1]); r++) {
+        tileSeen[(int) table[6 * s] + r] = true;
+      }
+    }
+    for (int s = 0; s < table.length / 6; s++) {
+      int qRow0 = (int) table[6 * s];
+      int qLen = (int) table[6 * s + 1];
+      int kRow0 = (int) table[6 * s + 2];
+      int kLen = (int) table[6 * s + 3];
+      long[] qPos = new long[qLen];
+      long[] kPos = new long[kLen];
+      for (int i = 0; i < qLen; i++) {
+        qPos[i] = table[6 * s + 4] + i;
+        assertTrue(tileSeen[qRow0 + i], "row " + (qRow0 + i) + " of segment " + s + " is in no tile");
+      }
+      for (int j = 0; j < kLen; j++) {
+        kPos[j] = table[6 * s + 5] + j;
+      }
+      QueryBlock sq = new QueryBlock(qLen, d, Arrays.copyOfRange(q, qRow0 * d, (qRow0 + qLen) * d), qPos);
+      KeyValueBlock skv = new KeyValueBlock(kLen, d, Arrays.copyOfRange(k, kRow0 * d, (kRow0 + kLen) * d),
+          Arrays.copyOfRange(v, kRow0 * d, (kRow0 + kLen) * d), kPos);
+      Partial p = TiledAttention.forward(sq, List.of(skv), spec);
+      System.arraycopy(p.o(), 0, o, qRow0 * d, qLen * d);
+      System.arraycopy(p.m(), 0, m, qRow0, qLen);
+      System.arraycopy(p.l(), 0, l, qRow0, qLen);
+    }
+    return plan.assemble(queries, o, m, l);
+  }
+
+  private static float[] gather(List<LaunchPlan.Copy> copies, long rows, int d) {
+    float[] out = new float[(int) rows * d];
+    for (LaunchPlan.Copy c : copies) {
+      System.arraycopy(c.source(), c.sourceRow() * d, out, (int) c.deviceRow() * d, c.rows() * d);
+    }
+    return out;
+  }
+
+  @Test
+  void planComputesExactlyWhatTheBackendMustReturn() {
+    SplittableRandom rnd = new SplittableRandom();
+    for (int trial = 0; trial < 40; trial++) {
+      int d = 1 + rnd.nextInt(40);
+      boolean causal = rnd.nextBoolean();
+      boolean gaps = rnd.nextInt(3) == 0;
+      List<KeyValueBlock> blocks = new ArrayList<>();
+      long pos = rnd.nextInt(50);
+      for (int b = 0; b < 1 + rnd.nextInt(4); b++) {
+        int n = rnd.nextInt(150);
+        long[] p = positions(rnd, pos, n, gaps);
+        pos = n == 0 ? pos : p[n - 1] + 1 + (gaps ? rnd.nextInt(3) : 0);
+        blocks.add(new KeyValueBlock(n, d, gaussian(rnd, n * d), gaussian(rnd, n * d), p));
+      }
+      List<QueryBlock> queries = new ArrayList<>();
+      List<List<KeyValueBlock>> kvs = new ArrayList<>();
+      for (int i = 0; i < 1 + rnd.nextInt(4); i++) {
+        int n = 1 + rnd.nextInt(150);
+        queries.add(new QueryBlock(n, d, gaussian(rnd, n * d), positions(rnd, rnd.nextInt((int) pos + 1), n, gaps)));
+        List<KeyValueBlock> visible = new ArrayList<>();
+        for (KeyValueBlock b : blocks) {
+          if (rnd.nextInt(4) > 0) {
+            visible.add(b);
+          }
+        }
+        kvs.add(visible);
+      }
+      AttentionSpec spec = AttentionSpec.defaults().withCausal(causal);
+      LaunchPlan plan = LaunchPlan.build(queries, kvs, causal, 64);
+      List<Partial> got = emulate(plan, queries, spec);
+      for (int i = 0; i < queries.size(); i++) {
+        ReferenceAttention.Result ref = ReferenceAttention.forward(queries.get(i), kvs.get(i), spec);
+        Partial p = got.get(i);
+        for (int r = 0; r < p.rows(); r++) {
+          double lse = p.lse(r);
+          assertEquals(ref.lse()[r], lse, Double.isInfinite(lse) ? 0 : 1e-5, "trial " + trial + " " + plan);
+          float[] row = p.outputRow(r);
+          for (int c = 0; c < d; c++) {
+            assertEquals(ref.o(r, c), row[c], 1e-5, "trial " + trial + " " + plan);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void contiguousBlocksMakeOneSegmentPerQueryAndCausalTilesHeaviestFirst() {
+    SplittableRandom rnd = new SplittableRandom(5);
+    int d = 8;
+    KeyValueBlock a = new KeyValueBlock(100, d, gaussian(rnd, 800), gaussian(rnd, 800), positions(rnd, 0, 100, false));
+    KeyValueBlock b = new KeyValueBlock(100, d, gaussian(rnd, 800), gaussian(rnd, 800), positions(rnd, 100, 100, false));
+    QueryBlock q = new QueryBlock(200, d, gaussian(rnd, 1600), positions(rnd, 0, 200, false));
+    LaunchPlan plan = LaunchPlan.build(List.of(q), List.of(List.of(a, b)), true, 64);
+    assertEquals(1, plan.segments().size(), plan.toString());
+    assertEquals(200, plan.queryRows());
+    int[] tiles = plan.tiles();
+    assertEquals(4, plan.numTiles());
+    assertEquals(192, tiles[1], "the last query tile sees the most keys and goes first");
+    assertEquals(0, tiles[7]);
+  }
+}

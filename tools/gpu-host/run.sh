@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# On the GPU host (no JDK, no Maven): the GPU JUnit tests, the Java-launched kernel benchmark and
+# PyTorch's scaled_dot_product_attention on the same shapes, in one go. Logs go to $OUT.
+#   bash .stage/app/run.sh [tests|bench|all]      (needs .stage/jre.tar.xz and .stage/app, see stage.sh)
+set -uo pipefail
+mode=${1:-all}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OUT=${OUT:-/tmp/flashspark-out}; mkdir -p "$OUT"
+stage=/opt/stage; mkdir -p "$stage"
+[ -x "$stage/jre/bin/java" ] || tar -C "$stage" -xJf "$root/.stage/jre.tar.xz"
+java=$stage/jre/bin/java
+app=$root/.stage/app
+cp="$(ls "$app"/*.jar | grep -v console-standalone | tr '\n' ':')"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
+rc=0
+if [[ $mode == tests || $mode == all ]]; then
+  "$java" -Dflashspark.gpu.poison=true -jar "$app"/junit-platform-console-standalone-*.jar execute \
+    --class-path "$cp" --select-class io.flashspark.gpu.GpuBackendTest --select-class io.flashspark.gpu.LaunchPlanTest \
+    --details=tree --disable-banner 2>&1 | tee "$OUT/gpu-tests.log"
+  rc=${PIPESTATUS[0]}
+fi
+if [[ $mode == bench || $mode == all ]]; then
+  "$java" -cp "$cp" io.flashspark.attention.KernelBench --backend gpu --dims 64,128 --tokens 1024,4096,16384,65536 \
+    --precision bf16,fp16 --causal no,yes --reps 10 2>&1 | tee "$OUT/java-bench.log"
+  python3 "$app/sdpa_peer.py" --dims 64,128 --tokens 1024,4096,16384,65536 2>&1 | tee "$OUT/sdpa-peer.log"
+  "$java" -cp "$cp" io.flashspark.gpu.MergeBench 2>&1 | tee "$OUT/merge-bench.log"
+fi
+exit $rc
