@@ -19,12 +19,12 @@ LIBS=(--lib /tmp/fsk)
 pids=()
 VFILE=${VARIANTS_FILE:-kernels/dev/variants.txt}
 if [ -n "${VARIANTS:-}" ] && [ -f "$VFILE" ]; then
-  while IFS='|' read -r name gencode flags pargs; do
+  while IFS='|' read -r name gencode flags pargs src; do
     case "$name" in ''|'#'*) continue ;; esac
     case " $VARIANTS " in *" $name "*|*" all "*) ;; *) continue ;; esac
     dir=/tmp/fsk_$name; mkdir -p "$dir"; FSK_PROPS_OUT=$dir/kernels.properties python3 kernels/src/gen_properties.py $pargs
     (nvcc -fatbin -O3 -std=c++17 $gencode $flags -Xptxas -v -o "$dir/flashspark.fatbin" \
-        kernels/src/flashspark_all.cu > "$dir/build.log" 2>&1 || echo "variant $name failed") &
+        ${src:-kernels/src/flashspark_all.cu} > "$dir/build.log" 2>&1 || echo "variant $name failed") &
     pids+=($!)
     LIBS+=(--lib "$dir")
   done < "$VFILE"

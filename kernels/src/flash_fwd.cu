@@ -1,40 +1,47 @@
 /*
- * flashspark FlashAttention forward (mma.sync m16n8k16 + ldmatrix + cp.async), sm_80 / sm_90.
+ * flashspark FlashAttention forward, sm_80 / sm_90a.  Kernels flashspark_fwd_{bf16,fp16}_d{64,128}[_causal].
+ *
+ * LAUNCH CONTRACT (all code paths): gridDim.x = num_tiles (one CTA per work tile of BLOCK_M = 128 query
+ * rows of one segment), blockDim.x = 256, dynamic shared memory = smem_bytes from kernels.properties
+ * (d64: 50176 B, d128: 197632 B). Tiles are read as tiles[blockIdx.x].
  *
  * TILING
- *   One CTA per work tile = BLOCK_M query rows of one segment (BLOCK_M = NWARPS * MT * 16).
- *   Each warp owns MT*16 consecutive query rows (MT m16 row blocks) and the full head dim, so
- *   a B fragment loaded by ldmatrix is reused MT times. The CTA walks the segment's keys in
- *   tiles of BLOCK_N keys: S = Q K^T (fp32 accumulators in registers), online softmax on the
- *   registers, P converted to bf16/fp16 in registers and used directly as the A operand of
- *   O += P V (no shared-memory round trip for P). O is kept in fp32 registers throughout.
- *   Causal variants stop at the last KV tile visible to the tile's last query row (tiles
- *   wholly invisible are never loaded); only tiles that straddle the diagonal or the ragged
- *   key tail run the element-wise mask.
- *   Configurations (see kernels.properties):  d64: 4 warps, BLOCK_M 128, BLOCK_N 128, Q in regs
- *                                             d128: 4 warps, BLOCK_M 128, BLOCK_N 64, Q in smem
+ *   sm_90a cubin (H100/H200): two warpgroups x 64 query rows. Tensor cores via wgmma:
+ *     S = Q K^T   wgmma m64n{BLOCK_N}k16, A = Q and B = K from shared-memory descriptors (K-major);
+ *     O += P V    wgmma m64n{D}k16, A = P from registers (fp32 S -> bf16/fp16 in registers, never
+ *                 through shared memory), B = V from a descriptor (MN-major / transposed).
+ *     d128 (BLOCK_N 128): "ping-pong" schedule. Warpgroup 1 runs half a KV tile behind warpgroup 0,
+ *       so each warpgroup's softmax overlaps the other one's tensor-core work although both share one
+ *       CTA barrier per KV tile; the next tile's cp.async loads are issued while the S GEMM runs.
+ *       K double buffered, V triple buffered (V_{j-1} is still read by the lagging warpgroup).
+ *     d64 (BLOCK_N 64): both warpgroups in step, K and V double buffered; ~49 KiB smem and <=128
+ *       registers let 2 CTAs share an SM, which gives the same overlap.
+ *   sm_80 cubin and compute_90 PTX (A100, JIT elsewhere): mma.sync m16n8k16 + ldmatrix, 8 warps x 16
+ *     query rows, Q fragments in registers, BLOCK_N 64, K/V double buffered (same launch contract).
+ *   Both paths: cp.async 16-byte loads, online softmax in fp32 registers, O in fp32 registers. Causal
+ *   variants stop at the last KV tile visible to the tile's last query row (invisible tiles are never
+ *   loaded); only the tiles straddling the diagonal or the ragged key tail run the element-wise mask.
  *
- * SHARED MEMORY
- *   sQ [BLOCK_M][D] + sK [2][BLOCK_N][D] + sV [2][BLOCK_N][D], 16-bit elements, each row's
- *   16-byte chunks XOR-swizzled (chunk ^ (row & 7)) so cp.async stores and ldmatrix loads are
- *   bank-conflict free. K and V are double buffered: tile j+1 (and j+2) is in flight via
- *   cp.async while tile j is computed. Bytes = 2*D*(BLOCK_M + 4*BLOCK_N):
- *   d64: 80 KiB, d128: 96 KiB (2 CTAs / SM on H100 and A100-80GB).
+ * SHARED MEMORY (16-bit elements, every 16-byte chunk XOR-swizzled by (row & 7): the canonical
+ *   128-byte-swizzle wgmma layout [D/64][rows][64] on sm_90a, [rows][D] for ldmatrix on sm_80; no bank
+ *   conflicts for cp.async stores, ldmatrix or wgmma reads)
+ *   d128: Q 32 KiB + K 2x32 KiB + V 3x32 KiB (+1 KiB alignment slack) = 193 KiB, 1 CTA/SM.
+ *   d64:  Q 16 KiB + K 2x8 KiB + V 2x8 KiB (+1 KiB) = 49 KiB, 2 CTAs/SM.
  *
- * HBM TRAFFIC (per segment, Nq query rows, Nk keys, e = 2 bytes)
- *   Q read once (Nq*D*e), K and V read once per query tile: 2*ceil(Nq/BLOCK_M)*Nk*D*e
- *   (roughly half when causal), O written once in fp32 (Nq*D*4), m and l written (8 bytes/row).
- *   No N x M buffer exists anywhere.
+ * HBM TRAFFIC (per segment of Nq queries and Nk keys, e = 2 bytes)
+ *   Q read once (Nq*D*e); K and V read once per query tile: 2*ceil(Nq/128)*Nk*D*e (about half of that
+ *   when causal), mostly served by L2 since the tiles of one segment run concurrently; O written once
+ *   in fp32 (Nq*D*4) plus m and l (8 bytes per row). No N x M buffer exists anywhere.
  *
  * NUMERICAL CONTRACT
- *   Inputs bf16 or fp16; Q.K products accumulated in fp32 by the tensor cores; softmax in fp32
- *   with exp2 and scale*log2(e) folded in one FFMA (requires scale > 0); the running row max
- *   is kept in raw score units. P is rounded to the input type for the P.V product (as in
- *   FlashAttention 2), O accumulated in fp32, the row sum l is accumulated from the unrounded
- *   fp32 P values. Outputs: o = sum_j p_j v_j / l (fp32), m = max_j scale*q.k_j (natural-log
- *   units), l = sum_j exp(scale*q.k_j - m). A row that sees no key writes m=-inf, l=0, o=0.
- *   Keys beyond k_len and queries beyond q_len are zero-filled in shared memory and masked
- *   (-inf scores), never read from or written to global memory. All global offsets are 64-bit.
+ *   Inputs bf16 or fp16; Q.K products accumulated in fp32 by the tensor cores; softmax in fp32 with
+ *   exp2 (ex2.approx) and scale*log2(e) folded into one FFMA; the running row max is kept in raw score
+ *   units, so scale must be > 0. P is rounded to the input type for the P.V product (as FlashAttention
+ *   2/3 do), O accumulated in fp32, the row sum l accumulated from the unrounded fp32 P values.
+ *   Outputs: o = sum_j p_j v_j / l (fp32), m = max_j scale*q.k_j (natural-log units),
+ *   l = sum_j exp(scale*q.k_j - m). A row that sees no key writes m = -inf, l = 0, o = 0 (never NaN).
+ *   Keys beyond k_len and queries beyond q_len are zero-filled in shared memory and masked (-inf), never
+ *   read from or written to global memory. All global offsets are 64-bit.
  */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -233,7 +240,7 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
     }
     for (int jt = 0; jt < n_kv_tiles; ++jt) {
       cp_async_wait<1>();
-      __syncthreads();
+      asm volatile("bar.sync 1, %0;\n" ::"n"(THREADS) : "memory");  // CTA may hold idle extra warps
       const int stage = jt & 1;
       if (QREG && jt == 0) {
 #pragma unroll
@@ -351,7 +358,7 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
           }
         }
       }
-      __syncthreads();
+      asm volatile("bar.sync 1, %0;\n" ::"n"(THREADS) : "memory");  // CTA may hold idle extra warps
       if (jt + 2 < n_kv_tiles) load_kv(jt + 2, stage);
       cp_async_commit();
     }
@@ -406,6 +413,7 @@ __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.s
 template <int N>
 __device__ __forceinline__ void wg_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
 __device__ __forceinline__ void reg_fence(float& x) { asm volatile("" : "+f"(x)::"memory"); }
+__device__ __forceinline__ void reg_fence(uint32_t& x) { asm volatile("" : "+r"(x)::"memory"); }
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
 template <int N, bool BF16>
@@ -698,21 +706,39 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
   float row_m[2] = {-INFINITY, -INFINITY}, row_l[2] = {0.f, 0.f};
   const float sl2 = scale * 1.4426950408889634f;
 
+  // Branch-free K/V tile loader (it runs while this warpgroup's S GEMM is in flight, and a branch
+  // there would make ptxas serialise the wgmma). Each thread owns one 16-byte chunk column (lch) and
+  // rows lr + i*RSTEP; rows past k_len (or a tile past the last one) are zero-filled, never read.
+  constexpr int RSTEP = THREADS / CH;
+  constexpr int NPASS = BN / RSTEP;
+  static_assert(RSTEP % 8 == 0 && BN % RSTEP == 0, "loader shape");
+  const int lr = tid / CH, lch = tid % CH;
+  const uint32_t lso = sw128<BN>(lr, lch);
+  const long long lgoff = (k_row0 + lr) * D + lch * 8;
   auto load_kv = [&](int jt) {
     const long long j0 = (long long)jt * BN;
-    const uint32_t ko = (jt & 1) * TILE_B, vo = (jt % 3) * TILE_B;
+    const uint32_t ko = (jt % 2) * TILE_B, vo = (jt % 3) * TILE_B;
+    const bool tile_ok = jt < n_kv_tiles;
 #pragma unroll
-    for (int c = tid; c < BN * CH; c += THREADS) {
-      const int r = c / CH, ch = c % CH;
-      const bool ok = j0 + r < k_len;
-      const long long off = (k_row0 + (ok ? j0 + r : 0)) * D + ch * 8;
-      const uint32_t so = sw128<BN>(r, ch);
-      cp_async16(sKa + ko + so, k + off, ok ? 16 : 0);
-      cp_async16(sVa + vo + so, v + off, ok ? 16 : 0);
+    for (int i = 0; i < NPASS; ++i) {
+      const bool ok = tile_ok && (j0 + lr + i * RSTEP < k_len);
+      const long long off = ok ? lgoff + (j0 + i * RSTEP) * D : 0;
+      cp_async16(sKa + ko + lso + i * RSTEP * 128, k + off, ok ? 16 : 0);
+      cp_async16(sVa + vo + lso + i * RSTEP * 128, v + off, ok ? 16 : 0);
     }
   };
-  auto gemm_s = [&](float* s, int jt) {
-    const uint32_t ko = (jt & 1) * TILE_B;
+  uint32_t pa_keep[BN / 16][4];
+  auto retire = [&]() {  // wait for every wgmma group of this warpgroup, pin the registers it used
+    wg_wait<0>();
+#pragma unroll
+    for (int i = 0; i < DT * 4; ++i) reg_fence(acc_o[i]);
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) reg_fence(pa_keep[kk][e]);
+  };
+  auto issue_s = [&](float* s, int jt) {
+    const uint32_t ko = (jt % 2) * TILE_B;
     wg_fence();
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
@@ -721,7 +747,9 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
       wg_ss<BN, BF16>(s, da, db, kk > 0 ? 1 : 0);
     }
     wg_commit();
-    wg_wait<0>();
+  };
+  auto retire_s = [&](float* s) {
+    retire();
 #pragma unroll
     for (int i = 0; i < NT * 4; ++i) reg_fence(s[i]);
   };
@@ -784,9 +812,12 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
       wg_rs<D, BF16>(acc_o, pa[kk], db);
     }
     wg_commit();
-    wg_wait<0>();
+    // No wait here: the caller retires the P.V group (warpgroup 1 first issues its next S GEMM).
+    // Keep P (wgmma A operand, read asynchronously) and O live/untouched until the group retired.
 #pragma unroll
-    for (int i = 0; i < DT * 4; ++i) reg_fence(acc_o[i]);
+    for (int kk = 0; kk < BN / 16; ++kk)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) pa_keep[kk][e] = pa[kk][e];
   };
 
   if (n_kv_tiles > 0) {
@@ -805,17 +836,301 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
       cp_async_wait<0>();
       fence_proxy_async();
       __syncthreads();
-      if (jt + 1 < n_kv_tiles) load_kv(jt + 1);
-      cp_async_commit();
       if (wg == 0) {
-        gemm_s(s, jt);
+        issue_s(s, jt);
+        load_kv(jt + 1);  // overlaps the S GEMM
+        cp_async_commit();
+        retire_s(s);
         softmax_pv(s, jt);
+        retire();
       } else {
         if (jt > 0) softmax_pv(s, jt - 1);
-        gemm_s(s, jt);
+        issue_s(s, jt);
+        load_kv(jt + 1);
+        cp_async_commit();
+        retire_s(s);
       }
     }
     if (wg == 1) softmax_pv(s, n_kv_tiles - 1);
+    retire();
+    cp_async_wait<0>();  // the last (zero-fill) prefetch must land before the CTA exits
+  }
+
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float l = row_l[h];
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    const int r = myrow + 8 * h;
+    if (r < rows_here) {
+      const long long grow = q_row0 + row0 + r;
+      const float inv = l > 0.f ? 1.f / l : 0.f;
+      float* orow = o + grow * D;
+#pragma unroll
+      for (int dt = 0; dt < DT; ++dt) {
+        float2 val = make_float2(acc_o[dt * 4 + 2 * h] * inv, acc_o[dt * 4 + 2 * h + 1] * inv);
+        *reinterpret_cast<float2*>(orow + dt * 8 + 2 * t) = val;
+      }
+      if (t == 0) {
+        const float mm = row_m[h];
+        m_out[grow] = (l > 0.f && mm != -INFINITY) ? mm * scale : -INFINITY;
+        l_out[grow] = l > 0.f ? l : 0.f;
+      }
+    }
+  }
+}
+
+// Warp-specialised variant (experimental, FSK_WG_WS=1): warpgroup 0 is a cp.async producer (40
+// registers after setmaxnreg), warpgroups 1 and 2 are consumers (232 registers) running the same
+// staggered schedule as fwd_wgmma_pp, synchronised through mbarriers instead of a CTA barrier.
+// 3 stages of (K, V); 384 threads.
+__device__ __forceinline__ void mbar_init(uint32_t a, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(a), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t a) {
+  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" ::"r"(a) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t a, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred p;\nWAIT_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
+      "@!p bra WAIT_%=;\n}\n" ::"r"(a),
+      "r"(parity)
+      : "memory");
+}
+
+template <int D, int BN, bool CAUSAL, bool BF16>
+__device__ __forceinline__ void fwd_wgmma_ws(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
+                                             const uint16_t* __restrict__ v, float* __restrict__ o,
+                                             float* __restrict__ m_out, float* __restrict__ l_out,
+                                             const long long* __restrict__ segments, const int* __restrict__ tiles,
+                                             int num_tiles, float scale) {
+  constexpr int BM = 128;
+  constexpr int NST = 3;
+  constexpr int CH = D / 8;
+  constexpr int NT = BN / 8;
+  constexpr int DT = D / 8;
+  constexpr int TILE_B = BN * D * 2;
+  static_assert(D == 64 || D == 128, "wgmma path: D 64 or 128");
+  static_assert(BN == 64 || BN == 128, "wgmma path: BN 64 or 128");
+
+  extern __shared__ __align__(128) unsigned char smem_raw[];
+  const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t sQa = sbase, sKa = sQa + BM * D * 2, sVa = sKa + NST * TILE_B;
+  const uint32_t bar = sVa + NST * TILE_B;  // full[NST], empty[NST], q_full: 8 bytes each
+  auto full_b = [&](int st) { return bar + 8 * st; };
+  auto empty_b = [&](int st) { return bar + 8 * (NST + st); };
+  const uint32_t qfull_b = bar + 8 * (2 * NST);
+
+  const int tid = threadIdx.x;
+  const int warp = tid >> 5, lane = tid & 31;
+  const int wg = warp >> 2, wwarp = warp & 3;
+  const int g = lane >> 2, t = lane & 3;
+
+  const int tile = blockIdx.x;
+  if (tile >= num_tiles) return;
+  const int seg = tiles[2 * tile];
+  const long long row0 = tiles[2 * tile + 1];
+  const long long* sg = segments + 6 * (long long)seg;
+  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3], q_pos0 = sg[4], k_pos0 = sg[5];
+  if (row0 >= q_len || row0 < 0) return;
+  const long long rows_here = (q_len - row0) < BM ? (q_len - row0) : BM;
+
+  long long n_keys = k_len;
+  long long jmax_first = k_len - 1;
+  if (CAUSAL) {
+    const long long lim_last = q_pos0 + row0 + rows_here - 1 - k_pos0;
+    if (lim_last + 1 < n_keys) n_keys = lim_last + 1 < 0 ? 0 : lim_last + 1;
+    const long long lim_first = q_pos0 + row0 - k_pos0;
+    if (lim_first < jmax_first) jmax_first = lim_first < -1 ? -1 : lim_first;
+  }
+  const int n_kv_tiles = (int)((n_keys + BN - 1) / BN);
+
+  if (tid == 0) {
+    for (int st = 0; st < NST; ++st) {
+      mbar_init(full_b(st), 128);
+      mbar_init(empty_b(st), 256);
+    }
+    mbar_init(qfull_b, 128);
+  }
+  __syncthreads();
+
+  if (wg == 0) {
+    // ------------------------------------------------------------------ producer warpgroup
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+    if (n_kv_tiles == 0) return;
+    const int ptid = tid;  // 0..127
+    for (int c = ptid; c < BM * CH; c += 128) {
+      const int r = c / CH, ch = c % CH;
+      const bool ok = r < rows_here;
+      const uint16_t* src = q + ((q_row0 + (ok ? row0 + r : 0)) * D + ch * 8);
+      cp_async16(sQa + sw128<BM>(r, ch), src, ok ? 16 : 0);
+    }
+    cp_async_commit();
+    constexpr int RSTEP = 128 / CH;
+    constexpr int NPASS = BN / RSTEP;
+    const int lr = ptid / CH, lch = ptid % CH;
+    const uint32_t lso = sw128<BN>(lr, lch);
+    const long long lgoff = (k_row0 + lr) * D + lch * 8;
+    for (int jt = 0; jt < n_kv_tiles; ++jt) {
+      const int st = jt % NST;
+      if (jt >= NST) mbar_wait(empty_b(st), ((jt / NST) + 1) & 1);
+      const long long j0 = (long long)jt * BN;
+#pragma unroll
+      for (int i = 0; i < NPASS; ++i) {
+        const bool ok = j0 + lr + i * RSTEP < k_len;
+        const long long off = ok ? lgoff + (j0 + i * RSTEP) * D : 0;
+        cp_async16(sKa + st * TILE_B + lso + i * RSTEP * 128, k + off, ok ? 16 : 0);
+        cp_async16(sVa + st * TILE_B + lso + i * RSTEP * 128, v + off, ok ? 16 : 0);
+      }
+      cp_async_commit();
+      // publish the previous group (Q for jt == 0): its bytes have landed once one group is pending
+      cp_async_wait<1>();
+      fence_proxy_async();
+      if (jt == 0) mbar_arrive(qfull_b); else mbar_arrive(full_b((jt - 1) % NST));
+    }
+    cp_async_wait<0>();
+    fence_proxy_async();
+    mbar_arrive(full_b((n_kv_tiles - 1) % NST));
+    return;
+  }
+
+  // -------------------------------------------------------------------- consumer warpgroups
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+  const int cw = wg - 1;  // 0 leads, 1 lags half an iteration
+  const int myrow = cw * 64 + wwarp * 16 + g;
+  int jmax_r[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    long long jm = k_len - 1;
+    if (CAUSAL) {
+      const long long lim = q_pos0 + row0 + myrow + 8 * h - k_pos0;
+      if (lim < jm) jm = lim < -1 ? -1 : lim;
+    }
+    jmax_r[h] = (int)jm;
+  }
+  float acc_o[DT * 4];
+#pragma unroll
+  for (int i = 0; i < DT * 4; ++i) acc_o[i] = 0.f;
+  float row_m[2] = {-INFINITY, -INFINITY}, row_l[2] = {0.f, 0.f};
+  const float sl2 = scale * 1.4426950408889634f;
+
+  uint32_t pa_keep[BN / 16][4];
+  auto retire = [&]() {
+    wg_wait<0>();
+#pragma unroll
+    for (int i = 0; i < DT * 4; ++i) reg_fence(acc_o[i]);
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) reg_fence(pa_keep[kk][e]);
+  };
+  auto issue_s = [&](float* s, int jt) {
+    const uint32_t ko = (jt % NST) * TILE_B;
+    wg_fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      const uint64_t da = gmma_desc(sQa + (kk >> 2) * BM * 128 + cw * 64 * 128 + (kk & 3) * 32, 16, 1024);
+      const uint64_t db = gmma_desc(sKa + ko + (kk >> 2) * BN * 128 + (kk & 3) * 32, 16, 1024);
+      wg_ss<BN, BF16>(s, da, db, kk > 0 ? 1 : 0);
+    }
+    wg_commit();
+  };
+  auto softmax_pv = [&](float* s, int jt) {
+    const int j0 = jt * BN;
+    if (j0 + BN - 1 > jmax_first) {
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int j = j0 + nt * 8 + 2 * t + (e & 1);
+          if (j > jmax_r[e >> 1]) s[nt * 4 + e] = -INFINITY;
+        }
+    }
+    float alpha[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float mx = row_m[h];
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) mx = fmaxf(mx, fmaxf(s[nt * 4 + 2 * h], s[nt * 4 + 2 * h + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_use = (mx == -INFINITY) ? 0.f : mx;
+      const float neg = -m_use * sl2;
+      alpha[h] = (mx == row_m[h]) ? 1.f : fast_exp2(fmaf(row_m[h], sl2, neg));
+      row_m[h] = mx;
+      float sum = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        const float p0 = fast_exp2(fmaf(s[nt * 4 + 2 * h], sl2, neg));
+        const float p1 = fast_exp2(fmaf(s[nt * 4 + 2 * h + 1], sl2, neg));
+        s[nt * 4 + 2 * h] = p0;
+        s[nt * 4 + 2 * h + 1] = p1;
+        sum += p0 + p1;
+      }
+      row_l[h] = row_l[h] * alpha[h] + sum;
+    }
+    if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) {
+#pragma unroll
+      for (int dt = 0; dt < DT; ++dt) {
+        acc_o[dt * 4 + 0] *= alpha[0];
+        acc_o[dt * 4 + 1] *= alpha[0];
+        acc_o[dt * 4 + 2] *= alpha[1];
+        acc_o[dt * 4 + 3] *= alpha[1];
+      }
+    }
+    uint32_t pa[BN / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      pa[kk][0] = pack2<BF16>(s[(2 * kk) * 4 + 0], s[(2 * kk) * 4 + 1]);
+      pa[kk][1] = pack2<BF16>(s[(2 * kk) * 4 + 2], s[(2 * kk) * 4 + 3]);
+      pa[kk][2] = pack2<BF16>(s[(2 * kk + 1) * 4 + 0], s[(2 * kk + 1) * 4 + 1]);
+      pa[kk][3] = pack2<BF16>(s[(2 * kk + 1) * 4 + 2], s[(2 * kk + 1) * 4 + 3]);
+    }
+    const uint32_t vo = (jt % NST) * TILE_B;
+    wg_fence();
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      const uint64_t db = gmma_desc(sVa + vo + kk * 16 * 128, BN * 128, 1024);
+      wg_rs<D, BF16>(acc_o, pa[kk], db);
+    }
+    wg_commit();
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) pa_keep[kk][e] = pa[kk][e];
+  };
+
+  if (n_kv_tiles > 0) {
+    mbar_wait(qfull_b, 0);
+    float s[NT * 4];
+#pragma unroll
+    for (int i = 0; i < NT * 4; ++i) s[i] = 0.f;
+    for (int jt = 0; jt < n_kv_tiles; ++jt) {
+      const int st = jt % NST;
+      mbar_wait(full_b(st), (jt / NST) & 1);
+      if (cw == 0) {
+        issue_s(s, jt);
+        retire();
+#pragma unroll
+        for (int i = 0; i < NT * 4; ++i) reg_fence(s[i]);
+        softmax_pv(s, jt);
+        retire();
+        mbar_arrive(empty_b(st));
+      } else {
+        if (jt > 0) softmax_pv(s, jt - 1);
+        issue_s(s, jt);
+        retire();
+#pragma unroll
+        for (int i = 0; i < NT * 4; ++i) reg_fence(s[i]);
+        if (jt > 0) mbar_arrive(empty_b((jt - 1) % NST));
+      }
+    }
+    if (cw == 1) {
+      softmax_pv(s, n_kv_tiles - 1);
+      retire();
+      mbar_arrive(empty_b((n_kv_tiles - 1) % NST));
+    }
   }
 
 #pragma unroll
@@ -857,15 +1172,22 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
 
 // Tuning constants (overridable with -D for experiments; the shipped values are the defaults).
 // Launch contract (both code paths): 256 threads, BLOCK_M 128, dynamic smem FSK_SMEM_D{64,128}.
+#ifndef FSK_WG_WS
+#define FSK_WG_WS 0  // experimental warp-specialised d128 path (384 threads)
+#endif
 #ifndef FSK_USE_WGMMA
 #define FSK_USE_WGMMA 1
 #endif
 #ifndef FSK_WG_BN64
 #define FSK_WG_BN64 64
 #endif
-#ifndef FSK_WG_PP
-#define FSK_WG_PP 1
+#ifndef FSK_WG_PP64
+#define FSK_WG_PP64 0
 #endif
+#ifndef FSK_WG_PP128
+#define FSK_WG_PP128 1
+#endif
+
 #ifndef FSK_D64_MINB
 #define FSK_D64_MINB 1
 #endif
@@ -876,17 +1198,23 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
 #define FSK_MMA_CFG(D) D, 64, 8, 1, true
 
 #if defined(FSK_HAS_WGMMA) && FSK_USE_WGMMA
-#if FSK_WG_PP
-#define FSK_BODY(D, BNW, CAUSAL, BF16) fsk::fwd_wgmma_pp<D, BNW, CAUSAL, BF16>(FSK_FWD_PASS)
+#define FSK_PP_OF(D) ((D) == 64 ? FSK_WG_PP64 : FSK_WG_PP128)
+#define FSK_BODY(D, BNW, CAUSAL, BF16)                                 \
+  if (FSK_WG_WS && (D) == 128)                                         \
+    fsk::fwd_wgmma_ws<D, BNW, CAUSAL, BF16>(FSK_FWD_PASS);             \
+  else if (FSK_PP_OF(D))                                               \
+    fsk::fwd_wgmma_pp<D, BNW, CAUSAL, BF16>(FSK_FWD_PASS);             \
+  else                                                                 \
+    fsk::fwd_wgmma<D, BNW, CAUSAL, BF16>(FSK_FWD_PASS)
 #else
-#define FSK_BODY(D, BNW, CAUSAL, BF16) fsk::fwd_wgmma<D, BNW, CAUSAL, BF16>(FSK_FWD_PASS)
-#endif
-#else
-#define FSK_BODY(D, BNW, CAUSAL, BF16) fsk::fwd_body<FSK_MMA_CFG(D), CAUSAL, BF16>(FSK_FWD_PASS)
+#define FSK_BODY(D, BNW, CAUSAL, BF16)                             \
+  if (threadIdx.x >= 256) return; /* 384-thread contract: 4 idle warps */ \
+  fsk::fwd_body<FSK_MMA_CFG(D), CAUSAL, BF16>(FSK_FWD_PASS)
 #endif
 
-#define FSK_DEF(NAME, D, BNW, MINB, CAUSAL, BF16)                                   \
-  extern "C" __global__ void __launch_bounds__(256, MINB) NAME(FSK_FWD_ARGS) { \
+#define FSK_THREADS_OF(D) ((FSK_WG_WS && (D) == 128) ? 384 : 256)
+#define FSK_DEF(NAME, D, BNW, MINB, CAUSAL, BF16)                                               \
+  extern "C" __global__ void __launch_bounds__(FSK_THREADS_OF(D), MINB) NAME(FSK_FWD_ARGS) { \
     FSK_BODY(D, BNW, CAUSAL, BF16);                                            \
   }
 

@@ -10,7 +10,7 @@ java=$stage/jre/bin/java
 cp="$(ls "$stage"/app/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
 opts=$(grep -v '^\s*#' "$(dirname "${BASH_SOURCE[0]}")/../../conf/jvm-options" 2>/dev/null | tr '\n' ' ')
 [ -n "$opts" ] || opts=$(grep -v '^\s*#' /opt/stage/app/jvm-options | tr '\n' ' ')
-run() { "$java" -Xmx96g $opts -Dspark.local.dir=/tmp/spark-local -Dlog4j2.configurationFile=/opt/stage/app/log4j2.properties \
+run() { "$java" -Xmx${HEAP:-64g} $opts -Dspark.local.dir=/tmp/spark-local -Dlog4j2.configurationFile=/opt/stage/app/log4j2.properties \
   -cp "$cp" io.flashspark.job.FlashSpark "$@"; }
 work=/tmp/fs; rm -rf $work; mkdir -p $work
 set -x

@@ -2,7 +2,9 @@ package io.flashspark.attention;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
 
@@ -39,7 +41,7 @@ public final class TiledAttention {
 
   /** Attention of {@code q} over the union of {@code kvs}, single-threaded. */
   public static Partial forward(QueryBlock q, List<KeyValueBlock> kvs, AttentionSpec spec) {
-    Problem problem = new Problem(q, kvs, spec);
+    Problem problem = new Problem(q, kvs, spec, new IdentityHashMap<>());
     problem.run(0, q.rows());
     return problem.out;
   }
@@ -60,8 +62,9 @@ public final class TiledAttention {
     }
     List<Problem> problems = new ArrayList<>(queries.size());
     List<RecursiveAction> tiles = new ArrayList<>();
+    Map<KeyValueBlock, PreparedKeys> prepared = new IdentityHashMap<>();
     for (int i = 0; i < queries.size(); i++) {
-      Problem problem = new Problem(queries.get(i), kvs.get(i), spec);
+      Problem problem = new Problem(queries.get(i), kvs.get(i), spec, prepared);
       problems.add(problem);
       for (int r0 = 0; r0 < problem.q.rows(); r0 += TILE_Q) {
         int start = r0;
@@ -89,6 +92,15 @@ public final class TiledAttention {
     return out;
   }
 
+  /** A key/value block rounded to the call's precision, with its keys transposed {@code [dim][rows]}. */
+  private record PreparedKeys(KeyValueBlock block, float[] keysTransposed) {
+    static PreparedKeys of(KeyValueBlock kv, Precision precision) {
+      KeyValueBlock rounded = precision == Precision.FP32 ? kv : new KeyValueBlock(kv.rows(), kv.dim(),
+          precision.roundAll(kv.k()), precision.roundAll(kv.v()), kv.pos());
+      return new PreparedKeys(rounded, transpose(rounded.k(), rounded.rows(), rounded.dim()));
+    }
+  }
+
   /** One query block against its key/value blocks; {@link #run} fills a range of its rows. */
   private static final class Problem {
     final QueryBlock q;
@@ -99,7 +111,9 @@ public final class TiledAttention {
     final int dim;
     final Partial out;
 
-    Problem(QueryBlock query, List<KeyValueBlock> kvBlocks, AttentionSpec spec) {
+    /** {@code prepared}: blocks already rounded and transposed in this call, shared by identity. */
+    Problem(QueryBlock query, List<KeyValueBlock> kvBlocks, AttentionSpec spec,
+        Map<KeyValueBlock, PreparedKeys> prepared) {
       Precision precision = spec.precision();
       this.dim = query.dim();
       this.q = precision == Precision.FP32 ? query
@@ -109,10 +123,9 @@ public final class TiledAttention {
         if (kv.dim() != dim) {
           throw new IllegalArgumentException("query dim " + dim + " but key/value dim " + kv.dim());
         }
-        KeyValueBlock rounded = precision == Precision.FP32 ? kv : new KeyValueBlock(kv.rows(), dim,
-            precision.roundAll(kv.k()), precision.roundAll(kv.v()), kv.pos());
-        kvs.add(rounded);
-        keysTransposed.add(transpose(rounded.k(), rounded.rows(), dim));
+        PreparedKeys keys = prepared.computeIfAbsent(kv, b -> PreparedKeys.of(b, precision));
+        kvs.add(keys.block());
+        keysTransposed.add(keys.keysTransposed());
       }
       this.scale = (float) spec.scaleFor(dim);
       this.causal = spec.causal();

@@ -17,7 +17,10 @@ import io.flashspark.attention.QueryBlock;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import jcuda.Pointer;
@@ -37,6 +40,11 @@ public final class GpuBackend implements AttentionBackend {
   /** Tests set {@code flashspark.gpu.poison=true}: outputs are filled with NaN before each launch. */
   private static final boolean POISON_OUTPUTS = Boolean.getBoolean("flashspark.gpu.poison");
   private static final int NAN_BITS = 0x7fc00000;
+  /**
+   * Largest staging of one launch (flashspark.gpu.maxLaunchBytes, default 1.5 GiB): a pinned
+   * buffer is viewed as one Java ByteBuffer, which stops at 2 GiB.
+   */
+  static final long MAX_LAUNCH_BYTES = Long.getLong("flashspark.gpu.maxLaunchBytes", 3L << 29);
   private static final ThreadLocal<long[]> LAST_KERNEL_NANOS = ThreadLocal.withInitial(() -> new long[1]);
 
   private final GpuDevice device;
@@ -122,12 +130,60 @@ public final class GpuBackend implements AttentionBackend {
           + " use --backend cpu");
     }
     int blockM = device.config.get(kernelName, "block_m");
-    LaunchPlan plan = LaunchPlan.build(queries, kvs, spec.causal(), blockM);
-    LAST_KERNEL_NANOS.get()[0] = 0;
-    if (plan.numTiles() == 0) {
-      return plan.assemble(queries, new float[0], new float[0], new float[0]);
+    long kernelNanos = 0;
+    List<Partial> out = new ArrayList<>(queries.size());
+    for (int[] range : launchGroups(queries, kvs, dim, MAX_LAUNCH_BYTES)) {
+      List<QueryBlock> q = queries.subList(range[0], range[1]);
+      LaunchPlan plan = LaunchPlan.build(q, kvs.subList(range[0], range[1]), spec.causal(), blockM);
+      if (plan.numTiles() == 0) {
+        out.addAll(plan.assemble(q, new float[0], new float[0], new float[0]));
+        continue;
+      }
+      out.addAll(run(plan, q, precision, kernelName, (float) spec.scaleFor(dim)));
+      kernelNanos += LAST_KERNEL_NANOS.get()[0];
     }
-    return run(plan, queries, precision, kernelName, (float) spec.scaleFor(dim));
+    LAST_KERNEL_NANOS.get()[0] = kernelNanos;
+    return out;
+  }
+
+  /**
+   * Consecutive ranges of the call's problems, each small enough for one launch: its staging
+   * (query rows with their outputs, plus each distinct key/value block once) within
+   * {@code limit} bytes. A single problem over the limit is refused with advice.
+   */
+  static List<int[]> launchGroups(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, int dim, long limit) {
+    List<int[]> groups = new ArrayList<>();
+    int start = 0;
+    long bytes = 0;
+    Set<KeyValueBlock> staged = Collections.newSetFromMap(new IdentityHashMap<>());
+    for (int i = 0; i < queries.size(); i++) {
+      long add = (long) queries.get(i).rows() * (dim + 2) * 4 + 64;
+      List<KeyValueBlock> fresh = new ArrayList<>();
+      for (KeyValueBlock kv : kvs.get(i)) {
+        if (!staged.contains(kv)) {
+          fresh.add(kv);
+          add += (long) kv.rows() * dim * 8;
+        }
+      }
+      if (bytes + add > limit && i > start) {
+        groups.add(new int[] {start, i});
+        start = i;
+        bytes = 0;
+        staged.clear();
+        i--; // this problem opens the next group, with all of its keys
+        continue;
+      }
+      if (add > limit) {
+        throw new GpuException("one query block with its keys needs " + add + " bytes in one launch, over the "
+            + limit + "-byte limit: use a smaller --block-size or more, smaller KV shards (--max-kv-shard-mb)");
+      }
+      bytes += add;
+      staged.addAll(fresh);
+    }
+    if (start < queries.size()) {
+      groups.add(new int[] {start, queries.size()});
+    }
+    return groups;
   }
 
   private List<Partial> run(LaunchPlan plan, List<QueryBlock> queries, Precision precision, String kernelName,

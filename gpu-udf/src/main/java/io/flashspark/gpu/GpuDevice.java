@@ -65,21 +65,22 @@ final class GpuDevice {
 
     /** The staging buffer, at least {@code bytes} long, as a little-endian view. */
     ByteBuffer staging(long bytes) {
+      if (bytes > Integer.MAX_VALUE - (64L << 20)) {
+        throw new GpuException("one launch needs " + bytes + " bytes of staging, more than 2 GiB: use smaller"
+            + " blocks or shards (--block-size, --max-kv-shard-mb)");
+      }
       if (bytes > capacity) {
         if (pinned != null) {
           Cuda.check(cuMemFreeHost(pinned), "cuMemFreeHost");
           pinned = null;
           capacity = 0;
         }
-        long size = DeviceMemoryPool.sizeClass(bytes);
+        // powers of two up to 1 GiB, then whole 64 MiB steps: a Java buffer view stops at 2 GiB
+        long size = bytes <= (1L << 30) ? DeviceMemoryPool.sizeClass(bytes) : ((bytes + (64L << 20) - 1) >> 26) << 26;
         Pointer p = new Pointer();
         Cuda.check(cuMemAllocHost(p, size), "cuMemAllocHost", "bytes", size);
         pinned = p;
         capacity = size;
-      }
-      if (bytes > Integer.MAX_VALUE) {
-        throw new GpuException("one launch needs " + bytes + " bytes of staging, more than 2 GiB: use smaller"
-            + " blocks or shards (--block-size, --max-kv-shard-mb)");
       }
       return pinned.getByteBuffer(0, bytes).order(ByteOrder.LITTLE_ENDIAN);
     }

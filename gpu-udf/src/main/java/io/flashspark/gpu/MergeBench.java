@@ -21,7 +21,7 @@ public final class MergeBench {
   public static void main(String[] args) {
     GpuBackend gpu = GpuBackend.get();
     GpuDevice device = GpuDevice.open(GpuBackend.defaultOrdinal());
-    int rows = 1 << 20;
+    int rows = 1 << 18; // 8 partials of 256k rows x d=128: 1.1 GB staged
     int d = 128;
     System.out.println("device " + device.name);
     System.out.printf("%-28s %10s %10s%n", "what", "ms", "GB/s");
@@ -48,7 +48,7 @@ public final class MergeBench {
         best = Math.min(best, ms[0]);
       }
       double bytes = (parts + 1.0) * rows * (d + 2) * 4;
-      System.out.printf("%-28s %10.3f %10.1f%n", "merge " + parts + " partials x 1M rows", best, bytes / best / 1e6);
+      System.out.printf("%-28s %10.3f %10.1f%n", "merge " + parts + " partials x 256k rows", best, bytes / best / 1e6);
     }
     device.makeCurrent();
     long bytes = 1L << 30;

@@ -37,14 +37,20 @@ public final class CellTask {
     kvBlocks.forEach(kvs::add);
     kvs.sort(Comparator.comparingLong(b -> b.key().index()));
 
+    // one KeyValueBlock object per KV block, shared by every query's list: the backends stage
+    // (GPU) or transpose (CPU) each distinct block once per call
+    List<KeyValueBlock> keyValues = new ArrayList<>(kvs.size());
+    for (TokenBlock kv : kvs) {
+      keyValues.add(kv.keyValueBlock());
+    }
     List<QueryBlock> queries = new ArrayList<>(qs.size());
     List<List<KeyValueBlock>> visible = new ArrayList<>(qs.size());
     for (TokenBlock q : qs) {
       queries.add(q.queryBlock());
       List<KeyValueBlock> seen = new ArrayList<>();
-      for (TokenBlock kv : kvs) {
-        if (!spec.causal() || kv.minPos() <= q.maxPos()) {
-          seen.add(kv.keyValueBlock());
+      for (int j = 0; j < kvs.size(); j++) {
+        if (!spec.causal() || kvs.get(j).minPos() <= q.maxPos()) {
+          seen.add(keyValues.get(j));
         }
       }
       visible.add(seen);

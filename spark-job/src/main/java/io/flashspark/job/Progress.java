@@ -1,7 +1,8 @@
 package io.flashspark.job;
 
 import java.io.PrintStream;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
@@ -15,9 +16,8 @@ public final class Progress extends SparkListener {
   private static final long REPORT_EVERY_MS = 5000;
   private final PrintStream out;
   private final long start = System.currentTimeMillis();
-  private final AtomicInteger finishedTasks = new AtomicInteger();
-  private volatile int stageTasks;
-  private volatile String stageName = "";
+  private final Map<Integer, int[]> stages = new ConcurrentHashMap<>(); // stage id -> {done, total}
+  private final Map<Integer, String> names = new ConcurrentHashMap<>();
   private volatile long lastReport;
 
   public Progress(PrintStream out) {
@@ -34,26 +34,35 @@ public final class Progress extends SparkListener {
   }
 
   @Override public void onStageSubmitted(SparkListenerStageSubmitted event) {
-    finishedTasks.set(0);
-    stageTasks = event.stageInfo().numTasks();
-    stageName = event.stageInfo().name();
+    stages.put(event.stageInfo().stageId(), new int[] {0, event.stageInfo().numTasks()});
+    names.put(event.stageInfo().stageId(), shortName(event.stageInfo().name()));
   }
 
   @Override public void onTaskEnd(SparkListenerTaskEnd event) {
-    int done = finishedTasks.incrementAndGet();
+    int[] stage = stages.get(event.stageId());
+    if (stage == null) {
+      return;
+    }
+    int done;
+    synchronized (stage) {
+      done = ++stage[0];
+    }
     long now = System.currentTimeMillis();
-    if (now - lastReport >= REPORT_EVERY_MS && stageTasks > 1) {
+    if (now - lastReport >= REPORT_EVERY_MS && stage[1] > 1) {
       lastReport = now;
-      step(String.format("  stage '%s': %d/%d tasks", shortName(stageName), done, stageTasks));
+      step(String.format("  stage %d '%s': %d/%d tasks", event.stageId(), names.get(event.stageId()), done,
+          stage[1]));
     }
   }
 
   @Override public void onStageCompleted(SparkListenerStageCompleted event) {
+    stages.remove(event.stageInfo().stageId());
+    names.remove(event.stageInfo().stageId());
     long ms = event.stageInfo().completionTime().isDefined() && event.stageInfo().submissionTime().isDefined()
         ? (Long) event.stageInfo().completionTime().get() - (Long) event.stageInfo().submissionTime().get() : -1;
     if (ms >= 2000) {
-      step(String.format("  stage '%s' done: %d tasks in %.1fs", shortName(event.stageInfo().name()),
-          event.stageInfo().numTasks(), ms / 1000.0));
+      step(String.format("  stage %d '%s' done: %d tasks in %.1fs", event.stageInfo().stageId(),
+          shortName(event.stageInfo().name()), event.stageInfo().numTasks(), ms / 1000.0));
     }
   }
 
