@@ -11,14 +11,10 @@ fi
 OUTDIR=$1
 shift
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-NVCC=${NVCC:-nvcc}
+NVCC=${NVCC:-nvcc}   # nvcc from PATH (or an explicit NVCC=/path/to/nvcc)
 if ! command -v "$NVCC" >/dev/null 2>&1; then
-  if [ -x /usr/local/cuda/bin/nvcc ]; then
-    NVCC=/usr/local/cuda/bin/nvcc
-  else
-    echo "flashspark: nvcc not found, GPU kernels not built" >&2
-    exit 0
-  fi
+  echo "flashspark: nvcc not found, GPU kernels not built" >&2
+  exit 0
 fi
 mkdir -p "$OUTDIR"
 "$NVCC" -fatbin --threads 0 -O3 -std=c++17 \

@@ -13,6 +13,7 @@ opts=$(grep -v '^\s*#' "$(dirname "${BASH_SOURCE[0]}")/../../conf/jvm-options" 2
 run() { "$java" -Xmx${HEAP:-64g} $opts -Dspark.local.dir=/tmp/spark-local -Dlog4j2.configurationFile=/opt/stage/app/log4j2.properties \
   -cp "$cp" io.flashspark.job.FlashSpark "$@"; }
 work=/tmp/fs; rm -rf $work; mkdir -p $work
+"$java" -cp "$cp" io.flashspark.gpu.MergeBench 2>&1 | tee "$OUT/merge-bench.log"
 set -x
 run demo --backend gpu --docs 2 --tokens 16384 --heads 4 --dim 64 --work $work/demo 2>&1 | tee "$OUT/demo-gpu.log"
 t0=$(date +%s)

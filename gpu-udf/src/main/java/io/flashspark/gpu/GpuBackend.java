@@ -239,7 +239,7 @@ public final class GpuBackend implements AttentionBackend {
       }
       Cuda.check(cuEventRecord(s.start, s.stream), "cuEventRecord");
       Cuda.check(cuLaunchKernel(f, plan.numTiles(), 1, 1, device.config.get(kernelName, "threads"), 1, 1,
-          device.config.get(kernelName, "smem_bytes"), s.stream, params, null), "cuLaunchKernel",
+          device.sharedMemoryBytes(kernelName), s.stream, params, null), "cuLaunchKernel",
           "kernel", kernelName, "tiles", plan.numTiles(), "queryRows", qRows, "keyRows", plan.keyRows());
       Cuda.check(cuEventRecord(s.stop, s.stream), "cuEventRecord");
       Cuda.check(cuMemcpyDtoHAsync(s.pinned, out, outValues * 4, s.stream), "cuMemcpyDtoHAsync", "bytes",

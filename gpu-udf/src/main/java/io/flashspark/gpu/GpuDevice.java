@@ -2,6 +2,7 @@ package io.flashspark.gpu;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static jcuda.driver.JCudaDriver.cuDeviceGetName;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
@@ -24,6 +25,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
@@ -43,6 +45,7 @@ final class GpuDevice {
   final int ordinal;
   final String name;
   final KernelConfig config;
+  final int computeCapabilityMajor;
   final DeviceMemoryPool pool = new DeviceMemoryPool();
   private final CUcontext context = new CUcontext();
   private final CUmodule module = new CUmodule();
@@ -105,6 +108,10 @@ final class GpuDevice {
       len++;
     }
     this.name = new String(nameBytes, 0, len, StandardCharsets.US_ASCII);
+    int[] major = new int[1];
+    Cuda.check(cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
+        "cuDeviceGetAttribute(COMPUTE_CAPABILITY_MAJOR)");
+    this.computeCapabilityMajor = major[0];
     Cuda.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain", "ordinal", ordinal);
     makeCurrent();
     byte[] fatbin = KernelConfig.fatbin();
@@ -128,7 +135,7 @@ final class GpuDevice {
       }
       f = new CUfunction();
       Cuda.check(cuModuleGetFunction(f, module, kernel), "cuModuleGetFunction", "kernel", kernel);
-      int smem = config.get(kernel, "smem_bytes");
+      int smem = sharedMemoryBytes(kernel);
       if (smem > 48 * 1024) {
         Cuda.check(cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
             "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", "kernel", kernel, "bytes", smem);
@@ -136,6 +143,17 @@ final class GpuDevice {
       functions.put(kernel, f);
     }
     return f;
+  }
+
+  /**
+   * Dynamic shared memory of a launch: {@code smem_bytes} is for compute capability 9.x (the
+   * wgmma path); other GPUs run the mma.sync path with {@code smem_bytes_fallback} when given.
+   */
+  int sharedMemoryBytes(String kernel) {
+    if (computeCapabilityMajor != 9 && config.has(kernel, "smem_bytes_fallback")) {
+      return config.get(kernel, "smem_bytes_fallback");
+    }
+    return config.get(kernel, "smem_bytes");
   }
 
   Stream acquireStream() {

@@ -46,6 +46,10 @@ final class KernelConfig {
     return properties.containsKey(kernel + ".threads");
   }
 
+  boolean has(String kernel, String key) {
+    return properties.containsKey(kernel + "." + key);
+  }
+
   int get(String kernel, String key) {
     String v = properties.getProperty(kernel + "." + key);
     if (v == null) {
