@@ -48,15 +48,16 @@ public final class KernelBench {
     AttentionBackend backend = Backends.forName(backendName);
     System.out.println("backend " + backend.name() + ", " + reps + " timed reps after 2 warm-ups (medians)");
     List<String> table = new ArrayList<>();
+    String unit = backend == CpuBackend.INSTANCE ? "GF" : "TF"; // GFLOP/s on the CPU, TFLOP/s on the GPU
     table.add(String.format("%-5s %4s %7s %6s %5s %9s %10s %10s %10s %9s", "prec", "d", "N", "causal", "heads",
-        "kernel_ms", "kernel_TF", "call_ms", "call_TF", "max_err"));
+        "kernel_ms", "kernel_" + unit, "call_ms", "call_" + unit, "max_err"));
     boolean allOk = true;
     for (Precision precision : precisions) {
       for (int d : dims) {
         for (long n : tokens) {
           for (boolean c : causal) {
             int heads = (int) Math.max(1, tokensPerLaunch / n);
-            String row = run(backend, precision, d, (int) n, heads, c, reps);
+            String row = run(backend, precision, d, (int) n, heads, c, reps, unit.equals("GF") ? 1e-9 : 1e-12);
             allOk &= !row.endsWith("FAIL");
             table.add(row);
             System.out.println(row);
@@ -71,7 +72,7 @@ public final class KernelBench {
   }
 
   private static String run(AttentionBackend backend, Precision precision, int d, int n, int heads, boolean causal,
-      int reps) {
+      int reps, double flopUnit) {
     SplittableRandom rnd = new SplittableRandom();
     List<QueryBlock> queries = new ArrayList<>(heads);
     List<List<KeyValueBlock>> kvs = new ArrayList<>(heads);
@@ -101,7 +102,8 @@ public final class KernelBench {
     double kernelNs = median(kernel);
     double callNs = median(call);
     return String.format(Locale.ROOT, "%-5s %4d %7d %6s %5d %9.3f %10.1f %10.3f %10.1f %9.2e %s", precision.label(),
-        d, n, causal ? "yes" : "no", heads, kernelNs / 1e6, flops / kernelNs / 1e3, callNs / 1e6, flops / callNs / 1e3,
+        d, n, causal ? "yes" : "no", heads, kernelNs / 1e6, flops / kernelNs * 1e9 * flopUnit, callNs / 1e6,
+        flops / callNs * 1e9 * flopUnit,
         maxErr, ok ? "ok" : "FAIL");
   }
 
