@@ -5,4 +5,4 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 mvn -q -B install -DskipTests
 mvn -q -B -pl gpu-udf test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/jmh.cp
-exec java -cp "gpu-udf/target/test-classes:gpu-udf/target/classes:$(cat gpu-udf/target/jmh.cp)" org.openjdk.jmh.Main "$@"
+exec java --add-modules jdk.incubator.vector -cp "gpu-udf/target/test-classes:gpu-udf/target/classes:$(cat gpu-udf/target/jmh.cp)" org.openjdk.jmh.Main "$@"

@@ -158,13 +158,7 @@ public final class KernelBench {
   }
 
   private static float[] randn(SplittableRandom rnd, int n) {
-    float[] x = new float[n];
-    for (int i = 0; i < n; i++) {
-      double u = rnd.nextDouble();
-      double v = rnd.nextDouble();
-      x[i] = (float) (Math.sqrt(-2 * Math.log1p(-u)) * Math.cos(2 * Math.PI * v));
-    }
-    return x;
+    return Gaussian.floats(rnd, n, 1);
   }
 
   private static List<Integer> ints(String csv) {

@@ -37,6 +37,11 @@ public final class TiledAttention {
   /** SIMD inner loops where the JVM has the Vector API, plain loops otherwise. */
   static final TileMath MATH = TileMath.best();
 
+  /** Which inner loops this JVM runs ("VectorTileMath" or "ScalarTileMath"), for logs and benchmarks. */
+  public static String innerLoops() {
+    return MATH.getClass().getSimpleName();
+  }
+
   private static final class Pool {
     static final ForkJoinPool INSTANCE =
         new ForkJoinPool(Runtime.getRuntime().availableProcessors());

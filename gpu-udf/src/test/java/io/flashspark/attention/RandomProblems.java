@@ -9,17 +9,7 @@ final class RandomProblems {
   private RandomProblems() {}
 
   static float[] gaussian(SplittableRandom rnd, int n, double sigma) {
-    float[] out = new float[n];
-    for (int i = 0; i < n; i++) {
-      out[i] = (float) (nextGaussian(rnd) * sigma);
-    }
-    return out;
-  }
-
-  static double nextGaussian(SplittableRandom rnd) {
-    double u = rnd.nextDouble();
-    double v = rnd.nextDouble();
-    return Math.sqrt(-2 * Math.log1p(-u)) * Math.cos(2 * Math.PI * v);
+    return Gaussian.floats(rnd, n, sigma);
   }
 
   static long[] positions(long start, int n) {

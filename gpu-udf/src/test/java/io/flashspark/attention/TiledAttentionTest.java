@@ -137,7 +137,13 @@ class TiledAttentionTest {
     AttentionSpec spec = AttentionSpec.defaults().withCausal(true);
     Partial serial = TiledAttention.forward(q, List.of(kv), spec);
     Partial parallel = TiledAttention.forwardParallel(q, List.of(kv), spec);
-    assertEquals(java.util.Arrays.toString(serial.o()), java.util.Arrays.toString(parallel.o()));
-    assertEquals(java.util.Arrays.toString(serial.l()), java.util.Arrays.toString(parallel.l()));
+    // same tiles, same order within a tile: equal up to the last bits of exp, which the Vector
+    // API computes slightly differently in interpreted and in compiled code
+    for (int i = 0; i < serial.o().length; i++) {
+      assertEquals(serial.o()[i], parallel.o()[i], 1e-6f, "o[" + i + "]");
+    }
+    for (int r = 0; r < serial.rows(); r++) {
+      assertEquals(serial.l()[r], parallel.l()[r], 1e-5f * serial.l()[r], "l[" + r + "]");
+    }
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.Gaussian;
 import io.flashspark.attention.KeyValueBlock;
 import io.flashspark.attention.NaiveLowPrecision;
 import io.flashspark.attention.Partial;
@@ -44,13 +45,7 @@ class GpuBackendTest {
   }
 
   private static float[] randn(SplittableRandom rnd, int n) {
-    float[] x = new float[n];
-    for (int i = 0; i < n; i++) {
-      double u = rnd.nextDouble();
-      double v = rnd.nextDouble();
-      x[i] = (float) (Math.sqrt(-2 * Math.log1p(-u)) * Math.cos(2 * Math.PI * v));
-    }
-    return x;
+    return Gaussian.floats(rnd, n, 1);
   }
 
   private static long[] positions(long start, int n) {

@@ -1,5 +1,6 @@
 package io.flashspark.job;
 
+import io.flashspark.attention.Gaussian;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -38,7 +39,7 @@ public final class SyntheticTokens {
       for (int c = 0; c < 3; c++) {
         float[] x = new float[dim];
         for (int i = 0; i < dim; i++) {
-          x[i] = (float) gaussian(rnd);
+          x[i] = (float) Gaussian.next(rnd);
         }
         values.add(encoding.packed() ? encoding.encode(x) : x);
       }
@@ -53,11 +54,5 @@ public final class SyntheticTokens {
     h = Long.rotateLeft(h, 27) ^ (head * 0x94D049BB133111EBL);
     h = Long.rotateLeft(h, 31) ^ (pos * 0xD6E8FEB86659FD93L);
     return h;
-  }
-
-  private static double gaussian(SplittableRandom rnd) {
-    double u = rnd.nextDouble();
-    double v = rnd.nextDouble();
-    return Math.sqrt(-2 * Math.log1p(-u)) * Math.cos(2 * Math.PI * v);
   }
 }

@@ -25,13 +25,15 @@ import org.openjdk.jmh.annotations.Warmup;
  * The CPU forward in ms per call: the tiled kernel (one thread, and all cores) against the naive
  * fp32 attention that materialises S, same inputs, same JVM. GFLOP/s = 4·N·M·d / time (halve for
  * causal). Setup checks that the variants agree before anything is timed.
- * Run: {@code tools/jmh.sh CpuAttentionBench} (see docs/benchmarks.md).
+ * Run: {@code tools/jmh.sh CpuAttentionBench} (SIMD inner loops; add
+ * {@code -jvmArgsAppend -Dflashspark.cpu.scalar=true} for the plain-loop fallback), see
+ * docs/benchmarks.md. Setup prints which inner loops the forked JVM runs.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class CpuAttentionBench {
   @Param({"1024", "2048"})
@@ -57,11 +59,13 @@ public class CpuAttentionBench {
     q = new QueryBlock(n, d, random(rnd, n * d), pos);
     kv = new KeyValueBlock(n, d, random(rnd, n * d), random(rnd, n * d), pos);
     spec = AttentionSpec.defaults().withCausal(causal);
+    System.out.println("inner loops: " + TiledAttention.innerLoops());
     Partial tiled = TiledAttention.forward(q, List.of(kv), spec);
     Partial parallel = TiledAttention.forwardParallel(q, List.of(kv), spec);
     Partial naive = NaiveAttention.forward(q, kv, spec);
     for (int i = 0; i < n * d; i++) {
-      if (Math.abs(tiled.o()[i] - naive.o()[i]) > 1e-4 || tiled.o()[i] != parallel.o()[i]) {
+      // the Vector API's exp differs in the last bits between interpreted and compiled code
+      if (Math.abs(tiled.o()[i] - naive.o()[i]) > 1e-4 || Math.abs(tiled.o()[i] - parallel.o()[i]) > 1e-6) {
         throw new IllegalStateException("variants disagree at " + i + ": " + tiled.o()[i] + " " + naive.o()[i]);
       }
     }
