@@ -23,4 +23,6 @@ run score --input $work/tokens --output $work/attn --causal --packed bf16 --back
   --block-size ${BLOCK:-8192} --cells ${CELLS:-16} 2>&1 | tee "$OUT/score-1m.log"
 t2=$(date +%s)
 echo "generate $((t1 - t0)) s, score $((t2 - t1)) s" | tee -a "$OUT/score-1m.log"
+run check --input $work/tokens --output $work/attn --causal --packed bf16 --precision bf16 --doc-heads 2 \
+  --rows ${CHECK_ROWS:-32} 2>&1 | tee "$OUT/check-1m.log"
 du -sh $work/tokens $work/attn | tee -a "$OUT/score-1m.log"

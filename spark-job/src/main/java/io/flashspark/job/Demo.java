@@ -43,20 +43,10 @@ final class Demo {
     ScoreJob.Result result = FlashSpark.score(spark, options, out, err);
 
     Dataset<Row> in = spark.read().parquet(input);
-    Dataset<Row> res = spark.read().parquet(output);
-    long rows = res.count();
-    List<DocHead> sample = List.of(new DocHead(SyntheticTokens.docId(0), 0),
-        new DocHead(SyntheticTokens.docId(docs - 1), heads - 1));
     boolean lowPrecision = !result.backends().stream().allMatch(b -> b.endsWith(Precision.FP32.label()));
     Precision checkedAs = lowPrecision ? Precision.BF16 : Precision.FP32;
-    ReferenceCheck.Errors errors = ReferenceCheck.compare(in, in, res, options.spec().withPrecision(checkedAs),
-        VectorEncoding.FP32, sample);
-    double tolerance = lowPrecision ? 2e-2 : 1e-4;
-    boolean ok = rows == docs * heads * tokens && errors.missingRows() == 0
-        && errors.maxOError() <= tolerance && errors.maxLseError() <= tolerance;
-    out.printf("output rows: %d (expected %d)%n", rows, docs * heads * tokens);
-    out.printf("float64 reference on %d rows of %s: max |o - ref| = %.2e, max |lse - ref| = %.2e (tolerance %.0e) %s%n",
-        errors.rowsChecked(), sample, errors.maxOError(), errors.maxLseError(), tolerance, ok ? "OK" : "MISMATCH");
+    boolean ok = CheckCommand.check(in, in, spark.read().parquet(output), options.spec().withPrecision(checkedAs),
+        VectorEncoding.FP32, 2, 2048, CheckCommand.defaultTolerance(checkedAs), out);
     out.printf("data in %s%n", work);
     return ok ? 0 : 1;
   }

@@ -30,6 +30,11 @@ public final class FlashSpark {
       "      precision fp32 on the CPU and bf16 on the GPU, scale 1/sqrt(d), cells 4 x default parallelism,",
       "      KV shard cap " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " MiB",
       "",
+      "  check --input DIR --output DIR [--queries DIR] [--causal] [--scale x] [--precision fp32|bf16|fp16]",
+      "        [--packed fp32|fp16|bf16] [--doc-heads K] [--rows R] [--tolerance t]",
+      "      compare a score output with the float64 reference: completeness of every (doc, head), values",
+      "      of R rows (default 256) in K (doc, head)s (default 2); --precision: the inputs' rounding",
+      "",
       "  bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4096,...] [--precision bf16,fp16]",
       "        [--causal no,yes] [--tokens-per-launch T] [--reps R]",
       "      time the attention kernel launched from Java (no Spark), after checking it against the",
@@ -62,6 +67,9 @@ public final class FlashSpark {
               "merge", "backend", "precision", "queries", "scale", "packed", "cells", "max-kv-shard-mb"),
               Set.of("causal", "overwrite"))), out, err);
           return 0;
+        case "check":
+          return CheckCommand.run(new Args("check", args, 1, Set.of("input", "output", "queries", "precision", "scale",
+              "packed", "doc-heads", "rows", "tolerance"), Set.of("causal")), out);
         case "bench":
           return io.flashspark.attention.KernelBench.run(java.util.Arrays.copyOfRange(args, 1, args.length));
         case "demo":

@@ -1,5 +1,7 @@
 package io.flashspark.job;
 
+import static org.apache.spark.sql.functions.col;
+
 import io.flashspark.attention.AttentionSpec;
 import io.flashspark.attention.KeyValueBlock;
 import io.flashspark.attention.QueryBlock;
@@ -13,56 +15,63 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
 /**
- * Compares a job's output table with the float64 reference, per (doc, head), on the driver
- * (collects the inputs of the checked problems: for tests and the demo, not for big jobs).
+ * Compares a job's output table with the float64 reference. Completeness (one output row per
+ * query token, nothing else) is checked for every (doc, head) with a Spark aggregation; values
+ * are checked on the driver for the chosen (doc, head)s, on up to {@code sampleRows} query rows
+ * each (evenly spaced), against all of that (doc, head)'s keys. The driver holds one (doc, head)'s
+ * tokens at a time, so this scales to long documents as long as one (doc, head) fits the driver.
  */
 public final class ReferenceCheck {
   private ReferenceCheck() {}
 
-  /** Largest errors found, and how many output rows were compared. */
+  /** Largest errors found, the rows compared, and rows missing from (or extra in) the output. */
   public record Errors(double maxOError, double maxLseError, long rowsChecked, long missingRows) {}
 
   /**
    * @param keys token table with k, v (and q for self-attention)
    * @param queries token table with q (the same as keys for self-attention)
    * @param output the job's output table
-   * @param only the problems to check, or null for all
+   * @param only the (doc, head)s whose values are checked, or null for all
+   * @param sampleRows query rows checked per (doc, head); {@code Integer.MAX_VALUE} for all
    */
   public static Errors compare(Dataset<Row> keys, Dataset<Row> queries, Dataset<Row> output, AttentionSpec spec,
-      VectorEncoding packedAs, List<DocHead> only) {
-    Map<DocHead, List<Token>> kvTokens = byDocHead(TokenTable.decode(keys, "keys", TableRole.KEYS, packedAs)
-        .filter(t -> only == null || only.contains(new DocHead(t.docId(), t.head()))).collect());
-    Map<DocHead, List<Token>> qTokens = byDocHead(TokenTable.decode(queries, "queries", TableRole.QUERIES, packedAs)
-        .filter(t -> only == null || only.contains(new DocHead(t.docId(), t.head()))).collect());
-    Map<DocHead, Map<Long, Row>> outRows = new HashMap<>();
-    for (Row r : output.collectAsList()) {
-      DocHead dh = new DocHead(r.getString(0), r.getInt(1));
-      if (only == null || only.contains(dh)) {
-        outRows.computeIfAbsent(dh, x -> new HashMap<>()).put(r.getLong(2), r);
-      }
-    }
+      VectorEncoding packedAs, List<DocHead> only, int sampleRows) {
+    long missing = countMismatches(queries, output);
+    List<DocHead> checked = only != null ? only : docHeads(queries);
     double oErr = 0;
     double lseErr = 0;
-    long checked = 0;
-    long missing = 0;
-    for (Map.Entry<DocHead, List<Token>> e : qTokens.entrySet()) {
-      List<Token> qs = e.getValue();
-      List<Token> kvs = kvTokens.getOrDefault(e.getKey(), List.of());
+    long rowsChecked = 0;
+    for (DocHead dh : checked) {
+      List<Token> qs = tokens(queries, dh, TableRole.QUERIES, packedAs);
+      if (qs.isEmpty()) {
+        continue;
+      }
+      List<Token> kvs = tokens(keys, dh, TableRole.KEYS, packedAs);
       int dim = qs.get(0).q().length;
-      QueryBlock q = new QueryBlock(qs.size(), dim, pack(qs, 0, dim), positions(qs));
+      int[] pick = evenlySpaced(qs.size(), sampleRows);
+      List<Token> sample = new ArrayList<>(pick.length);
+      List<Object> positions = new ArrayList<>(pick.length);
+      for (int i : pick) {
+        sample.add(qs.get(i));
+        positions.add(qs.get(i).pos());
+      }
+      QueryBlock q = new QueryBlock(sample.size(), dim, pack(sample, 0, dim), positions(sample));
       List<KeyValueBlock> kv = kvs.isEmpty() ? List.of()
           : List.of(new KeyValueBlock(kvs.size(), dim, pack(kvs, 1, dim), pack(kvs, 2, dim), positions(kvs)));
       ReferenceAttention.Result ref = ReferenceAttention.forward(q, kv, spec);
-      Map<Long, Row> rows = outRows.getOrDefault(e.getKey(), Map.of());
-      for (int i = 0; i < qs.size(); i++) {
-        Row row = rows.get(qs.get(i).pos());
+      Map<Long, Row> rows = new HashMap<>();
+      for (Row r : output.where(col(TokenTable.DOC_ID).equalTo(dh.docId()).and(col(TokenTable.HEAD).equalTo(dh.head()))
+          .and(col(TokenTable.POS).isin(positions.toArray()))).collectAsList()) {
+        rows.put(r.getLong(2), r);
+      }
+      for (int s = 0; s < sample.size(); s++) {
+        Row row = rows.get(sample.get(s).pos());
         if (row == null) {
-          missing++;
-          continue;
+          continue; // counted by countMismatches
         }
-        checked++;
+        rowsChecked++;
         double lse = row.getDouble(4);
-        double refLse = ref.lse()[i];
+        double refLse = ref.lse()[s];
         lseErr = Math.max(lseErr, lse == refLse ? 0 : Math.abs(lse - refLse));
         List<Object> o = row.getList(3);
         if (o.size() != dim) {
@@ -70,24 +79,51 @@ public final class ReferenceCheck {
           continue;
         }
         for (int c = 0; c < dim; c++) {
-          double err = Math.abs((Float) o.get(c) - ref.o(i, c));
+          double err = Math.abs((Float) o.get(c) - ref.o(s, c));
           oErr = Double.isNaN(err) ? Double.POSITIVE_INFINITY : Math.max(oErr, err);
         }
       }
     }
-    long outputRows = outRows.values().stream().mapToLong(Map::size).sum();
-    if (outputRows != checked) {
-      missing += Math.abs(outputRows - checked); // rows the output has but the queries do not
-    }
-    return new Errors(oErr, lseErr, checked, missing);
+    return new Errors(oErr, lseErr, rowsChecked, missing);
   }
 
-  private static Map<DocHead, List<Token>> byDocHead(List<Token> tokens) {
-    Map<DocHead, List<Token>> out = new HashMap<>();
-    for (Token t : tokens) {
-      out.computeIfAbsent(new DocHead(t.docId(), t.head()), x -> new ArrayList<>()).add(t);
+  /** Query tokens without exactly one output row, plus output rows that match no query token. */
+  private static long countMismatches(Dataset<Row> queries, Dataset<Row> output) {
+    Dataset<Row> q = queries.select(col(TokenTable.DOC_ID).cast("string").as("q_doc"),
+        col(TokenTable.HEAD).cast("int").as("q_head"), col(TokenTable.POS).cast("long").as("q_pos"));
+    Dataset<Row> o = output.groupBy(TokenTable.DOC_ID, TokenTable.HEAD, TokenTable.POS).count();
+    return q.join(o, col("q_doc").equalTo(col(TokenTable.DOC_ID)).and(col("q_head").equalTo(col(TokenTable.HEAD)))
+            .and(col("q_pos").equalTo(col(TokenTable.POS))), "full_outer")
+        .where(col("q_doc").isNull().or(col("count").isNull()).or(col("count").notEqual(1)))
+        .count();
+  }
+
+  private static List<DocHead> docHeads(Dataset<Row> table) {
+    List<DocHead> out = new ArrayList<>();
+    for (Row r : table.select(col(TokenTable.DOC_ID).cast("string"), col(TokenTable.HEAD).cast("int")).distinct()
+        .collectAsList()) {
+      out.add(new DocHead(r.getString(0), r.getInt(1)));
     }
-    out.values().forEach(l -> l.sort(Comparator.comparingLong(Token::pos)));
+    return out;
+  }
+
+  private static List<Token> tokens(Dataset<Row> table, DocHead dh, TableRole role, VectorEncoding packedAs) {
+    Dataset<Row> rows = table.where(col(TokenTable.DOC_ID).equalTo(dh.docId()).and(col(TokenTable.HEAD)
+        .equalTo(dh.head())));
+    List<Token> out = new ArrayList<>(TokenTable.decode(rows, "check", role, packedAs).collect());
+    out.sort(Comparator.comparingLong(Token::pos));
+    return out;
+  }
+
+  static int[] evenlySpaced(int n, int k) {
+    int m = Math.min(n, Math.max(1, k));
+    int[] out = new int[m];
+    for (int i = 0; i < m; i++) {
+      out[i] = (int) ((long) i * (n - 1) / Math.max(1, m - 1));
+    }
+    if (m == 1) {
+      out[0] = n - 1; // the last row sees the most keys under causal masking
+    }
     return out;
   }
 

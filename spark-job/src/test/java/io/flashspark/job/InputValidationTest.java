@@ -139,6 +139,16 @@ class InputValidationTest extends SparkTestBase {
         "--packed", "bf16", "--block-size", "32", "--backend", "cpu", "--merge", "driver"}, ps, ps), stdout.toString());
     assertEquals(400, spark.read().parquet(out).count());
     assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("scored 400 query rows"), stdout.toString());
+    // the output against the float64 reference: passes with the job's settings, fails with another scale
+    String[] check = {"check", "--input", tokens, "--output", out, "--causal", "--packed", "bf16", "--doc-heads",
+        "4", "--rows", "100"};
+    assertEquals(0, FlashSpark.run(check, ps, ps), stdout.toString());
+    assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("on 400 rows"), stdout.toString());
+    String[] wrongScale = java.util.Arrays.copyOf(check, check.length + 2);
+    wrongScale[check.length] = "--scale";
+    wrongScale[check.length + 1] = "0.5";
+    assertEquals(1, FlashSpark.run(wrongScale, ps, ps));
+    assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("MISMATCH"), stdout.toString());
     // the output exists: a second run refuses to overwrite it unless asked
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     assertEquals(2, FlashSpark.run(new String[] {"score", "--input", tokens, "--output", out, "--packed", "bf16",

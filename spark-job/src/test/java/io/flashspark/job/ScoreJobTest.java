@@ -40,7 +40,7 @@ class ScoreJobTest extends SparkTestBase {
     Dataset<Row> out = spark.read().parquet(output);
     assertEquals(expectedRows, out.count(), "output rows");
     assertEquals(expectedRows, out.select("doc_id", "head", "pos").distinct().count(), "one row per query token");
-    ReferenceCheck.Errors e = ReferenceCheck.compare(kv, q, out, spec, packedAs, null);
+    ReferenceCheck.Errors e = ReferenceCheck.compare(kv, q, out, spec, packedAs, null, Integer.MAX_VALUE);
     assertEquals(0, e.missingRows(), "rows missing or unexpected");
     assertEquals(expectedRows, e.rowsChecked());
     assertTrue(e.maxOError() <= TOLERANCE, "max |o - ref| = " + e.maxOError());

@@ -1,0 +1,62 @@
+package io.flashspark.job;
+
+import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.Precision;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * {@code check}: a score job's output against the float64 reference — every query token has
+ * exactly one output row, and sampled rows of sampled (doc, head)s match within the tolerance of
+ * the input precision (docs/numerics.md). Used by {@code demo} too.
+ */
+final class CheckCommand {
+  /** fp32 inputs: the CPU kernel's error is ~1e-6; 16-bit inputs with the GPU's bf16 P·V: ~1e-2. */
+  static double defaultTolerance(Precision precision) {
+    return precision == Precision.FP32 ? 1e-4 : 2e-2;
+  }
+
+  private CheckCommand() {}
+
+  static int run(Args a, PrintStream out) {
+    String input = a.required("input");
+    String output = a.required("output");
+    String queries = a.get("queries", null);
+    Precision precision = a.choice("precision", "fp32", List.of("fp32", "bf16", "fp16"), Precision::parse);
+    AttentionSpec spec = new AttentionSpec(a.getDouble("scale", Double.NaN), a.flag("causal"), precision);
+    VectorEncoding packedAs = a.choice("packed", "fp32", List.of("fp32", "fp16", "bf16"), VectorEncoding::parse);
+    SparkSession spark = FlashSpark.session("check");
+    Dataset<Row> kv = spark.read().parquet(input);
+    Dataset<Row> q = queries == null ? kv : spark.read().parquet(queries);
+    return check(kv, q, spark.read().parquet(output), spec, packedAs, a.getInt("doc-heads", 2), a.getInt("rows", 256),
+        a.getDouble("tolerance", defaultTolerance(precision)), out) ? 0 : 1;
+  }
+
+  /** Checks {@code docHeads} (doc, head)s spread over the table, {@code rows} query rows each. */
+  static boolean check(Dataset<Row> keys, Dataset<Row> queries, Dataset<Row> output, AttentionSpec spec,
+      VectorEncoding packedAs, int docHeads, int rows, double tolerance, PrintStream out) {
+    List<DocHead> all = new ArrayList<>();
+    for (Row r : queries.select(TokenTable.DOC_ID, TokenTable.HEAD).distinct().orderBy(TokenTable.DOC_ID,
+        TokenTable.HEAD).collectAsList()) {
+      all.add(new DocHead(r.getString(0), r.getInt(1)));
+    }
+    List<DocHead> chosen = new ArrayList<>();
+    for (int i : ReferenceCheck.evenlySpaced(all.size(), docHeads)) {
+      if (!chosen.contains(all.get(i))) {
+        chosen.add(all.get(i));
+      }
+    }
+    ReferenceCheck.Errors e = ReferenceCheck.compare(keys, queries, output, spec, packedAs, chosen, rows);
+    boolean ok = e.missingRows() == 0 && e.rowsChecked() > 0 && e.maxOError() <= tolerance
+        && e.maxLseError() <= tolerance;
+    out.printf("output rows missing or extra: %d%n", e.missingRows());
+    out.printf("float64 reference (%s inputs) on %d rows of %s: max |o - ref| = %.2e, max |lse - ref| = %.2e"
+        + " (tolerance %.0e) %s%n", spec.precision().label(), e.rowsChecked(), chosen, e.maxOError(),
+        e.maxLseError(), tolerance, ok ? "OK" : "MISMATCH");
+    return ok;
+  }
+}
