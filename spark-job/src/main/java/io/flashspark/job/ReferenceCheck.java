@@ -110,7 +110,10 @@ public final class ReferenceCheck {
   private static List<Token> tokens(Dataset<Row> table, DocHead dh, TableRole role, VectorEncoding packedAs) {
     Dataset<Row> rows = table.where(col(TokenTable.DOC_ID).equalTo(dh.docId()).and(col(TokenTable.HEAD)
         .equalTo(dh.head())));
-    List<Token> out = new ArrayList<>(TokenTable.decode(rows, "check", role, packedAs).collect());
+    // streamed a partition at a time: one (doc, head) of a long document exceeds
+    // spark.driver.maxResultSize as a single collect
+    List<Token> out = new ArrayList<>();
+    TokenTable.decode(rows, "check", role, packedAs).toLocalIterator().forEachRemaining(out::add);
     out.sort(Comparator.comparingLong(Token::pos));
     return out;
   }
