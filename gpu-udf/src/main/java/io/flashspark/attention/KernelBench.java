@@ -33,10 +33,10 @@ public final class KernelBench {
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--backend": backendName = args[++i]; break;
-        case "--dims": dims = ints(args[++i]); break;
-        case "--tokens": tokens = longs(args[++i]); break;
-        case "--precision": precisions = parsePrecisions(args[++i]); break;
-        case "--causal": causal = parseCausal(args[++i]); break;
+        case "--dims": dims = csv(args[++i], Integer::parseInt); break;
+        case "--tokens": tokens = csv(args[++i], KernelBench::tokenCount); break;
+        case "--precision": precisions = csv(args[++i], Precision::parse); break;
+        case "--causal": causal = csv(args[++i], c -> c.equals("yes") || c.equals("true")); break;
         case "--tokens-per-launch": tokensPerLaunch = Long.parseLong(args[++i]); break;
         case "--reps": reps = Integer.parseInt(args[++i]); break;
         default:
@@ -161,34 +161,16 @@ public final class KernelBench {
     return Gaussian.floats(rnd, n, 1);
   }
 
-  private static List<Integer> ints(String csv) {
-    List<Integer> out = new ArrayList<>();
-    for (String s : csv.split(",")) {
-      out.add(Integer.parseInt(s.trim()));
-    }
-    return out;
+  /** "4096" or "4k" (= 4096). */
+  private static long tokenCount(String t) {
+    return t.endsWith("k") ? 1024 * Long.parseLong(t.substring(0, t.length() - 1)) : Long.parseLong(t);
   }
 
-  private static List<Long> longs(String csv) {
-    List<Long> out = new ArrayList<>();
-    for (String s : csv.split(",")) {
-      out.add(Long.parseLong(s.trim().replace("k", "000")));
-    }
-    return out;
-  }
-
-  private static List<Precision> parsePrecisions(String csv) {
-    List<Precision> out = new ArrayList<>();
-    for (String s : csv.split(",")) {
-      out.add(Precision.parse(s.trim()));
-    }
-    return out;
-  }
-
-  private static List<Boolean> parseCausal(String csv) {
-    List<Boolean> out = new ArrayList<>();
-    for (String s : csv.split(",")) {
-      out.add(s.trim().equals("yes") || s.trim().equals("true"));
+  /** A comma-separated option value, each item parsed by {@code parse}. */
+  private static <T> List<T> csv(String value, java.util.function.Function<String, T> parse) {
+    List<T> out = new ArrayList<>();
+    for (String item : value.split(",")) {
+      out.add(parse.apply(item.trim()));
     }
     return out;
   }
