@@ -27,7 +27,7 @@ public final class FlashSpark {
       "        [--packed fp32|fp16|bf16] [--cells C] [--max-kv-shard-mb MB] [--overwrite]",
       "      exact attention for every query token of every document",
       "      defaults: block size " + ScoreOptions.DEFAULT_BLOCK_SIZE + ", merge distributed, backend auto,",
-      "      precision fp32 on the CPU and bf16 on the GPU, scale 1/sqrt(d), cells 4 x default parallelism,",
+      "      precision fp32 on the CPU and bf16 on the GPU, scale 1/sqrt(d), one cell per core (default parallelism),",
       "      KV shard cap " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " MiB",
       "",
       "  check --input DIR --output DIR [--queries DIR] [--causal] [--scale x] [--precision fp32|bf16|fp16]",
