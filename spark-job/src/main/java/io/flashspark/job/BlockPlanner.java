@@ -32,13 +32,29 @@ public final class BlockPlanner {
     this.maxKvShardBytes = maxKvShardBytes;
   }
 
-  /** The shards of one (doc, head): block-index origin and blocks per shard for Q and KV. */
-  public record ShardPlan(long qFirstBlock, long qBlocks, long qBlocksPerShard,
+  /**
+   * The shards of one (doc, head): block-index origin and sizes for Q and KV. Q blocks are cut
+   * into chunks of {@code qChunk} blocks. Without zigzag, chunk r is Q shard r. With zigzag
+   * (causal, at least two Q shards), there are twice as many chunks and Q shard r holds chunk r and
+   * chunk 2a-1-r: an early chunk (few visible keys) with a late one (many), so every Q shard has
+   * about the same causal work, as context-parallel attention does.
+   */
+  public record ShardPlan(long qFirstBlock, long qBlocks, long qChunk, int qShardCount, boolean zigzag,
       long kvFirstBlock, long kvBlocks, long kvBlocksPerShard, boolean causal, long firstCellId)
       implements Serializable {
 
+    static ShardPlan of(long qFirstBlock, long qBlocks, long qShards, long kvFirstBlock, long kvBlocks,
+        long kvBlocksPerShard, boolean causal, long firstCellId) {
+      boolean zigzag = causal && qShards > 1 && qBlocks >= 2 * qShards;
+      long chunks = zigzag ? 2 * qShards : qShards;
+      long chunk = (qBlocks + chunks - 1) / chunks;
+      int shards = (int) (zigzag ? qShards : (qBlocks + chunk - 1) / chunk);
+      return new ShardPlan(qFirstBlock, qBlocks, chunk, shards, zigzag, kvFirstBlock, kvBlocks, kvBlocksPerShard,
+          causal, firstCellId);
+    }
+
     public int qShards() {
-      return (int) ((qBlocks + qBlocksPerShard - 1) / qBlocksPerShard);
+      return qShardCount;
     }
 
     public int kvShards() {
@@ -46,7 +62,8 @@ public final class BlockPlanner {
     }
 
     public int qShardOf(long block) {
-      return (int) ((block - qFirstBlock) / qBlocksPerShard);
+      int chunk = (int) ((block - qFirstBlock) / qChunk);
+      return zigzag && chunk >= qShardCount ? 2 * qShardCount - 1 - chunk : chunk;
     }
 
     public int kvShardOf(long block) {
@@ -57,8 +74,10 @@ public final class BlockPlanner {
       return kvFirstBlock + shard * kvBlocksPerShard;
     }
 
+    /** The last Q block index shard {@code shard} may hold (its late chunk under zigzag). */
     long qShardLastBlock(int shard) {
-      return qFirstBlock + (shard + 1) * qBlocksPerShard - 1;
+      long lastChunk = zigzag ? 2L * qShardCount - 1 - shard : shard;
+      return qFirstBlock + (lastChunk + 1) * qChunk - 1;
     }
 
     /**
@@ -105,6 +124,7 @@ public final class BlockPlanner {
     long maxA = 1;
     long maxB = 1;
     long kvSplitForMemory = 0;
+    long zigzag = 0;
     double shippedValues = 0;
     for (DocHead dh : new TreeSet<>(queries.keySet())) {
       DocSummary q = queries.get(dh);
@@ -124,10 +144,10 @@ public final class BlockPlanner {
       }
       b = Math.min(b, kv.blocks());
       long a = Math.min(q.blocks(), Math.max(1, (cells + b - 1) / b));
-      long qPerShard = (q.blocks() + a - 1) / a;
+
       long kvPerShard = (kv.blocks() + b - 1) / b;
-      ShardPlan plan = new ShardPlan(q.minBlock(), q.blocks(), qPerShard, kv.minBlock(), kv.blocks(),
-          kvPerShard, causal, cellId);
+      ShardPlan plan = ShardPlan.of(q.minBlock(), q.blocks(), a, kv.minBlock(), kv.blocks(), kvPerShard, causal,
+          cellId);
       shards.put(dh, plan);
       cellId += plan.cellCount();
       for (int i = 0; i < plan.qShards(); i++) {
@@ -136,13 +156,15 @@ public final class BlockPlanner {
         }
       }
       maxA = Math.max(maxA, plan.qShards());
+      zigzag += plan.zigzag() ? 1 : 0;
       maxB = Math.max(maxB, plan.kvShards());
       shippedValues += plan.kvShards() * n * q.dim() + plan.qShards() * m * 2.0 * kv.dim();
     }
     String description = String.format(
         "%d (doc, head) problems, %d cells (%d needed%s); largest grid %d Q shards x %d KV shards;"
-            + " KV shards split for memory in %d problems (cap %d MiB); about %.1f MB of q/k/v shipped to cells",
-        shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, kvSplitForMemory,
+            + " zigzag Q shards in %d problems; KV shards split for memory in %d problems (cap %d MiB);"
+            + " about %.1f MB of q/k/v shipped to cells",
+        shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, zigzag, kvSplitForMemory,
         maxKvShardBytes >> 20, shippedValues * Float.BYTES / 1e6);
     return new Plan(shards, cellId, needed, description);
   }

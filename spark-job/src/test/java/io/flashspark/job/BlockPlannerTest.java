@@ -72,6 +72,35 @@ class BlockPlannerTest {
     assertTrue(capped.description().contains("split for memory in 1"), capped.description());
   }
 
+  /** Causal work of each Q shard: for each of its Q blocks, the KV blocks at or before it. */
+  private static long[] causalWorkPerQShard(BlockPlanner.ShardPlan sp, long blocks) {
+    long[] work = new long[sp.qShards()];
+    for (long i = 0; i < blocks; i++) {
+      work[sp.qShardOf(i)] += i + 1;
+    }
+    return work;
+  }
+
+  @Test
+  void zigzagBalancesCausalWorkOverQShards() {
+    DocHead dh = new DocHead("d", 0);
+    Map<DocHead, DocSummary> s = Map.of(dh, summary("d", 64 * 100, 16, 0, 63));
+    BlockPlanner.ShardPlan causal = new BlockPlanner(8, 1L << 30).plan(s, s, true).shards().get(dh);
+    BlockPlanner.ShardPlan plain = new BlockPlanner(8, 1L << 30).plan(s, s, false).shards().get(dh);
+    assertTrue(causal.zigzag() && !plain.zigzag());
+    assertTrue(causal.qShards() >= 2, causal.toString());
+    long[] work = causalWorkPerQShard(causal, 64);
+    long max = java.util.Arrays.stream(work).max().getAsLong();
+    long min = java.util.Arrays.stream(work).min().getAsLong();
+    assertTrue(max <= 1.2 * min, "zigzag shards' causal work " + java.util.Arrays.toString(work));
+    // the same shards cut contiguously would differ by several times
+    long[] contiguous = new long[causal.qShards()];
+    for (long i = 0; i < 64; i++) {
+      contiguous[(int) (i * causal.qShards() / 64)] += i + 1;
+    }
+    assertTrue(contiguous[contiguous.length - 1] > 2 * contiguous[0], java.util.Arrays.toString(contiguous));
+  }
+
   @Test
   void causalSkipsCellsAboveTheDiagonal() {
     DocHead dh = new DocHead("d", 0);

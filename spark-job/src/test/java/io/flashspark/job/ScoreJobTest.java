@@ -78,6 +78,16 @@ class ScoreJobTest extends SparkTestBase {
   }
 
   @Test
+  void zigzagQShardsUnderCausalMasking() {
+    String input = write(dir, "in", rows(rnd, documents(), QKV, VectorEncoding.ARRAY), QKV, VectorEncoding.ARRAY, 2);
+    String output = dir.resolve("out").toString();
+    ScoreJob.Result r = new ScoreJob(spark, options(input, output, null, true, 10, ScoreOptions.MergeMode.DISTRIBUTED,
+        12), Progress.quiet()).run();
+    assertTrue(!r.plan().description().contains("zigzag Q shards in 0 "), r.plan().description());
+    assertMatchesReference(input, input, output, AttentionSpec.defaults().withCausal(true), VectorEncoding.ARRAY, 698);
+  }
+
+  @Test
   void sparsePositionsAndCausalMasking() {
     long[] pos = {0, 3, 4, 10, 11, 12, 40, 41, 99, 100, 101, 250};
     List<DocSpec> docs = List.of(new DocSpec("sparse", 0, pos, 8));
