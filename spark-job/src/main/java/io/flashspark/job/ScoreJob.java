@@ -65,6 +65,17 @@ public final class ScoreJob {
             TableRole.QUERIES, blockSize)
         : keyBlocks;
 
+    try {
+      return scoreBlocks(keyBlocks, queryBlocks, cross, start);
+    } finally {
+      keyBlocks.unpersist(false); // also when validation or the job fails
+      queryBlocks.unpersist(false);
+    }
+  }
+
+  /** Validation, plan, cells, merge and output, once the blocks exist. */
+  private Result scoreBlocks(JavaPairRDD<BlockKey, TokenBlock> keyBlocks,
+      JavaPairRDD<BlockKey, TokenBlock> queryBlocks, boolean cross, long start) {
     progress.step("validating input");
     Map<DocHead, DocSummary> keySummary = summarize(keyBlocks, options.input());
     Map<DocHead, DocSummary> querySummary = cross ? summarize(queryBlocks, options.queries()) : keySummary;
@@ -104,8 +115,6 @@ public final class ScoreJob {
       out = spark.createDataFrame(rows, OutputTable.SCHEMA);
     }
     out.write().mode(options.overwrite() ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(options.output());
-    keyBlocks.unpersist(false);
-    queryBlocks.unpersist(false);
 
     long queryRows = querySummary.values().stream().mapToLong(DocSummary::rows).sum();
     long keyRows = keySummary.values().stream().mapToLong(DocSummary::rows).sum();
