@@ -6,7 +6,9 @@ import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
 import io.flashspark.attention.AttentionBackend;
 import io.flashspark.attention.AttentionSpec;
@@ -157,7 +159,7 @@ public final class GpuBackend implements AttentionBackend {
     long bytes = 0;
     Set<KeyValueBlock> staged = Collections.newSetFromMap(new IdentityHashMap<>());
     for (int i = 0; i < queries.size(); i++) {
-      long add = (long) queries.get(i).rows() * (dim + 2) * 4 + 64;
+      long add = (long) queries.get(i).rows() * (2 * dim + 2) * 4 + 64; // q in, o/m/l out
       List<KeyValueBlock> fresh = new ArrayList<>();
       for (KeyValueBlock kv : kvs.get(i)) {
         if (!staged.contains(kv)) {
@@ -186,81 +188,140 @@ public final class GpuBackend implements AttentionBackend {
     return groups;
   }
 
+  /**
+   * One launch, pipelined over up to {@link GpuDevice#MAX_CHUNKS} chunks of queries. Keys and
+   * values go first (copy-in stream: copy, convert); then per chunk the host stages its query rows
+   * while the GPU works on the previous chunk, the copy-in stream copies and converts them, the
+   * compute stream runs the chunk's tiles once they are in, and the copy-out stream brings the
+   * chunk's o, m, l back while the next chunk computes; the host assembles each chunk's partials
+   * as soon as it is back. Pinned layout: fp32 [K | V | Q] rows, segment and tile tables, then
+   * the outputs o, m, l (never reused within a call, so no stage waits for another).
+   */
   private List<Partial> run(LaunchPlan plan, List<QueryBlock> queries, Precision precision, String kernelName,
       float scale) {
     device.makeCurrent();
     int d = plan.dim();
     long qRows = plan.queryRows();
-    long inputRows = qRows + 2 * plan.keyRows();
-    long inputValues = inputRows * d;
+    long kRows = plan.keyRows();
+    List<long[]> chunks = plan.chunks(GpuDevice.MAX_CHUNKS);
+    int[] tileStarts = new int[chunks.size() + 1];
+    int[] tiles = plan.tilesByChunk(chunks, tileStarts);
     long[] segmentTable = plan.segmentTable();
-    int[] tiles = plan.tiles();
-    long metaBytes = segmentTable.length * 8L + tiles.length * 4L;
-    long inBytes = inputValues * 4 + metaBytes;
-    long outValues = qRows * (d + 2L);
+    long inputValues = (2 * kRows + qRows) * d;
+    long qBase = 2 * kRows; // first Q row in the [K | V | Q] row space
+    long metaOffset = inputValues * 4;
+    long tileOffset = metaOffset + segmentTable.length * 8L;
+    long inBytes = tileOffset + tiles.length * 4L;
+    long outOffset = (inBytes + 15) & ~15L;
+    long outBytes = qRows * (d + 2L) * 4;
     GpuDevice.Stream s = device.acquireStream();
     CUdeviceptr in32 = null;
     CUdeviceptr in16 = null;
     CUdeviceptr out = null;
     try {
-      ByteBuffer staging = s.staging(Math.max(inBytes, outValues * 4));
+      ByteBuffer staging = s.staging(outOffset + outBytes);
       FloatBuffer floats = staging.asFloatBuffer();
-      long kBase = qRows;
-      long vBase = qRows + plan.keyRows();
-      stage(floats, plan.queryCopies(), 0, d);
-      stage(floats, plan.keyCopies(), kBase, d);
-      stage(floats, plan.valueCopies(), vBase, d);
+      stage(floats, plan.keyCopies(), 0, d);
+      stage(floats, plan.valueCopies(), kRows, d);
       ByteBuffer meta = staging.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
-      meta.position((int) (inputValues * 4));
+      meta.position((int) metaOffset);
       meta.asLongBuffer().put(segmentTable);
-      meta.position((int) (inputValues * 4 + segmentTable.length * 8L));
+      meta.position((int) tileOffset);
       meta.asIntBuffer().put(tiles);
 
       in32 = device.pool.acquire(inBytes);
       in16 = device.pool.acquire(inputValues * 2);
-      out = device.pool.acquire(outValues * 4);
-      Cuda.check(cuMemcpyHtoDAsync(in32, s.pinned, inBytes, s.stream), "cuMemcpyHtoDAsync", "bytes", inBytes);
-      convert(s, precision, in32, in16, inputValues);
+      out = device.pool.acquire(outBytes);
+      // keys, values and the tables: one copy, then the conversion of K and V
+      copyIn(s, in32, 0, 2 * kRows * d * 4);
+      copyIn(s, in32, metaOffset, inBytes - metaOffset);
+      convert(s, precision, in32, in16, 0, 2 * kRows * d);
+      if (POISON_OUTPUTS) {
+        Cuda.check(cuMemsetD32Async(out, NAN_BITS, outBytes / 4, s.compute), "cuMemsetD32Async", "values",
+            outBytes / 4);
+      }
 
-      CUdeviceptr q = in16;
-      CUdeviceptr k = in16.withByteOffset(kBase * d * 2);
-      CUdeviceptr v = in16.withByteOffset(vBase * d * 2);
-      CUdeviceptr segments = in32.withByteOffset(inputValues * 4);
-      CUdeviceptr tileTable = in32.withByteOffset(inputValues * 4 + segmentTable.length * 8L);
-      CUdeviceptr o = out;
+      CUdeviceptr k = in16;
+      CUdeviceptr v = in16.withByteOffset(kRows * d * 2);
+      CUdeviceptr q = in16.withByteOffset(qBase * d * 2);
+      CUdeviceptr segments = in32.withByteOffset(metaOffset);
       CUdeviceptr m = out.withByteOffset(qRows * d * 4);
       CUdeviceptr l = out.withByteOffset(qRows * (d + 1L) * 4);
       CUfunction f = device.function(kernelName);
-      Pointer params = Pointer.to(Pointer.to(q), Pointer.to(k), Pointer.to(v), Pointer.to(o), Pointer.to(m),
-          Pointer.to(l), Pointer.to(segments), Pointer.to(tileTable), Pointer.to(new int[] {plan.numTiles()}),
-          Pointer.to(new float[] {scale}));
-      if (POISON_OUTPUTS) {
-        Cuda.check(cuMemsetD32Async(out, NAN_BITS, outValues, s.stream), "cuMemsetD32Async", "values", outValues);
+      int threads = device.config.get(kernelName, "threads");
+      int smem = device.sharedMemoryBytes(kernelName);
+      List<Partial> partials = plan.emptyPartials(queries);
+      for (int c = 0; c < chunks.size(); c++) {
+        long rowA = chunks.get(c)[2];
+        long rowB = chunks.get(c)[3];
+        int numTiles = tileStarts[c + 1] - tileStarts[c];
+        floats.clear();
+        for (LaunchPlan.Copy copy : plan.queryCopies()) {
+          if (copy.deviceRow() >= rowA && copy.deviceRow() < rowB) {
+            stage(floats, List.of(copy), qBase, d);
+          }
+        }
+        copyIn(s, in32, (qBase + rowA) * d * 4, (rowB - rowA) * d * 4);
+        convert(s, precision, in32, in16, (qBase + rowA) * d, (rowB - rowA) * d);
+        Cuda.check(cuEventRecord(s.uploaded[c], s.stream), "cuEventRecord");
+        Cuda.check(cuStreamWaitEvent(s.compute, s.uploaded[c], 0), "cuStreamWaitEvent");
+        Cuda.check(cuEventRecord(s.kernelStart[c], s.compute), "cuEventRecord");
+        if (numTiles > 0) {
+          Pointer params = Pointer.to(Pointer.to(q), Pointer.to(k), Pointer.to(v), Pointer.to(out), Pointer.to(m),
+              Pointer.to(l), Pointer.to(segments), Pointer.to(in32.withByteOffset(tileOffset + tileStarts[c] * 8L)),
+              Pointer.to(new int[] {numTiles}), Pointer.to(new float[] {scale}));
+          Cuda.check(cuLaunchKernel(f, numTiles, 1, 1, threads, 1, 1, smem, s.compute, params, null), "cuLaunchKernel",
+              "kernel", kernelName, "tiles", numTiles, "queryRows", rowB - rowA, "keyRows", kRows);
+        }
+        Cuda.check(cuEventRecord(s.computed[c], s.compute), "cuEventRecord");
+        Cuda.check(cuStreamWaitEvent(s.copyOut, s.computed[c], 0), "cuStreamWaitEvent");
+        copyOut(s, out, outOffset, rowA * d * 4, (rowB - rowA) * d * 4);
+        copyOut(s, out, outOffset, (qRows * d + rowA) * 4, (rowB - rowA) * 4);
+        copyOut(s, out, outOffset, (qRows * (d + 1) + rowA) * 4, (rowB - rowA) * 4);
+        Cuda.check(cuEventRecord(s.downloaded[c], s.copyOut), "cuEventRecord");
       }
-      Cuda.check(cuEventRecord(s.start, s.stream), "cuEventRecord");
-      Cuda.check(cuLaunchKernel(f, plan.numTiles(), 1, 1, device.config.get(kernelName, "threads"), 1, 1,
-          device.sharedMemoryBytes(kernelName), s.stream, params, null), "cuLaunchKernel",
-          "kernel", kernelName, "tiles", plan.numTiles(), "queryRows", qRows, "keyRows", plan.keyRows());
-      Cuda.check(cuEventRecord(s.stop, s.stream), "cuEventRecord");
-      Cuda.check(cuMemcpyDtoHAsync(s.pinned, out, outValues * 4, s.stream), "cuMemcpyDtoHAsync", "bytes",
-          outValues * 4);
-      Cuda.check(cuStreamSynchronize(s.stream), "cuStreamSynchronize (forward kernel " + kernelName + ")",
-          "tiles", plan.numTiles(), "queryRows", qRows, "keyRows", plan.keyRows());
-      float[] ms = new float[1];
-      Cuda.check(cuEventElapsedTime(ms, s.start, s.stop), "cuEventElapsedTime");
-      LAST_KERNEL_NANOS.get()[0] = (long) (ms[0] * 1e6);
-
-      FloatBuffer result = staging.asFloatBuffer();
-      float[] oHost = new float[Math.toIntExact(qRows * d)];
-      float[] mHost = new float[(int) qRows];
-      float[] lHost = new float[(int) qRows];
-      result.get(oHost).get(mHost).get(lHost);
-      return plan.assemble(queries, oHost, mHost, lHost);
+      long kernelNanos = 0;
+      FloatBuffer result = staging.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+          .position((int) outOffset).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+      FloatBuffer oHost = result.duplicate().position(0).limit((int) (qRows * d)).slice();
+      FloatBuffer mHost = result.duplicate().position((int) (qRows * d)).limit((int) (qRows * (d + 1))).slice();
+      FloatBuffer lHost = result.duplicate().position((int) (qRows * (d + 1))).limit((int) (qRows * (d + 2))).slice();
+      for (int c = 0; c < chunks.size(); c++) {
+        Cuda.check(cuEventSynchronize(s.downloaded[c]), "cuEventSynchronize (forward kernel " + kernelName + ")",
+            "chunk", c, "tiles", tileStarts[c + 1] - tileStarts[c], "queryRows", qRows, "keyRows", kRows);
+        float[] ms = new float[1];
+        Cuda.check(cuEventElapsedTime(ms, s.kernelStart[c], s.computed[c]), "cuEventElapsedTime");
+        kernelNanos += (long) (ms[0] * 1e6);
+        plan.assemble(partials, (int) chunks.get(c)[0], (int) chunks.get(c)[1], oHost, mHost, lHost);
+      }
+      LAST_KERNEL_NANOS.get()[0] = kernelNanos;
+      return partials;
     } finally {
+      if (in32 != null) {
+        // buffers go back to the pool only when nothing queued on them can still run; return codes
+        // are not checked here, so that a failure above is the one reported
+        cuStreamSynchronize(s.stream);
+        cuStreamSynchronize(s.compute);
+        cuStreamSynchronize(s.copyOut);
+      }
       device.pool.release(in32);
       device.pool.release(in16);
       device.pool.release(out);
       device.releaseStream(s);
+    }
+  }
+
+  private static void copyIn(GpuDevice.Stream s, CUdeviceptr device, long offset, long bytes) {
+    if (bytes > 0) {
+      Cuda.check(cuMemcpyHtoDAsync(device.withByteOffset(offset), s.pinned.withByteOffset(offset), bytes, s.stream),
+          "cuMemcpyHtoDAsync", "offset", offset, "bytes", bytes);
+    }
+  }
+
+  private static void copyOut(GpuDevice.Stream s, CUdeviceptr device, long pinnedBase, long offset, long bytes) {
+    if (bytes > 0) {
+      Cuda.check(cuMemcpyDtoHAsync(s.pinned.withByteOffset(pinnedBase + offset), device.withByteOffset(offset), bytes,
+          s.copyOut), "cuMemcpyDtoHAsync", "offset", offset, "bytes", bytes);
     }
   }
 
@@ -271,11 +332,16 @@ public final class GpuBackend implements AttentionBackend {
     }
   }
 
-  private void convert(GpuDevice.Stream s, Precision precision, CUdeviceptr in, CUdeviceptr out, long n) {
+  /** fp32 values {@code [first, first+n)} of {@code in} to 16 bits in {@code out}, on the copy-in stream. */
+  private void convert(GpuDevice.Stream s, Precision precision, CUdeviceptr in, CUdeviceptr out, long first, long n) {
+    if (n <= 0) {
+      return;
+    }
     String name = precision == Precision.FP16 ? "flashspark_f32_to_fp16" : "flashspark_f32_to_bf16";
     int perBlock = device.config.get(name, "elems_per_block");
     int grid = (int) Math.max(1, Math.min((n + perBlock - 1) / perBlock, 65535));
-    Pointer params = Pointer.to(Pointer.to(in), Pointer.to(out), Pointer.to(new long[] {n}));
+    Pointer params = Pointer.to(Pointer.to(in.withByteOffset(first * 4)), Pointer.to(out.withByteOffset(first * 2)),
+        Pointer.to(new long[] {n}));
     Cuda.check(cuLaunchKernel(device.function(name), grid, 1, 1, device.config.get(name, "threads"), 1, 1, 0,
         s.stream, params, null), "cuLaunchKernel", "kernel", name, "values", n);
   }

@@ -27,6 +27,7 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
@@ -52,18 +53,42 @@ final class GpuDevice {
   private final Map<String, CUfunction> functions = new HashMap<>();
   private final ConcurrentLinkedQueue<Stream> streams = new ConcurrentLinkedQueue<>();
 
-  /** A stream, its pinned staging buffer (grown on demand) and two timing events. */
+  /** Chunks one forward call is pipelined in (see GpuBackend): events are made for this many. */
+  static final int MAX_CHUNKS = 4;
+
+  /**
+   * What one concurrent task uses: a copy-in stream ({@code stream}), a compute stream and a
+   * copy-out stream, so that one chunk's copies overlap another chunk's kernel; per chunk the
+   * events that order them and time the kernels; and a pinned staging buffer grown on demand.
+   */
   final class Stream {
     final CUstream stream = new CUstream();
+    final CUstream compute = new CUstream();
+    final CUstream copyOut = new CUstream();
     final CUevent start = new CUevent();
     final CUevent stop = new CUevent();
+    final CUevent[] uploaded = events(MAX_CHUNKS, CUevent_flags.CU_EVENT_DISABLE_TIMING);
+    final CUevent[] computed = events(MAX_CHUNKS, 0); // also ends the chunk's kernel timing
+    final CUevent[] downloaded = events(MAX_CHUNKS, CUevent_flags.CU_EVENT_BLOCKING_SYNC);
+    final CUevent[] kernelStart = events(MAX_CHUNKS, 0);
     Pointer pinned;
     long capacity;
 
     Stream() {
-      Cuda.check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+      for (CUstream s : new CUstream[] {stream, compute, copyOut}) {
+        Cuda.check(cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+      }
       Cuda.check(cuEventCreate(start, 0), "cuEventCreate");
       Cuda.check(cuEventCreate(stop, 0), "cuEventCreate");
+    }
+
+    private CUevent[] events(int n, int flags) {
+      CUevent[] out = new CUevent[n];
+      for (int i = 0; i < n; i++) {
+        out[i] = new CUevent();
+        Cuda.check(cuEventCreate(out[i], flags), "cuEventCreate");
+      }
+      return out;
     }
 
     /** The staging buffer, at least {@code bytes} long, as a little-endian view. */

@@ -3,6 +3,7 @@ package io.flashspark.gpu;
 import io.flashspark.attention.KeyValueBlock;
 import io.flashspark.attention.Partial;
 import io.flashspark.attention.QueryBlock;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
@@ -37,6 +38,8 @@ public final class LaunchPlan {
   private final int[] tiles;
   private long queryRows;
   private long keyRows;
+  private final long[] queryRowStart;
+  private boolean extraQueryCopies;
 
   private LaunchPlan(int dim, List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, boolean causal, int blockM) {
     this.dim = dim;
@@ -56,6 +59,7 @@ public final class LaunchPlan {
     }
     // query rows first pass: the original rows; extra copies are appended after them
     long[] queryRow0 = new long[queries.size()];
+    this.queryRowStart = queryRow0;
     for (int i = 0; i < queries.size(); i++) {
       QueryBlock q = queries.get(i);
       if (q.dim() != dim) {
@@ -91,6 +95,7 @@ public final class LaunchPlan {
             first = false;
           } else {
             qRow0 = queryRows;
+            extraQueryCopies = true;
             queryCopies.add(new Copy(q.q(), qRun[0], queryRows, qRun[1]));
             queryRows += qRun[1];
           }
@@ -174,23 +179,87 @@ public final class LaunchPlan {
   }
 
   /**
+   * Consecutive query ranges for a pipelined launch ({@code {firstQuery, endQuery, firstRow,
+   * endRow}}): each chunk's query rows are contiguous, so its rows can be copied in, computed and
+   * copied out while other chunks are in flight. At most {@code maxChunks}, of about equal rows;
+   * one chunk covering everything when rows were duplicated for extra segments (their copies lie
+   * after all originals).
+   */
+  public List<long[]> chunks(int maxChunks) {
+    List<long[]> out = new ArrayList<>();
+    int n = queryRowStart.length;
+    if (extraQueryCopies || maxChunks <= 1 || n <= 1) {
+      out.add(new long[] {0, n, 0, queryRows});
+      return out;
+    }
+    long target = Math.max(1, (queryRows + maxChunks - 1) / maxChunks);
+    int first = 0;
+    for (int i = 1; i <= n; i++) {
+      long end = i == n ? queryRows : queryRowStart[i];
+      if (i == n || end - queryRowStart[first] >= target) {
+        out.add(new long[] {first, i, queryRowStart[first], end});
+        first = i;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Tiles regrouped so that each chunk's tiles are contiguous (launch order kept within a chunk);
+   * {@code tileStarts[c]} is where chunk c's tiles begin, {@code tileStarts[chunks]} the total.
+   */
+  public int[] tilesByChunk(List<long[]> chunks, int[] tileStarts) {
+    int[] launch = tiles;
+    int[] out = new int[launch.length];
+    int k = 0;
+    for (int c = 0; c < chunks.size(); c++) {
+      tileStarts[c] = k / 2;
+      for (int t = 0; t < launch.length; t += 2) {
+        int query = segments.get(launch[t]).query();
+        if (query >= chunks.get(c)[0] && query < chunks.get(c)[1]) {
+          out[k++] = launch[t];
+          out[k++] = launch[t + 1];
+        }
+      }
+    }
+    tileStarts[chunks.size()] = k / 2;
+    return out;
+  }
+
+  /**
    * The callers' partials from the kernel's outputs ({@code o} {@code [queryRows][dim]}, {@code m},
    * {@code l} {@code [queryRows]}): rows of a query's segments are merged, rows no segment
    * covers stay empty.
    */
   public List<Partial> assemble(List<QueryBlock> queries, float[] o, float[] m, float[] l) {
+    List<Partial> out = emptyPartials(queries);
+    assemble(out, 0, queries.size(), FloatBuffer.wrap(o), FloatBuffer.wrap(m), FloatBuffer.wrap(l));
+    return out;
+  }
+
+  public List<Partial> emptyPartials(List<QueryBlock> queries) {
     List<Partial> out = new ArrayList<>(queries.size());
     for (QueryBlock q : queries) {
       out.add(Partial.empty(q.rows(), dim));
     }
+    return out;
+  }
+
+  /** Folds the kernel's output rows of queries {@code [fromQuery, toQuery)} into their partials. */
+  public void assemble(List<Partial> partials, int fromQuery, int toQuery, FloatBuffer o, FloatBuffer m,
+      FloatBuffer l) {
+    float[] row = new float[dim];
     for (Segment g : segments) {
-      Partial p = out.get(g.query());
+      if (g.query() < fromQuery || g.query() >= toQuery) {
+        continue;
+      }
+      Partial p = partials.get(g.query());
       for (int r = 0; r < g.qLen(); r++) {
-        int row = Math.toIntExact(g.qRow0() + r);
-        p.mergeRow(g.queryRow() + r, o, row * dim, m[row], l[row]);
+        int deviceRow = Math.toIntExact(g.qRow0() + r);
+        o.get(Math.toIntExact((long) deviceRow * dim), row);
+        p.mergeRow(g.queryRow() + r, row, 0, m.get(deviceRow), l.get(deviceRow));
       }
     }
-    return out;
   }
 
   @Override public String toString() {

@@ -26,12 +26,12 @@ class LaunchGroupsTest {
     List<QueryBlock> queries = new ArrayList<>();
     List<List<KeyValueBlock>> kvs = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      queries.add(q(10)); // 10 * 6 * 4 + 64 = 304 bytes each
+      queries.add(q(10)); // 10 rows * (4 in + 6 out) * 4 bytes + 64 = 464 bytes each
       kvs.add(List.of(shared));
     }
-    // all five share the block: 3200 + 5 * 304 = 4720 bytes
-    assertEquals(1, GpuBackend.launchGroups(queries, kvs, 4, 5000).size());
-    List<int[]> groups = GpuBackend.launchGroups(queries, kvs, 4, 4200); // 3200 + 3 * 304 = 4112
+    // all five share the block: 3200 + 5 * 464 = 5520 bytes
+    assertEquals(1, GpuBackend.launchGroups(queries, kvs, 4, 5600).size());
+    List<int[]> groups = GpuBackend.launchGroups(queries, kvs, 4, 4700); // 3200 + 3 * 464 = 4592
     assertEquals(2, groups.size());
     assertArrayEquals(new int[] {0, 3}, groups.get(0));
     assertArrayEquals(new int[] {3, 5}, groups.get(1));

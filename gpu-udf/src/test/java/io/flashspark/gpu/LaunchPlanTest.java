@@ -141,6 +141,47 @@ class LaunchPlanTest {
   }
 
   @Test
+  void chunksCoverEveryRowAndTileOnce() {
+    SplittableRandom rnd = new SplittableRandom();
+    for (int trial = 0; trial < 30; trial++) {
+      int d = 4;
+      boolean causal = rnd.nextBoolean();
+      List<QueryBlock> queries = new ArrayList<>();
+      List<List<KeyValueBlock>> kvs = new ArrayList<>();
+      KeyValueBlock kv = new KeyValueBlock(300, d, gaussian(rnd, 1200), gaussian(rnd, 1200),
+          positions(rnd, 0, 300, rnd.nextInt(4) == 0));
+      for (int i = 0; i < 1 + rnd.nextInt(9); i++) {
+        int n = 1 + rnd.nextInt(300);
+        queries.add(new QueryBlock(n, d, gaussian(rnd, n * d), positions(rnd, rnd.nextInt(300), n, false)));
+        kvs.add(List.of(kv));
+      }
+      LaunchPlan plan = LaunchPlan.build(queries, kvs, causal, 64);
+      List<long[]> chunks = plan.chunks(4);
+      assertTrue(chunks.size() <= 4);
+      long row = 0;
+      int query = 0;
+      for (long[] c : chunks) {
+        assertEquals(query, c[0], "chunks are consecutive in queries");
+        assertEquals(row, c[2], "chunks are consecutive in rows");
+        query = (int) c[1];
+        row = c[3];
+      }
+      assertEquals(queries.size(), query);
+      assertEquals(plan.queryRows(), row);
+      int[] starts = new int[chunks.size() + 1];
+      int[] tiles = plan.tilesByChunk(chunks, starts);
+      assertEquals(plan.numTiles(), starts[chunks.size()], "every tile in exactly one chunk");
+      for (int c = 0; c < chunks.size(); c++) {
+        for (int t = starts[c]; t < starts[c + 1]; t++) {
+          LaunchPlan.Segment g = plan.segments().get(tiles[2 * t]);
+          assertTrue(g.query() >= chunks.get(c)[0] && g.query() < chunks.get(c)[1]);
+          assertTrue(g.qRow0() >= chunks.get(c)[2] && g.qRow0() + g.qLen() <= chunks.get(c)[3]);
+        }
+      }
+    }
+  }
+
+  @Test
   void contiguousBlocksMakeOneSegmentPerQueryAndCausalTilesHeaviestFirst() {
     SplittableRandom rnd = new SplittableRandom(5);
     int d = 8;
