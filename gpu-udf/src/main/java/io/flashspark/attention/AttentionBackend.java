@@ -17,6 +17,14 @@ public interface AttentionBackend {
    */
   List<Partial> attend(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec);
 
+  /**
+   * Whether this backend computes problems of head dimension {@code dim} at {@code precision}
+   * ({@code null}: the backend's own default). {@code --backend auto} falls back to the CPU when not.
+   */
+  default boolean supports(int dim, Precision precision) {
+    return true;
+  }
+
   /** Kernel time of this thread's last {@link #attend} call, in nanoseconds (0 if not measured). */
   default long lastKernelNanos() {
     return 0;

@@ -112,6 +112,10 @@ public final class GpuBackend implements AttentionBackend {
     return LAST_KERNEL_NANOS.get()[0];
   }
 
+  @Override public boolean supports(int dim, Precision precision) {
+    return precision != Precision.FP32 && device.config.has(forwardKernel(precision, dim, false));
+  }
+
   static String forwardKernel(Precision precision, int dim, boolean causal) {
     return "flashspark_fwd_" + (precision == Precision.FP16 ? "fp16" : "bf16") + "_d" + dim + (causal ? "_causal" : "");
   }

@@ -175,6 +175,12 @@ class GpuBackendTest {
   }
 
   @Test
+  void supportsWhatWasBuilt() {
+    assertTrue(gpu.supports(64, Precision.BF16) && gpu.supports(128, Precision.FP16) && gpu.supports(128, null));
+    assertTrue(!gpu.supports(128, Precision.FP32) && !gpu.supports(96, Precision.BF16));
+  }
+
+  @Test
   void fp32InputsAreRefusedWithAClearMessage() {
     QueryBlock q = new QueryBlock(1, 64, new float[64], new long[1]);
     KeyValueBlock kv = new KeyValueBlock(1, 64, new float[64], new float[64], new long[1]);

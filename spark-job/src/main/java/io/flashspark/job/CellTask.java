@@ -56,6 +56,9 @@ public final class CellTask {
       visible.add(seen);
     }
     AttentionBackend backend = Backends.forName(backendName, taskGpu());
+    if (backendName.equals("auto") && !backend.supports(qs.get(0).dim(), spec.precision())) {
+      backend = Backends.forName("cpu"); // e.g. fp32 asked for, or a head dimension without GPU kernel
+    }
     AttentionSpec resolved = ScoreOptions.resolvePrecision(spec, backend);
     List<Partial> partials = backend.attend(queries, visible, resolved);
     if (used != null) {
