@@ -12,12 +12,4 @@ public record KeyValueBlock(int rows, int dim, float[] k, float[] v, long[] pos)
     Shapes.check("k", k, pos, rows, dim);
     Shapes.check("v", v, pos, rows, dim);
   }
-
-  public long minPos() {
-    long min = Long.MAX_VALUE;
-    for (long p : pos) {
-      min = Math.min(min, p);
-    }
-    return min;
-  }
 }

@@ -142,7 +142,7 @@ public final class GpuBackend implements AttentionBackend {
       List<QueryBlock> q = queries.subList(range[0], range[1]);
       LaunchPlan plan = LaunchPlan.build(q, kvs.subList(range[0], range[1]), spec.causal(), blockM);
       if (plan.numTiles() == 0) {
-        out.addAll(plan.assemble(q, new float[0], new float[0], new float[0]));
+        out.addAll(plan.emptyPartials(q)); // no row sees a key: nothing to launch
         continue;
       }
       out.addAll(run(plan, q, precision, kernelName, (float) spec.scaleFor(dim)));

@@ -55,9 +55,8 @@ public final class ReferenceCheck {
         sample.add(qs.get(i));
         positions.add(qs.get(i).pos());
       }
-      QueryBlock q = new QueryBlock(sample.size(), dim, pack(sample, 0, dim), positions(sample));
-      List<KeyValueBlock> kv = kvs.isEmpty() ? List.of()
-          : List.of(new KeyValueBlock(kvs.size(), dim, pack(kvs, 1, dim), pack(kvs, 2, dim), positions(kvs)));
+      QueryBlock q = packed(dh, sample, TableRole.QUERIES).queryBlock();
+      List<KeyValueBlock> kv = kvs.isEmpty() ? List.of() : List.of(packed(dh, kvs, TableRole.KEYS).keyValueBlock());
       ReferenceAttention.Result ref = ReferenceAttention.forward(q, kv, spec);
       Map<Long, Row> rows = new HashMap<>();
       for (Row r : output.where(col(TokenTable.DOC_ID).equalTo(dh.docId()).and(col(TokenTable.HEAD).equalTo(dh.head()))
@@ -130,21 +129,12 @@ public final class ReferenceCheck {
     return out;
   }
 
-  private static float[] pack(List<Token> tokens, int which, int dim) {
-    float[] out = new float[tokens.size() * dim];
-    for (int i = 0; i < tokens.size(); i++) {
-      Token t = tokens.get(i);
-      float[] x = which == 0 ? t.q() : which == 1 ? t.k() : t.v();
-      System.arraycopy(x, 0, out, i * dim, dim);
+  /** The tokens packed as the job packs a block (sorted by position, checked the same way). */
+  private static TokenBlock packed(DocHead dh, List<Token> tokens, TableRole role) {
+    TokenBlock block = BlockBuilder.build(new BlockKey(dh, 0), tokens, role);
+    if (block.problem() != null) {
+      throw new InputException(block.problem());
     }
-    return out;
-  }
-
-  private static long[] positions(List<Token> tokens) {
-    long[] pos = new long[tokens.size()];
-    for (int i = 0; i < pos.length; i++) {
-      pos[i] = tokens.get(i).pos();
-    }
-    return pos;
+    return block;
   }
 }
