@@ -25,6 +25,15 @@ public interface AttentionBackend {
     return true;
   }
 
+  /**
+   * Query-key pairs worth putting in one {@link #attend} call at head dimension {@code dim}: callers
+   * split larger work so that progress can be reported between calls. The GPU takes whole cells
+   * (each call stages its key/value blocks once).
+   */
+  default long pairsPerCall(int dim) {
+    return Long.MAX_VALUE;
+  }
+
   /** Kernel time of this thread's last {@link #attend} call, in nanoseconds (0 if not measured). */
   default long lastKernelNanos() {
     return 0;

@@ -15,6 +15,11 @@ import java.util.SplittableRandom;
  * FLOPs: 4·N·M·d per head, half when causal.
  */
 public final class KernelBench {
+  private static final String USAGE = "usage: bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4k]"
+      + " [--precision bf16,fp16] [--causal no,yes] [--tokens-per-launch T] [--reps R]";
+  private static final List<String> USAGE_OPTIONS = List.of("--backend", "--dims", "--tokens", "--precision",
+      "--causal", "--tokens-per-launch", "--reps");
+
   private KernelBench() {}
 
   public static void main(String[] args) {
@@ -30,22 +35,44 @@ public final class KernelBench {
     List<Boolean> causal = List.of(false, true);
     long tokensPerLaunch = 262144;
     int reps = 10;
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--backend": backendName = args[++i]; break;
-        case "--dims": dims = csv(args[++i], Integer::parseInt); break;
-        case "--tokens": tokens = csv(args[++i], KernelBench::tokenCount); break;
-        case "--precision": precisions = csv(args[++i], Precision::parse); break;
-        case "--causal": causal = csv(args[++i], c -> c.equals("yes") || c.equals("true")); break;
-        case "--tokens-per-launch": tokensPerLaunch = Long.parseLong(args[++i]); break;
-        case "--reps": reps = Integer.parseInt(args[++i]); break;
-        default:
-          System.err.println("usage: bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4096]"
-              + " [--precision bf16,fp16] [--causal no,yes] [--tokens-per-launch T] [--reps R]");
-          return 2;
+    try {
+      for (int i = 0; i < args.length; i++) {
+        String option = args[i];
+        if (!USAGE_OPTIONS.contains(option)) {
+          throw new IllegalArgumentException("unknown option " + option);
+        }
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException(option + " needs a value");
+        }
+        String value = args[++i];
+        switch (option) {
+          case "--backend":
+            if (!List.of("auto", "cpu", "gpu").contains(value)) {
+              throw new IllegalArgumentException("--backend must be auto, cpu or gpu, got '" + value + "'");
+            }
+            backendName = value;
+            break;
+          case "--dims": dims = csv(option, value, d -> inRange(option, Integer.parseInt(d), 1, TiledAttention.MAX_DIM));
+            break;
+          case "--tokens": tokens = csv(option, value, t -> inRange(option, tokenCount(t), 1, 1 << 24)); break;
+          case "--precision": precisions = csv(option, value, Precision::parse); break;
+          case "--causal": causal = csv(option, value, KernelBench::yesNo); break;
+          case "--tokens-per-launch": tokensPerLaunch = inRange(option, tokenCount(value), 1, 1L << 30); break;
+          default: reps = inRange(option, Integer.parseInt(value), 1, 100_000); break; // --reps
+        }
       }
+    } catch (IllegalArgumentException e) { // NumberFormatException included
+      System.err.println("flashspark: error: bench: " + e.getMessage());
+      System.err.println(USAGE);
+      return 2;
     }
-    AttentionBackend backend = Backends.forName(backendName);
+    AttentionBackend backend;
+    try {
+      backend = Backends.forName(backendName);
+    } catch (RuntimeException e) {
+      System.err.println("flashspark: error: bench: --backend " + backendName + ": " + e.getMessage());
+      return 2;
+    }
     System.out.println("backend " + backend.name() + ", " + reps + " timed reps after 2 warm-ups (medians)");
     List<String> table = new ArrayList<>();
     String unit = backend == CpuBackend.INSTANCE ? "GF" : "TF"; // GFLOP/s on the CPU, TFLOP/s on the GPU
@@ -163,12 +190,32 @@ public final class KernelBench {
     return t.endsWith("k") ? 1024 * Long.parseLong(t.substring(0, t.length() - 1)) : Long.parseLong(t);
   }
 
-  /** A comma-separated option value, each item parsed by {@code parse}. */
-  private static <T> List<T> csv(String value, java.util.function.Function<String, T> parse) {
+  /** A comma-separated option value, each item parsed by {@code parse}; at least one item. */
+  private static <T> List<T> csv(String option, String value, java.util.function.Function<String, T> parse) {
     List<T> out = new ArrayList<>();
     for (String item : value.split(",")) {
-      out.add(parse.apply(item.trim()));
+      if (!item.isBlank()) {
+        out.add(parse.apply(item.trim()));
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException(option + " needs at least one value");
     }
     return out;
+  }
+
+  private static <T extends Number & Comparable<T>> T inRange(String option, T value, long min, long max) {
+    if (value.longValue() < min || value.longValue() > max) {
+      throw new IllegalArgumentException(option + " must be between " + min + " and " + max + ", got " + value);
+    }
+    return value;
+  }
+
+  private static boolean yesNo(String c) {
+    switch (c) {
+      case "yes": case "true": return true;
+      case "no": case "false": return false;
+      default: throw new IllegalArgumentException("--causal takes yes or no, got '" + c + "'");
+    }
   }
 }

@@ -53,34 +53,59 @@ final class Args {
     return values.containsKey(name);
   }
 
-  long getLong(String name, long fallback) {
+  /** An integer option within {@code [min, max]}; {@code fallback} when absent. */
+  long getLong(String name, long fallback, long min, long max) {
     String v = values.get(name);
+    if (v == null) {
+      return fallback;
+    }
+    long x;
     try {
-      return v == null ? fallback : Long.parseLong(v.replace("_", ""));
+      x = Long.parseLong(v.replace("_", ""));
     } catch (NumberFormatException e) {
       throw new InputException(command + ": --" + name + " must be an integer, got '" + v + "'");
     }
-  }
-
-  int getInt(String name, int fallback) {
-    long v = getLong(name, fallback);
-    if (v > Integer.MAX_VALUE || v < Integer.MIN_VALUE) {
-      throw new InputException(command + ": --" + name + " is out of range: " + v);
+    if (x < min || x > max) {
+      throw new InputException(command + ": --" + name + " must be " + range(min, max) + ", got " + x);
     }
-    return (int) v;
+    return x;
   }
 
-  double getDouble(String name, double fallback) {
+  int getInt(String name, int fallback, int min, int max) {
+    return (int) getLong(name, fallback, min, max);
+  }
+
+  /** A finite number above zero; {@code fallback} when absent. NaN and infinities are refused. */
+  double getPositiveDouble(String name, double fallback) {
     String v = values.get(name);
+    if (v == null) {
+      return fallback;
+    }
+    double x;
     try {
-      return v == null ? fallback : Double.parseDouble(v);
+      x = Double.parseDouble(v);
     } catch (NumberFormatException e) {
       throw new InputException(command + ": --" + name + " must be a number, got '" + v + "'");
     }
+    if (!(x > 0) || !Double.isFinite(x)) {
+      throw new InputException(command + ": --" + name + " must be a finite number above 0, got " + v);
+    }
+    return x;
   }
 
+  private static String range(long min, long max) {
+    if (max == Long.MAX_VALUE || max == Integer.MAX_VALUE) {
+      return "at least " + min;
+    }
+    return "between " + min + " and " + max;
+  }
+
+  /** One of {@code allowed}, parsed; null when absent and {@code fallback} is null. */
   <T> T choice(String name, String fallback, List<String> allowed, java.util.function.Function<String, T> parse) {
     String v = get(name, fallback);
+    if (v == null) {
+      return null;
+    }
     if (!allowed.contains(v)) {
       throw new InputException(command + ": --" + name + " must be one of " + String.join("|", allowed)
           + ", got '" + v + "'");

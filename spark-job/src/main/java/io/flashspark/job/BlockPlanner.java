@@ -13,23 +13,46 @@ import java.util.TreeSet;
  * each KV block to {@code a}, so the bytes shipped are about {@code b·N·d + a·M·2d}; with
  * {@code a·b = c} cells that is smallest at {@code b = sqrt(2·c·M/N)}. The job's cells are shared
  * among (doc, head)s in proportion to their work, a KV shard is capped at
- * {@code maxKvShardBytes} (what one task may hold), and causal cells wholly above the diagonal
- * are never formed.
+ * {@code maxKvShardBytes}, and causal cells wholly above the diagonal are never formed.
+ *
+ * <p>Memory: a task holds one cell. Its bytes are about {@link #queryRowBytes} per query row of
+ * its Q shard plus {@link #keyRowBytes} per key row of its KV shard; both shard counts are raised
+ * until each side stays within half of {@code maxTaskBytes}, so a document of any length runs on
+ * small executors (more cells, more copies of each block shipped, more slowly).
  */
 public final class BlockPlanner {
   private final int targetCells;
   private final long maxKvShardBytes;
+  private final long maxTaskBytes;
 
   /**
    * @param targetCells cells the job should have in all (e.g. a few per executor core/GPU)
    * @param maxKvShardBytes largest KV shard (k and v, fp32) one task holds
+   * @param maxTaskBytes memory one task may use for its cell (see {@link #queryRowBytes})
    */
-  public BlockPlanner(int targetCells, long maxKvShardBytes) {
-    if (targetCells < 1 || maxKvShardBytes < 1) {
-      throw new IllegalArgumentException("targetCells and maxKvShardBytes must be positive");
+  public BlockPlanner(int targetCells, long maxKvShardBytes, long maxTaskBytes) {
+    if (targetCells < 1 || maxKvShardBytes < 1 || maxTaskBytes < 1) {
+      throw new IllegalArgumentException("targetCells, maxKvShardBytes and maxTaskBytes must be positive");
     }
     this.targetCells = targetCells;
     this.maxKvShardBytes = maxKvShardBytes;
+    this.maxTaskBytes = maxTaskBytes;
+  }
+
+  /**
+   * Heap bytes a task holds per query row of its cell: q (fp32) and its copy rounded to the input
+   * precision, the partial's output row (fp32), its position, m and l.
+   */
+  public static long queryRowBytes(int dim) {
+    return 3L * dim * Float.BYTES + 24;
+  }
+
+  /**
+   * Heap bytes a task holds per key row of its cell: k and v (fp32), their rounded copies, the
+   * transposed keys of the CPU kernel, the position.
+   */
+  public static long keyRowBytes(int dim) {
+    return 5L * dim * Float.BYTES + 8;
   }
 
   /**
@@ -124,6 +147,7 @@ public final class BlockPlanner {
     long maxA = 1;
     long maxB = 1;
     long kvSplitForMemory = 0;
+    long qSplitForMemory = 0;
     long zigzag = 0;
     double shippedValues = 0;
     for (DocHead dh : new TreeSet<>(queries.keySet())) {
@@ -142,8 +166,19 @@ public final class BlockPlanner {
         b = bForMemory;
         kvSplitForMemory++;
       }
+      long bForTask = ceilDiv((long) m * keyRowBytes(kv.dim()), maxTaskBytes / 2);
+      if (bForTask > b) {
+        b = bForTask;
+        kvSplitForMemory++;
+      }
       b = Math.min(b, kv.blocks());
-      long a = Math.min(q.blocks(), Math.max(1, (cells + b - 1) / b));
+      long a = Math.max(1, (cells + b - 1) / b);
+      long aForTask = ceilDiv((long) n * queryRowBytes(q.dim()), maxTaskBytes / 2);
+      if (aForTask > a) {
+        a = aForTask;
+        qSplitForMemory++;
+      }
+      a = Math.min(q.blocks(), a);
 
       long kvPerShard = (kv.blocks() + b - 1) / b;
       ShardPlan plan = ShardPlan.of(q.minBlock(), q.blocks(), a, kv.minBlock(), kv.blocks(), kvPerShard, causal,
@@ -162,11 +197,15 @@ public final class BlockPlanner {
     }
     String description = String.format(
         "%d (doc, head) problems, %d cells (%d needed%s); largest grid %d Q shards x %d KV shards;"
-            + " zigzag Q shards in %d problems; KV shards split for memory in %d problems (cap %d MiB);"
-            + " about %.1f MB of q/k/v shipped to cells",
-        shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, zigzag, kvSplitForMemory,
-        maxKvShardBytes >> 20, shippedValues * Float.BYTES / 1e6);
+            + " zigzag Q shards in %d problems; split for task memory (%d MiB per task) in %d problems (Q) and"
+            + " %d problems (KV); about %.1f MB of q/k/v shipped to cells",
+        shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, zigzag, maxTaskBytes >> 20,
+        qSplitForMemory, kvSplitForMemory, shippedValues * Float.BYTES / 1e6);
     return new Plan(shards, cellId, needed, description);
+  }
+
+  private static long ceilDiv(long x, long y) {
+    return (x + Math.max(1, y) - 1) / Math.max(1, y);
   }
 
   /** Query-key pairs of one problem (half for causal self-attention). */

@@ -27,7 +27,8 @@ public final class CellTask {
 
   public static Iterator<Tuple2<BlockKey, BlockPartial>> compute(Iterable<TokenBlock> queryBlocks,
       Iterable<TokenBlock> kvBlocks, String backendName, AttentionSpec spec, CollectionAccumulator<String> used,
-      LongAccumulator kernelNanos) {
+      LongAccumulator kernelNanos, LongAccumulator pairsDone) {
+    failIfAsked();
     List<TokenBlock> qs = new ArrayList<>();
     queryBlocks.forEach(qs::add);
     if (qs.isEmpty()) {
@@ -45,12 +46,15 @@ public final class CellTask {
     }
     List<QueryBlock> queries = new ArrayList<>(qs.size());
     List<List<KeyValueBlock>> visible = new ArrayList<>(qs.size());
-    for (TokenBlock q : qs) {
+    long[] pairs = new long[qs.size()];
+    for (int i = 0; i < qs.size(); i++) {
+      TokenBlock q = qs.get(i);
       queries.add(q.queryBlock());
       List<KeyValueBlock> seen = new ArrayList<>();
       for (int j = 0; j < kvs.size(); j++) {
         if (!spec.causal() || kvs.get(j).minPos() <= q.maxPos()) {
           seen.add(keyValues.get(j));
+          pairs[i] += (long) q.rows() * kvs.get(j).rows();
         }
       }
       visible.add(seen);
@@ -60,18 +64,49 @@ public final class CellTask {
       backend = Backends.forName("cpu"); // e.g. fp32 asked for, or a head dimension without GPU kernel
     }
     AttentionSpec resolved = ScoreOptions.resolvePrecision(spec, backend);
-    List<Partial> partials = backend.attend(queries, visible, resolved);
+    // calls of about pairsPerCall pairs each (whole Q blocks), so progress reaches the driver
+    // while a long cell computes (accumulators travel with executor heartbeats)
+    long perCall = backend.pairsPerCall(qs.get(0).dim());
+    List<Partial> partials = new ArrayList<>(qs.size());
+    long nanos = 0;
+    for (int from = 0; from < qs.size(); ) {
+      int to = from;
+      long callPairs = 0;
+      while (to < qs.size() && (to == from || callPairs + pairs[to] <= perCall)) {
+        callPairs += pairs[to++];
+      }
+      partials.addAll(backend.attend(queries.subList(from, to), visible.subList(from, to), resolved));
+      nanos += backend.lastKernelNanos();
+      if (pairsDone != null) {
+        pairsDone.add(callPairs);
+      }
+      from = to;
+    }
     if (used != null) {
       used.add(backend.name() + " " + resolved.precision().label());
     }
     if (kernelNanos != null) {
-      kernelNanos.add(backend.lastKernelNanos());
+      kernelNanos.add(nanos);
     }
     List<Tuple2<BlockKey, BlockPartial>> out = new ArrayList<>(qs.size());
     for (int i = 0; i < qs.size(); i++) {
       out.add(new Tuple2<>(qs.get(i).key(), new BlockPartial(qs.get(i).pos(), partials.get(i))));
     }
     return out.iterator();
+  }
+
+  /**
+   * Tests of failure handling set the job-local property {@value #FAULT} (through
+   * {@code SparkContext.setLocalProperty} on the thread that runs the job): every cell task then
+   * fails, as a lost executor or a kernel error would. Nothing else sets it.
+   */
+  static final String FAULT = "flashspark.test.failCellTasks";
+
+  private static void failIfAsked() {
+    TaskContext task = TaskContext.get();
+    if (task != null && task.getLocalProperty(FAULT) != null) {
+      throw new IllegalStateException("cell task failed on purpose (" + FAULT + " is set)");
+    }
   }
 
   /** The GPU Spark assigned to this task (spark.task.resource.gpu.amount), or -1 for the default. */

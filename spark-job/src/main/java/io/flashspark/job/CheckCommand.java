@@ -22,18 +22,26 @@ final class CheckCommand {
 
   private CheckCommand() {}
 
-  static int run(Args a, PrintStream out) {
+  /** Runs {@code check}; true when the output is complete and within the tolerance. */
+  static boolean run(Args a, PrintStream out) {
     String input = a.required("input");
     String output = a.required("output");
     String queries = a.get("queries", null);
     Precision precision = a.choice("precision", "fp32", List.of("fp32", "bf16", "fp16"), Precision::parse);
-    AttentionSpec spec = new AttentionSpec(a.getDouble("scale", Double.NaN), a.flag("causal"), precision);
-    VectorEncoding packedAs = a.choice("packed", "fp32", List.of("fp32", "fp16", "bf16"), VectorEncoding::parse);
+    AttentionSpec spec = new AttentionSpec(a.getPositiveDouble("scale", Double.NaN), a.flag("causal"), precision);
+    VectorEncoding packedAs = a.choice("packed", null, List.of("fp32", "fp16", "bf16"), VectorEncoding::parse);
+    int docHeads = a.getInt("doc-heads", 2, 1, Integer.MAX_VALUE);
+    int rows = a.getInt("rows", 256, 1, Integer.MAX_VALUE);
+    double tolerance = a.getPositiveDouble("tolerance", defaultTolerance(precision));
     SparkSession spark = FlashSpark.session("check");
-    Dataset<Row> kv = spark.read().parquet(input);
-    Dataset<Row> q = queries == null ? kv : spark.read().parquet(queries);
-    return check(kv, q, spark.read().parquet(output), spec, packedAs, a.getInt("doc-heads", 2), a.getInt("rows", 256),
-        a.getDouble("tolerance", defaultTolerance(precision)), out) ? 0 : 1;
+    Dataset<Row> kv = TokenTable.open(spark, input, "input");
+    Dataset<Row> q = queries == null ? kv : TokenTable.open(spark, queries, "queries");
+    Dataset<Row> result = TokenTable.open(spark, output, "output");
+    // schema and encodings checked before any job runs (the decode itself is lazy)
+    TokenTable.decode(kv, input, queries == null ? TableRole.SELF : TableRole.KEYS, packedAs);
+    TokenTable.decode(q, queries == null ? input : queries, TableRole.QUERIES, packedAs);
+    OutputTable.checkSchema(result, output);
+    return check(kv, q, result, spec, packedAs, docHeads, rows, tolerance, out);
   }
 
   /** Checks {@code docHeads} (doc, head)s spread over the table, {@code rows} query rows each. */

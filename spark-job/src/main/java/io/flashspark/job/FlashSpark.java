@@ -5,8 +5,10 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import io.flashspark.attention.TiledAttention;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.apache.spark.SparkConf;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -46,83 +48,111 @@ public final class FlashSpark {
 
   private FlashSpark() {}
 
+  /** Exit codes, as the README lists them. */
+  public static final int EXIT_OK = 0;
+  /** Any failure that is not the user's input: I/O, cluster, out of memory, a check that found a mismatch. */
+  public static final int EXIT_FAILED = 1;
+  /** Bad arguments or bad input, reported before anything is written. */
+  public static final int EXIT_BAD_INPUT = 2;
+
+  private static final Logger LOG = LogManager.getLogger(FlashSpark.class);
+
   public static void main(String[] args) {
     System.exit(run(args, System.out, System.err));
   }
 
-  /** Runs one command; returns the process exit code (0 ok, 2 bad input or usage, 1 failure). */
+  /**
+   * Runs one command; returns the process exit code. Every failure is one line on {@code err}
+   * (the stack trace goes to the log, and to {@code err} as well with {@code --verbose}).
+   */
   public static int run(String[] args, PrintStream out, PrintStream err) {
+    List<String> rest = new java.util.ArrayList<>(List.of(args));
+    boolean verbose = rest.remove("--verbose");
+    args = rest.toArray(new String[0]);
     if (args.length == 0 || List.of("-h", "--help", "help").contains(args[0])) {
       out.println(USAGE);
-      return args.length == 0 ? 2 : 0;
+      return args.length == 0 ? EXIT_BAD_INPUT : EXIT_OK;
     }
     try {
       switch (args[0]) {
         case "generate":
           generate(new Args("generate", args, 1,
               Set.of("output", "docs", "tokens", "heads", "dim", "seed", "packed"), Set.of("overwrite")), out);
-          return 0;
-        case "score":
-          score(session("score"), parseScore(new Args("score", args, 1, Set.of("input", "output", "block-size",
-              "merge", "backend", "precision", "queries", "scale", "packed", "cells", "max-kv-shard-mb"),
-              Set.of("causal", "overwrite"))), out, err);
-          return 0;
+          return EXIT_OK;
+        case "score": {
+          ScoreOptions options = parseScore(new Args("score", args, 1, Set.of("input", "output", "block-size",
+              "merge", "backend", "precision", "queries", "scale", "packed", "cells", "max-kv-shard-mb",
+              "max-task-mb"), Set.of("causal", "overwrite")));
+          score(session("score"), options, out, err);
+          return EXIT_OK;
+        }
         case "check":
           return CheckCommand.run(new Args("check", args, 1, Set.of("input", "output", "queries", "precision", "scale",
-              "packed", "doc-heads", "rows", "tolerance"), Set.of("causal")), out);
+              "packed", "doc-heads", "rows", "tolerance"), Set.of("causal")), out) ? EXIT_OK : EXIT_FAILED;
         case "bench":
           return io.flashspark.attention.KernelBench.run(java.util.Arrays.copyOfRange(args, 1, args.length));
         case "demo":
           return Demo.run(new Args("demo", args, 1, Set.of("docs", "tokens", "heads", "dim", "backend", "work"),
               Set.of()), out, err);
         default:
-          throw new InputException("unknown command '" + args[0] + "'\n" + USAGE);
+          throw new InputException("unknown command '" + args[0] + "' (commands: generate, score, check, bench, demo;"
+              + " --help lists their options)");
       }
-    } catch (RuntimeException e) {
+    } catch (Exception | OutOfMemoryError e) { // Spark throws checked exceptions undeclared
       InputException input = inputCause(e);
+      String message = input != null ? "error: " + input.getMessage() : "failed: " + Failures.describe(e);
       if (input != null) {
-        err.println("flashspark: error: " + input.getMessage());
-        return 2;
+        LOG.warn("flashspark {} {}", args[0], message);
+      } else {
+        LOG.error("flashspark " + args[0] + " " + message, e);
       }
-      err.println("flashspark: failed: " + e);
-      e.printStackTrace(err);
-      return 1;
+      err.println("flashspark: " + message);
+      if (verbose) {
+        e.printStackTrace(err);
+      } else if (input == null) {
+        String log = System.getProperty("flashspark.log.file");
+        err.println("flashspark: the stack trace is in " + (log != null ? log : "the log") + " (or rerun with --verbose)");
+      }
+      return input != null ? EXIT_BAD_INPUT : EXIT_FAILED;
     }
   }
 
-  /** Our own input errors, also when Spark wrapped one thrown on an executor. */
+  /** Our own input errors, also when Spark wrapped one thrown on an executor, and files that are not Parquet. */
   static InputException inputCause(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof InputException) {
         return (InputException) t;
       }
     }
-    return null;
+    return Failures.isNotParquet(e) ? new InputException("an input file is not Parquet: " + Failures.firstLine(e))
+        : null;
   }
 
   static SparkSession session(String app) {
-    SparkConf conf = new SparkConf();
-    SparkSession.Builder builder = SparkSession.builder().appName("flashspark " + app);
+    SparkConf conf = new SparkConf(); // -Dspark.* system properties, and spark-submit's settings
     if (!conf.contains("spark.master")) {
-      builder.master("local[*]"); // bin/flashspark: Spark embedded; spark-submit sets the master
+      conf.setMaster("local[*]"); // bin/flashspark: Spark embedded; spark-submit sets the master
     }
-    return builder.getOrCreate();
+    ScratchDirs.configure(conf, conf.get("spark.master"));
+    return SparkSession.builder().appName("flashspark " + app).config(conf).getOrCreate();
   }
 
   private static void generate(Args a, PrintStream out) {
     String output = a.required("output");
-    int docs = a.getInt("docs", 1);
-    long tokens = a.getLong("tokens", 4096);
-    int heads = a.getInt("heads", 1);
-    int dim = a.getInt("dim", 64);
-    long seed = a.getLong("seed", 1);
+    int docs = a.getInt("docs", 1, 1, Integer.MAX_VALUE);
+    long tokens = a.getLong("tokens", 4096, 1, Long.MAX_VALUE);
+    int heads = a.getInt("heads", 1, 1, Integer.MAX_VALUE);
+    int dim = a.getInt("dim", 64, 1, TiledAttention.MAX_DIM);
+    long seed = a.getLong("seed", 1, Long.MIN_VALUE, Long.MAX_VALUE);
     VectorEncoding encoding = a.choice("packed", "array", List.of("array", "fp32", "fp16", "bf16"),
         VectorEncoding::parse);
     SparkSession spark = session("generate");
-    OutputPaths.checkWritable(spark, output, a.flag("overwrite"));
     long start = System.currentTimeMillis();
-    SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding)
-        .write().mode(a.flag("overwrite") ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(output);
+    try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), output,
+        a.flag("overwrite"))) {
+      SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding).write().parquet(staged.path());
+      staged.commit();
+    }
     out.printf("generated %d docs x %d heads x %d tokens (d=%d, %s) into %s in %.1fs%n", docs, heads, tokens, dim,
         encoding.name().toLowerCase(Locale.ROOT), output, (System.currentTimeMillis() - start) / 1000.0);
   }
@@ -134,15 +164,16 @@ public final class FlashSpark {
         a.required("output"),
         a.get("queries", null),
         a.flag("causal"),
-        a.getInt("block-size", ScoreOptions.DEFAULT_BLOCK_SIZE),
+        a.getInt("block-size", ScoreOptions.DEFAULT_BLOCK_SIZE, 1, ScoreOptions.MAX_BLOCK_SIZE),
         a.choice("merge", "distributed", List.of("driver", "distributed"),
             m -> ScoreOptions.MergeMode.valueOf(m.toUpperCase(Locale.ROOT))),
         a.choice("backend", "auto", List.of("auto", "cpu", "gpu"), b -> b),
         precision == null ? null : a.choice("precision", precision, List.of("fp32", "bf16", "fp16"), Precision::parse),
-        a.getDouble("scale", Double.NaN),
-        a.choice("packed", "fp32", List.of("fp32", "fp16", "bf16"), VectorEncoding::parse),
-        a.getInt("cells", 0),
-        a.getLong("max-kv-shard-mb", ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) << 20,
+        a.getPositiveDouble("scale", Double.NaN),
+        a.choice("packed", null, List.of("fp32", "fp16", "bf16"), VectorEncoding::parse),
+        a.getInt("cells", 0, 1, Integer.MAX_VALUE),
+        a.getLong("max-kv-shard-mb", ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20, 1, 1L << 30) << 20,
+        a.getLong("max-task-mb", 0, 16, 1L << 30) << 20,
         a.flag("overwrite"));
   }
 

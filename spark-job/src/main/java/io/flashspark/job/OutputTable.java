@@ -22,6 +22,21 @@ public final class OutputTable {
 
   private OutputTable() {}
 
+  /** Refuses a table that is not a score output (bad input to {@code check}). */
+  static void checkSchema(org.apache.spark.sql.Dataset<Row> table, String name) {
+    List<String> have = List.of(table.schema().fieldNames());
+    List<String> missing = new ArrayList<>();
+    for (String c : SCHEMA.fieldNames()) {
+      if (!have.contains(c)) {
+        missing.add(c);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new InputException("output table '" + name + "' is missing column(s) " + String.join(", ", missing)
+          + " (a score output has " + String.join(", ", SCHEMA.fieldNames()) + ")");
+    }
+  }
+
   public static List<Row> rows(BlockKey key, BlockPartial merged) {
     Partial p = merged.partial();
     List<Row> rows = new ArrayList<>(p.rows());

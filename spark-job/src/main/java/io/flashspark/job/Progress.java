@@ -3,14 +3,21 @@ package io.flashspark.job;
 import java.io.PrintStream;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.util.LongAccumulator;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
- * Progress for long jobs, on stderr: the job's own steps, and for each Spark stage its finished
- * tasks, at most every few seconds.
+ * Progress for long jobs, on stderr: the job's own steps, for each Spark stage its finished
+ * tasks, and for the attention stage the fraction of query-key pairs computed with an estimate of
+ * the time left, at most every few seconds. Running tasks report their pairs through an
+ * accumulator that travels with executor heartbeats ({@code spark.executor.heartbeatInterval},
+ * 10 s by default), so a stage of a few long tasks still shows progress.
  */
 public final class Progress extends SparkListener {
   private static final long REPORT_EVERY_MS = 5000;
@@ -19,6 +26,12 @@ public final class Progress extends SparkListener {
   private final Map<Integer, int[]> stages = new ConcurrentHashMap<>(); // stage id -> {done, total}
   private final Map<Integer, String> names = new ConcurrentHashMap<>();
   private volatile long lastReport;
+  private volatile Work work;
+  /** task id -> pairs it reported so far (running tasks only). */
+  private final Map<Long, Long> running = new ConcurrentHashMap<>();
+
+  /** The pairs the compute stage will do, counted by {@code done}; null to stop reporting. */
+  private record Work(String label, double total, LongAccumulator done, long start) {}
 
   public Progress(PrintStream out) {
     this.out = out;
@@ -26,6 +39,12 @@ public final class Progress extends SparkListener {
 
   public static Progress quiet() {
     return new Progress(new PrintStream(java.io.OutputStream.nullOutputStream()));
+  }
+
+  /** Reports {@code label} progress from {@code done} against {@code total}; a null label stops it. */
+  public void expectWork(String label, double total, LongAccumulator done) {
+    running.clear();
+    work = label == null ? null : new Work(label, total, done, System.currentTimeMillis());
   }
 
   public void step(String message) {
@@ -38,7 +57,50 @@ public final class Progress extends SparkListener {
     names.put(event.stageInfo().stageId(), shortName(event.stageInfo().name()));
   }
 
+  @Override public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate event) {
+    Work w = work;
+    if (w == null) {
+      return;
+    }
+    for (scala.Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>> task
+        : CollectionConverters.asJava(event.accumUpdates())) {
+      for (AccumulableInfo info : CollectionConverters.asJava(task._4())) {
+        if (info.id() == w.done().id() && info.update().isDefined()) {
+          running.put((Long) task._1(), ((Number) info.update().get()).longValue());
+        }
+      }
+    }
+    reportWork(w, false);
+  }
+
+  private void reportWork(Work w, boolean force) {
+    long now = System.currentTimeMillis();
+    if (!force && now - lastReport < REPORT_EVERY_MS) {
+      return;
+    }
+    double done = w.done().value();
+    for (long v : running.values()) {
+      done += v;
+    }
+    double fraction = Math.min(1, done / Math.max(1, w.total()));
+    if (fraction <= 0) {
+      return;
+    }
+    lastReport = now;
+    double elapsed = (now - w.start()) / 1000.0;
+    step(String.format("  %s: %.1f%% of %.3g query-key pairs, %s left (estimated)", w.label(), 100 * fraction,
+        w.total(), duration(elapsed * (1 - fraction) / fraction)));
+  }
+
+  static String duration(double seconds) {
+    long s = Math.round(seconds);
+    return s >= 3600 ? String.format("%dh%02dm", s / 3600, s / 60 % 60)
+        : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
+  }
+
   @Override public void onTaskEnd(SparkListenerTaskEnd event) {
+    running.remove(event.taskInfo().taskId());
+    Work w = work;
     int[] stage = stages.get(event.stageId());
     if (stage == null) {
       return;
@@ -48,7 +110,9 @@ public final class Progress extends SparkListener {
       done = ++stage[0];
     }
     long now = System.currentTimeMillis();
-    if (now - lastReport >= REPORT_EVERY_MS && stage[1] > 1) {
+    if (w != null && w.done().value() > 0) {
+      reportWork(w, false);
+    } else if (now - lastReport >= REPORT_EVERY_MS && stage[1] > 1) {
       lastReport = now;
       step(String.format("  stage %d '%s': %d/%d tasks", event.stageId(), names.get(event.stageId()), done,
           stage[1]));

@@ -15,7 +15,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
@@ -52,7 +51,13 @@ public final class ScoreJob {
 
   public Result run() {
     long start = System.currentTimeMillis();
-    OutputPaths.checkWritable(spark, options.output(), options.overwrite());
+    org.apache.hadoop.conf.Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    Map<String, String> inputs = new java.util.LinkedHashMap<>();
+    inputs.put("input", options.input());
+    inputs.put("queries", options.queries());
+    OutputPaths.checkSeparate(hadoop, options.output(), inputs);
+    OutputPaths.checkWritable(hadoop, options.output(), options.overwrite());
+    BackendCheck.beforeReading(spark, options);
     boolean cross = options.queries() != null;
     int blockSize = options.blockSize();
 
@@ -80,13 +85,20 @@ public final class ScoreJob {
     Map<DocHead, DocSummary> keySummary = summarize(keyBlocks, options.input());
     Map<DocHead, DocSummary> querySummary = cross ? summarize(queryBlocks, options.queries()) : keySummary;
     int dim = checkDimensions(querySummary, keySummary);
+    BackendCheck.forDimension(spark, options, dim);
+    long queryRows = querySummary.values().stream().mapToLong(DocSummary::rows).sum();
+    long keyRows = keySummary.values().stream().mapToLong(DocSummary::rows).sum();
+    if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
+      TaskMemory.checkDriverMerge(spark, queryRows, dim);
+    }
 
     // one cell per core by default: both backends parallelise inside a cell (CPU: all cores of the
     // executor; GPU: the whole device), so more cells only replicate more blocks (the first 1M-token
     // GPU run with 4 cells per core shipped 30 GB instead of 13 GB)
     int targetCells = options.targetCells() > 0 ? options.targetCells()
         : spark.sparkContext().defaultParallelism();
-    BlockPlanner.Plan plan = new BlockPlanner(targetCells, options.maxKvShardBytes())
+    long taskBytes = options.maxTaskBytes() > 0 ? options.maxTaskBytes() : TaskMemory.defaultTaskBytes(spark);
+    BlockPlanner.Plan plan = new BlockPlanner(targetCells, options.maxKvShardBytes(), taskBytes)
         .plan(querySummary, keySummary, options.causal());
     progress.step("plan: " + plan.description());
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -94,12 +106,21 @@ public final class ScoreJob {
 
     CollectionAccumulator<String> used = spark.sparkContext().collectionAccumulator("flashspark backends");
     LongAccumulator kernelNanos = spark.sparkContext().longAccumulator("flashspark kernel nanos");
+    LongAccumulator pairsDone = spark.sparkContext().longAccumulator("flashspark pairs done");
+    double pairs = 0;
+    for (Map.Entry<DocHead, DocSummary> e : querySummary.entrySet()) {
+      DocSummary kv = keySummary.get(e.getKey());
+      if (kv != null) {
+        pairs += BlockPlanner.work(e.getValue(), kv, options.causal());
+      }
+    }
+    progress.expectWork("attention", pairs, pairsDone);
     AttentionSpec spec = options.spec();
     String backend = options.backend();
     int partitions = (int) Math.max(1, Math.min(plan.cells(), 4L * spark.sparkContext().defaultParallelism()));
     JavaPairRDD<BlockKey, BlockPartial> partials = cells(queryBlocks, keyBlocks, shards, partitions)
         .flatMapToPair(cell -> CellTask.compute(cell._2()._1(), cell._2()._2(), backend, spec, used,
-            kernelNanos));
+            kernelNanos, pairsDone));
     JavaPairRDD<BlockKey, BlockPartial> unserved = emptyPartials(queryBlocks, shards);
 
     progress.step("computing " + plan.neededCells() + " cells and merging (" + options.merge() + ")");
@@ -114,16 +135,12 @@ public final class ScoreJob {
           .forEach((key, merged) -> rows.addAll(OutputTable.rows(key, merged)));
       out = spark.createDataFrame(rows, OutputTable.SCHEMA);
     }
-    out.write().mode(options.overwrite() ? SaveMode.Overwrite : SaveMode.ErrorIfExists).parquet(options.output());
-
-    long queryRows = querySummary.values().stream().mapToLong(DocSummary::rows).sum();
-    long keyRows = keySummary.values().stream().mapToLong(DocSummary::rows).sum();
-    double pairs = 0;
-    for (Map.Entry<DocHead, DocSummary> e : querySummary.entrySet()) {
-      DocSummary kv = keySummary.get(e.getKey());
-      if (kv != null) {
-        pairs += BlockPlanner.work(e.getValue(), kv, options.causal());
-      }
+    try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), options.output(),
+        options.overwrite())) {
+      out.write().parquet(staged.path());
+      staged.commit();
+    } finally {
+      progress.expectWork(null, 0, null);
     }
     List<String> backends = new ArrayList<>(new java.util.TreeSet<>(used.value()));
     return new Result(queryRows, keyRows, dim, plan, backends, pairs, System.currentTimeMillis() - start,

@@ -23,16 +23,23 @@ public record ScoreOptions(
     VectorEncoding packedAs,
     int targetCells,
     long maxKvShardBytes,
+    long maxTaskBytes,
     boolean overwrite) implements Serializable {
 
   public enum MergeMode { DRIVER, DISTRIBUTED }
 
   public static final int DEFAULT_BLOCK_SIZE = 2048;
   public static final long DEFAULT_MAX_KV_SHARD_BYTES = 1L << 30;
+  /** Positions per block at most: a block is one Java array of T·d floats per vector. */
+  public static final int MAX_BLOCK_SIZE = 1 << 20;
 
+  /** {@code maxTaskBytes} 0: derived from the executors' memory ({@link TaskMemory}). */
   public ScoreOptions {
-    if (blockSize < 1) {
-      throw new InputException("--block-size must be positive, got " + blockSize);
+    if (blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
+      throw new InputException("--block-size must be between 1 and " + MAX_BLOCK_SIZE + ", got " + blockSize);
+    }
+    if (maxKvShardBytes < 1 || maxTaskBytes < 0) {
+      throw new InputException("--max-kv-shard-mb and --max-task-mb must be positive");
     }
     if (!Double.isNaN(scale) && !(scale > 0 && Double.isFinite(scale))) {
       throw new InputException("--scale must be a positive finite number, got " + scale);

@@ -21,6 +21,11 @@ public enum TableRole {
     return vectorColumns;
   }
 
+  /** How messages name a table of this role. */
+  public String label() {
+    return this == QUERIES ? "queries" : "input";
+  }
+
   public boolean has(String column) {
     return vectorColumns.contains(column);
   }

@@ -1,14 +1,25 @@
 package io.flashspark.job;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.ByteType;
+import org.apache.spark.sql.types.DecimalType;
+import org.apache.spark.sql.types.IntegerType;
+import org.apache.spark.sql.types.LongType;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.MetadataBuilder;
+import org.apache.spark.sql.types.ShortType;
+import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.NumericType;
@@ -27,30 +38,74 @@ public final class TokenTable {
 
   private TokenTable() {}
 
+  /**
+   * The Spark schema of a token table. A packed vector column records its encoding in its field
+   * metadata ({@value #ENCODING_KEY}), which Spark keeps in the Parquet footer's key-value metadata
+   * ({@code org.apache.spark.sql.parquet.row.metadata}), so readers need no {@code --packed}.
+   */
   public static StructType schema(VectorEncoding encoding, List<String> vectorColumns) {
-    DataType vectorType = encoding.packed() ? DataTypes.BinaryType
-        : DataTypes.createArrayType(DataTypes.FloatType, true);
     List<StructField> fields = new ArrayList<>();
     fields.add(DataTypes.createStructField(DOC_ID, DataTypes.StringType, false));
     fields.add(DataTypes.createStructField(HEAD, DataTypes.IntegerType, false));
     fields.add(DataTypes.createStructField(POS, DataTypes.LongType, false));
     for (String c : vectorColumns) {
-      fields.add(DataTypes.createStructField(c, vectorType, true));
+      fields.add(vectorField(c, encoding));
     }
     return DataTypes.createStructType(fields);
   }
 
-  /** Reads and decodes a token table; schema problems are reported before any job runs. */
-  public static JavaRDD<Token> read(SparkSession spark, String path, TableRole role, VectorEncoding packedAs) {
-    Dataset<Row> df;
-    try {
-      df = spark.read().parquet(path);
-    } catch (Exception e) {
-      throw new InputException("cannot read Parquet table '" + path + "': " + firstLine(e));
+  /** Field metadata key of a packed column's encoding (fp32, fp16, bf16). */
+  public static final String ENCODING_KEY = "flashspark.encoding";
+
+  /** A vector column: {@code array<float>}, or binary with its encoding recorded. */
+  public static StructField vectorField(String name, VectorEncoding encoding) {
+    if (!encoding.packed()) {
+      return DataTypes.createStructField(name, DataTypes.createArrayType(DataTypes.FloatType, true), true);
     }
-    return decode(df, path, role, packedAs);
+    Metadata meta = new MetadataBuilder().putString(ENCODING_KEY, encoding.label()).build();
+    return DataTypes.createStructField(name, DataTypes.BinaryType, true, meta);
   }
 
+  /**
+   * Opens a Parquet table. A path that does not exist or holds no Parquet is bad input (exit 2);
+   * other failures (I/O, permissions, the cluster) are not.
+   */
+  public static Dataset<Row> open(SparkSession spark, String path, String role) {
+    try {
+      Path p = new Path(path);
+      if (!p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p)) {
+        throw new InputException(role + " table '" + path + "' does not exist");
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      throw new InputException("bad " + role + " path '" + path + "': " + Failures.firstLine(e));
+    }
+    try {
+      return spark.read().parquet(path);
+    } catch (RuntimeException e) {
+      if (((Throwable) e) instanceof AnalysisException || Failures.isNotParquet(e)) {
+        throw new InputException(role + " table '" + path + "' is not a readable Parquet table: "
+            + Failures.firstLine(e));
+      }
+      throw e;
+    }
+  }
+
+  /** Reads and decodes a token table; schema problems are reported before any job runs. */
+  public static JavaRDD<Token> read(SparkSession spark, String path, TableRole role, VectorEncoding packedAs) {
+    return decode(open(spark, path, role.label()), path, role, packedAs);
+  }
+
+  /**
+   * Decodes rows into tokens after checking the schema on the driver.
+   *
+   * <p>Types: {@code doc_id} string (integer ids are converted to their decimal string);
+   * {@code head} and {@code pos} integer types only (a fractional type is refused; an int64
+   * {@code head} outside the int32 range is reported per row); vectors {@code array<float>}
+   * (other numeric element types are converted to fp32, rounding to nearest, the precision the
+   * kernels read) or packed {@code binary}. A binary column's encoding is the one recorded in the
+   * table; {@code packedAs} (from {@code --packed}) must agree with it, and is required where the
+   * table records none.
+   */
   public static JavaRDD<Token> decode(Dataset<Row> df, String name, TableRole role, VectorEncoding packedAs) {
     StructType schema = df.schema();
     List<String> missing = new ArrayList<>();
@@ -66,24 +121,31 @@ public final class TokenTable {
           + " (it has " + String.join(", ", schema.fieldNames()) + "; expected doc_id string, head int, pos long, "
           + String.join(", ", role.vectorColumns()) + " array<float> or packed binary)");
     }
-    checkType(schema, name, HEAD, true);
-    checkType(schema, name, POS, true);
-    List<Column> cols = new ArrayList<>(List.of(df.col(DOC_ID).cast("string"), df.col(HEAD).cast("int"),
+    DataType docType = schema.apply(DOC_ID).dataType();
+    if (!(docType instanceof StringType) && !isInteger(docType)) {
+      throw new InputException("table '" + name + "' column 'doc_id' has type " + docType.simpleString()
+          + " (expected string, or an integer type)");
+    }
+    for (String c : List.of(HEAD, POS)) {
+      DataType t = schema.apply(c).dataType();
+      if (!isInteger(t)) {
+        throw new InputException("table '" + name + "' column '" + c + "' has type " + t.simpleString()
+            + " (expected an integer type; fractional values would be truncated, so cast them yourself)");
+      }
+    }
+    List<Column> cols = new ArrayList<>(List.of(df.col(DOC_ID).cast("string"), df.col(HEAD).cast("long"),
         df.col(POS).cast("long")));
-    boolean[] packed = new boolean[3];
+    VectorEncoding[] packed = new VectorEncoding[3];
     String[] vectorNames = {"q", "k", "v"};
     for (int i = 0; i < 3; i++) {
       String c = vectorNames[i];
       if (!role.has(c)) {
         continue;
       }
-      DataType t = schema.apply(c).dataType();
+      StructField field = schema.apply(c);
+      DataType t = field.dataType();
       if (t instanceof BinaryType) {
-        if (!packedAs.packed()) {
-          throw new InputException("table '" + name + "' column '" + c + "' is binary: say how it is packed"
-              + " with --packed fp32|fp16|bf16");
-        }
-        packed[i] = true;
+        packed[i] = packedEncoding(field, name, packedAs);
         cols.add(df.col(c));
       } else if (t instanceof ArrayType && ((ArrayType) t).elementType() instanceof NumericType) {
         cols.add(df.col(c).cast(DataTypes.createArrayType(DataTypes.FloatType, true)));
@@ -94,23 +156,41 @@ public final class TokenTable {
     }
     List<String> present = role.vectorColumns();
     return df.select(cols.toArray(new Column[0])).javaRDD()
-        .map(row -> toToken(row, present, packed, packedAs));
+        .map(row -> toToken(row, present, packed));
   }
 
-  private static void checkType(StructType schema, String name, String column, boolean numeric) {
-    DataType t = schema.apply(column).dataType();
-    if (numeric && !(t instanceof NumericType)) {
-      throw new InputException("table '" + name + "' column '" + column + "' has type " + t.simpleString()
-          + " (expected an integer type)");
+  /** The encoding of a binary vector column: recorded in the table, declared, and never in conflict. */
+  static VectorEncoding packedEncoding(StructField field, String table, VectorEncoding declared) {
+    VectorEncoding recorded = field.metadata().contains(ENCODING_KEY)
+        ? VectorEncoding.parse(field.metadata().getString(ENCODING_KEY)) : null;
+    String where = "table '" + table + "' column '" + field.name() + "'";
+    if (recorded != null && declared != null && recorded != declared) {
+      throw new InputException(where + " is packed " + recorded.label() + " (recorded in the table) but --packed "
+          + declared.label() + " was given; drop --packed or give --packed " + recorded.label());
     }
+    if (recorded == null && declared == null) {
+      throw new InputException(where + " is binary and the table does not record how it is packed: say it with"
+          + " --packed fp32|fp16|bf16");
+    }
+    return recorded != null ? recorded : declared;
   }
 
-  private static Token toToken(Row row, List<String> present, boolean[] packed, VectorEncoding packedAs) {
+  private static boolean isInteger(DataType t) {
+    return t instanceof IntegerType || t instanceof LongType || t instanceof ShortType || t instanceof ByteType
+        || (t instanceof DecimalType && ((DecimalType) t).scale() == 0 && ((DecimalType) t).precision() <= 18);
+  }
+
+  private static Token toToken(Row row, List<String> present, VectorEncoding[] packed) {
     String docId = row.isNullAt(0) ? null : row.getString(0);
     String problem = null;
     if (docId == null || row.isNullAt(1) || row.isNullAt(2)) {
-      return new Token(docId == null ? "<null>" : docId, row.isNullAt(1) ? -1 : row.getInt(1),
+      return new Token(docId == null ? "<null>" : docId, row.isNullAt(1) ? -1 : (int) row.getLong(1),
           row.isNullAt(2) ? -1 : row.getLong(2), null, null, null, "null doc_id, head or pos");
+    }
+    long head = row.getLong(1);
+    if (head != (int) head) {
+      return new Token(docId, (int) head, row.getLong(2), null, null, null,
+          "head " + head + " does not fit a 32-bit int");
     }
     float[][] vectors = new float[3][];
     String[] columnProblem = new String[1];
@@ -122,8 +202,8 @@ public final class TokenTable {
       }
       if (row.isNullAt(field)) {
         problem = problem != null ? problem : "column '" + names[i] + "' is null";
-      } else if (packed[i]) {
-        vectors[i] = packedAs.decode((byte[]) row.get(field), columnProblem);
+      } else if (packed[i] != null) {
+        vectors[i] = packed[i].decode((byte[]) row.get(field), columnProblem);
         if (vectors[i] == null && problem == null) {
           problem = "column '" + names[i] + "': " + columnProblem[0];
         }
@@ -142,12 +222,6 @@ public final class TokenTable {
       }
       field++;
     }
-    return new Token(docId, row.getInt(1), row.getLong(2), vectors[0], vectors[1], vectors[2], problem);
-  }
-
-  static String firstLine(Throwable e) {
-    String msg = String.valueOf(e.getMessage());
-    int nl = msg.indexOf('\n');
-    return nl < 0 ? msg : msg.substring(0, nl);
+    return new Token(docId, (int) head, row.getLong(2), vectors[0], vectors[1], vectors[2], problem);
   }
 }

@@ -31,6 +31,11 @@ public enum VectorEncoding {
     }
   }
 
+  /** The name used on the command line and in table metadata: array, fp32, fp16, bf16. */
+  public String label() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
   public boolean packed() {
     return this != ARRAY;
   }

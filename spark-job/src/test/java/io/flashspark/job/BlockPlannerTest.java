@@ -27,7 +27,7 @@ class BlockPlannerTest {
       DocHead dh = new DocHead("d", 0);
       DocSummary q = summary("d", (qLast - qFirst + 1) * 10, 8, qFirst, qLast);
       DocSummary kv = summary("d", (kLast - kFirst + 1) * 10, 8, kFirst, kLast);
-      BlockPlanner.Plan plan = new BlockPlanner(1 + rnd.nextInt(64), 1L << 30).plan(Map.of(dh, q), Map.of(dh, kv), causal);
+      BlockPlanner.Plan plan = new BlockPlanner(1 + rnd.nextInt(64), 1L << 30, 1L << 40).plan(Map.of(dh, q), Map.of(dh, kv), causal);
       BlockPlanner.ShardPlan sp = plan.shards().get(dh);
       Map<Long, Integer> covered = new HashMap<>();
       for (long i = qFirst; i <= qLast; i++) {
@@ -63,11 +63,11 @@ class BlockPlannerTest {
     DocHead small = new DocHead("small", 0);
     Map<DocHead, DocSummary> s = Map.of(big, summary("big", 64 * 1024, 128, 0, 63),
         small, summary("small", 1024, 128, 0, 0));
-    BlockPlanner.Plan plan = new BlockPlanner(16, 1L << 30).plan(s, s, false);
+    BlockPlanner.Plan plan = new BlockPlanner(16, 1L << 30, 1L << 40).plan(s, s, false);
     assertTrue(plan.shards().get(big).cellCount() >= 12, plan.description());
     assertEquals(1, plan.shards().get(small).cellCount());
     // 64k keys of d=128: 64 MiB of fp32 k+v; a 8 MiB cap needs at least 8 KV shards
-    BlockPlanner.Plan capped = new BlockPlanner(1, 8L << 20).plan(s, s, false);
+    BlockPlanner.Plan capped = new BlockPlanner(1, 8L << 20, 1L << 40).plan(s, s, false);
     assertTrue(capped.shards().get(big).kvShards() >= 8, capped.description());
     assertTrue(capped.description().contains("split for memory in 1"), capped.description());
   }
@@ -85,8 +85,8 @@ class BlockPlannerTest {
   void zigzagBalancesCausalWorkOverQShards() {
     DocHead dh = new DocHead("d", 0);
     Map<DocHead, DocSummary> s = Map.of(dh, summary("d", 64 * 100, 16, 0, 63));
-    BlockPlanner.ShardPlan causal = new BlockPlanner(8, 1L << 30).plan(s, s, true).shards().get(dh);
-    BlockPlanner.ShardPlan plain = new BlockPlanner(8, 1L << 30).plan(s, s, false).shards().get(dh);
+    BlockPlanner.ShardPlan causal = new BlockPlanner(8, 1L << 30, 1L << 40).plan(s, s, true).shards().get(dh);
+    BlockPlanner.ShardPlan plain = new BlockPlanner(8, 1L << 30, 1L << 40).plan(s, s, false).shards().get(dh);
     assertTrue(causal.zigzag() && !plain.zigzag());
     assertTrue(causal.qShards() >= 2, causal.toString());
     long[] work = causalWorkPerQShard(causal, 64);
@@ -105,7 +105,7 @@ class BlockPlannerTest {
   void causalSkipsCellsAboveTheDiagonal() {
     DocHead dh = new DocHead("d", 0);
     Map<DocHead, DocSummary> s = Map.of(dh, summary("d", 64 * 100, 16, 0, 63));
-    BlockPlanner.Plan plan = new BlockPlanner(64, 1L << 30).plan(s, s, true);
+    BlockPlanner.Plan plan = new BlockPlanner(64, 1L << 30, 1L << 40).plan(s, s, true);
     assertTrue(plan.neededCells() < plan.cells(), plan.description());
     assertTrue(plan.neededCells() >= plan.cells() / 2, plan.description());
   }

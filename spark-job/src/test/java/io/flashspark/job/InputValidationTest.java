@@ -24,16 +24,11 @@ class InputValidationTest extends SparkTestBase {
   private static final List<String> QKV = List.of("q", "k", "v");
   @TempDir Path dir;
 
-  private record Outcome(int code, String err) {}
-
   private Outcome score(String input, String... extra) {
     List<String> args = new ArrayList<>(List.of("score", "--input", input, "--output", dir.resolve("out").toString(),
         "--backend", "cpu", "--block-size", "4"));
     args.addAll(List.of(extra));
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = FlashSpark.run(args.toArray(new String[0]), new PrintStream(new ByteArrayOutputStream()),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Outcome(code, err.toString(StandardCharsets.UTF_8));
+    return cli(args.toArray(new String[0]));
   }
 
   private void assertRejected(String input, String... expectedFragments) {

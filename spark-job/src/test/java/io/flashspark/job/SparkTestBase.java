@@ -32,6 +32,19 @@ abstract class SparkTestBase {
     }
   }
 
+  /** What a CLI command printed and returned. */
+  record Outcome(int code, String out, String err) {}
+
+  /** Runs the CLI in this JVM (sharing the test's Spark session). */
+  static Outcome cli(String... args) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    int code = FlashSpark.run(args, new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+        new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    return new Outcome(code, out.toString(java.nio.charset.StandardCharsets.UTF_8),
+        err.toString(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
   /** A document for tests: doc id, head, positions and dimension. */
   record DocSpec(String doc, int head, long[] positions, int dim) {
     static DocSpec contiguous(String doc, int head, long first, int tokens, int dim) {
@@ -73,6 +86,6 @@ abstract class SparkTestBase {
   static ScoreOptions options(String input, String output, String queries, boolean causal, int blockSize,
       ScoreOptions.MergeMode merge, int cells) {
     return new ScoreOptions(input, output, queries, causal, blockSize, merge, "cpu", null, Double.NaN,
-        VectorEncoding.FP32, cells, ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES, false);
+        null, cells, ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES, 0, false);
   }
 }
