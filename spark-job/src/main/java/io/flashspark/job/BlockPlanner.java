@@ -41,18 +41,21 @@ public final class BlockPlanner {
 
   /**
    * Heap bytes a task holds per query row of its cell: q (fp32) and its copy rounded to the input
-   * precision, the partial's output row (fp32), its position, m and l.
+   * precision, the partial's output row (fp32), its position, m and l; twice that, because a
+   * block's arrays (T·d floats, 512 KiB at T 2048, d 64) are "humongous" objects to the G1
+   * collector, each rounded up to whole heap regions (1 MiB on a 2 GiB heap: a 2 GiB-heap run of a
+   * 1M-token document ran out of memory with the raw estimate and fits with this one).
    */
   public static long queryRowBytes(int dim) {
-    return 3L * dim * Float.BYTES + 24;
+    return 2 * (3L * dim * Float.BYTES + 24);
   }
 
   /**
    * Heap bytes a task holds per key row of its cell: k and v (fp32), their rounded copies, the
-   * transposed keys of the CPU kernel, the position.
+   * transposed keys of the CPU kernel, the position; twice that, as for {@link #queryRowBytes}.
    */
   public static long keyRowBytes(int dim) {
-    return 5L * dim * Float.BYTES + 8;
+    return 2 * (5L * dim * Float.BYTES + 8);
   }
 
   /**

@@ -26,11 +26,12 @@ public final class FlashSpark {
       "",
       "  score --input DIR --output DIR [--causal] [--block-size T] [--merge driver|distributed]",
       "        [--backend auto|cpu|gpu] [--precision fp32|bf16|fp16] [--queries DIR] [--scale x]",
-      "        [--packed fp32|fp16|bf16] [--cells C] [--max-kv-shard-mb MB] [--overwrite]",
+      "        [--packed fp32|fp16|bf16] [--cells C] [--max-kv-shard-mb MB] [--max-task-mb MB] [--overwrite]",
       "      exact attention for every query token of every document",
       "      defaults: block size " + ScoreOptions.DEFAULT_BLOCK_SIZE + ", merge distributed, backend auto,",
       "      precision fp32 on the CPU and bf16 on the GPU, scale 1/sqrt(d), one cell per core (default parallelism),",
-      "      KV shard cap " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " MiB",
+      "      KV shard cap " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " MiB, task memory from the executors' heap;",
+      "      packed encodings are read from the table (--packed only for tables that do not record them)",
       "",
       "  check --input DIR --output DIR [--queries DIR] [--causal] [--scale x] [--precision fp32|bf16|fp16]",
       "        [--packed fp32|fp16|bf16] [--doc-heads K] [--rows R] [--tolerance t]",
@@ -44,7 +45,10 @@ public final class FlashSpark {
       "",
       "  demo [--docs D] [--tokens N] [--heads H] [--dim d] [--backend auto|cpu|gpu] [--work DIR]",
       "      generate synthetic documents, score them (causal), check sample rows against the",
-      "      float64 reference and print a summary");
+      "      float64 reference and print a summary",
+      "",
+      "  any command: --verbose puts Spark's warnings and failures' stack traces on the console",
+      "  exit codes: 0 ok, 1 failure (I/O, cluster, out of memory, check mismatch), 2 bad arguments or input");
 
   private FlashSpark() {}
 
@@ -99,6 +103,10 @@ public final class FlashSpark {
               + " --help lists their options)");
       }
     } catch (Exception | OutOfMemoryError e) { // Spark throws checked exceptions undeclared
+      if (org.apache.hadoop.util.ShutdownHookManager.get().isShutdownInProgress()) {
+        err.println("flashspark: interrupted; the output was not written");
+        return EXIT_FAILED; // the JVM's exit code is the signal's (130, 143)
+      }
       InputException input = inputCause(e);
       String message = input != null ? "error: " + input.getMessage() : "failed: " + Failures.describe(e);
       if (input != null) {

@@ -27,6 +27,8 @@ public final class Progress extends SparkListener {
   private final Map<Integer, String> names = new ConcurrentHashMap<>();
   private volatile long lastReport;
   private volatile Work work;
+  /** {time ms, fraction} of the first progress report of the current work. */
+  private volatile double[] first;
   /** task id -> pairs it reported so far (running tasks only). */
   private final Map<Long, Long> running = new ConcurrentHashMap<>();
 
@@ -44,6 +46,7 @@ public final class Progress extends SparkListener {
   /** Reports {@code label} progress from {@code done} against {@code total}; a null label stops it. */
   public void expectWork(String label, double total, LongAccumulator done) {
     running.clear();
+    first = null;
     work = label == null ? null : new Work(label, total, done, System.currentTimeMillis());
   }
 
@@ -87,9 +90,14 @@ public final class Progress extends SparkListener {
       return;
     }
     lastReport = now;
-    double elapsed = (now - w.start()) / 1000.0;
+    if (first == null) { // the rate is measured from the first report on: shipping blocks came before
+      first = new double[] {now, fraction};
+      step(String.format("  %s: %.1f%% of %.3g query-key pairs", w.label(), 100 * fraction, w.total()));
+      return;
+    }
+    double rate = (fraction - first[1]) / Math.max(1, now - first[0]) * 1000; // per second
     step(String.format("  %s: %.1f%% of %.3g query-key pairs, %s left (estimated)", w.label(), 100 * fraction,
-        w.total(), duration(elapsed * (1 - fraction) / fraction)));
+        w.total(), rate > 0 ? duration((1 - fraction) / rate) : "?"));
   }
 
   static String duration(double seconds) {

@@ -62,16 +62,18 @@ public final class ScoreJob {
     int blockSize = options.blockSize();
 
     progress.step("reading and packing tokens into blocks of " + blockSize + " positions");
+    long taskBytes = options.maxTaskBytes() > 0 ? options.maxTaskBytes() : TaskMemory.defaultTaskBytes(spark);
     JavaPairRDD<BlockKey, TokenBlock> keyBlocks = blocks(
         TokenTable.read(spark, options.input(), cross ? TableRole.KEYS : TableRole.SELF, options.packedAs()),
-        cross ? TableRole.KEYS : TableRole.SELF, blockSize);
+        cross ? TableRole.KEYS : TableRole.SELF, blockSize,
+        TaskMemory.blockPartitions(spark, options.input(), taskBytes));
     JavaPairRDD<BlockKey, TokenBlock> queryBlocks = cross
         ? blocks(TokenTable.read(spark, options.queries(), TableRole.QUERIES, options.packedAs()),
-            TableRole.QUERIES, blockSize)
+            TableRole.QUERIES, blockSize, TaskMemory.blockPartitions(spark, options.queries(), taskBytes))
         : keyBlocks;
 
     try {
-      return scoreBlocks(keyBlocks, queryBlocks, cross, start);
+      return scoreBlocks(keyBlocks, queryBlocks, cross, start, taskBytes);
     } finally {
       keyBlocks.unpersist(false); // also when validation or the job fails
       queryBlocks.unpersist(false);
@@ -80,7 +82,7 @@ public final class ScoreJob {
 
   /** Validation, plan, cells, merge and output, once the blocks exist. */
   private Result scoreBlocks(JavaPairRDD<BlockKey, TokenBlock> keyBlocks,
-      JavaPairRDD<BlockKey, TokenBlock> queryBlocks, boolean cross, long start) {
+      JavaPairRDD<BlockKey, TokenBlock> queryBlocks, boolean cross, long start, long taskBytes) {
     progress.step("validating input");
     Map<DocHead, DocSummary> keySummary = summarize(keyBlocks, options.input());
     Map<DocHead, DocSummary> querySummary = cross ? summarize(queryBlocks, options.queries()) : keySummary;
@@ -97,7 +99,6 @@ public final class ScoreJob {
     // GPU run with 4 cells per core shipped 30 GB instead of 13 GB)
     int targetCells = options.targetCells() > 0 ? options.targetCells()
         : spark.sparkContext().defaultParallelism();
-    long taskBytes = options.maxTaskBytes() > 0 ? options.maxTaskBytes() : TaskMemory.defaultTaskBytes(spark);
     BlockPlanner.Plan plan = new BlockPlanner(targetCells, options.maxKvShardBytes(), taskBytes)
         .plan(querySummary, keySummary, options.causal());
     progress.step("plan: " + plan.description());
@@ -117,7 +118,9 @@ public final class ScoreJob {
     progress.expectWork("attention", pairs, pairsDone);
     AttentionSpec spec = options.spec();
     String backend = options.backend();
-    int partitions = (int) Math.max(1, Math.min(plan.cells(), 4L * spark.sparkContext().defaultParallelism()));
+    // one cell per partition: a cogroup partition holds all of its cells' blocks at once, so more
+    // cells per partition would break the planner's memory bound (a 2 GB heap ran out with 15)
+    int partitions = (int) Math.max(1, Math.min(plan.cells(), Integer.MAX_VALUE));
     JavaPairRDD<BlockKey, BlockPartial> partials = cells(queryBlocks, keyBlocks, shards, partitions)
         .flatMapToPair(cell -> CellTask.compute(cell._2()._1(), cell._2()._2(), backend, spec, used,
             kernelNanos, pairsDone));
@@ -147,13 +150,16 @@ public final class ScoreJob {
         kernelNanos.value() / 1_000_000);
   }
 
-  static JavaPairRDD<BlockKey, TokenBlock> blocks(JavaRDD<Token> tokens, TableRole role, int blockSize) {
+  static JavaPairRDD<BlockKey, TokenBlock> blocks(JavaRDD<Token> tokens, TableRole role, int blockSize,
+      int partitions) {
     return tokens
         .mapToPair(t -> new Tuple2<>(new BlockKey(new DocHead(t.docId(), t.head()),
             Math.floorDiv(t.pos(), (long) blockSize)), t))
-        .groupByKey()
+        .groupByKey(partitions)
         .mapToPair(g -> new Tuple2<>(g._1(), BlockBuilder.build(g._1(), g._2(), role)))
-        .persist(StorageLevel.MEMORY_AND_DISK());
+        // on local disk (the page cache keeps them warm): cached blocks held in the heap, even
+        // serialised, took the room the cells need (a 2 GB heap ran out of memory with both)
+        .persist(StorageLevel.DISK_ONLY());
   }
 
   private static Map<DocHead, DocSummary> summarize(JavaPairRDD<BlockKey, TokenBlock> blocks, String table) {

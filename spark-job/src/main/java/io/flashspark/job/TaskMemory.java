@@ -25,6 +25,23 @@ final class TaskMemory {
     return Math.max(MIN_TASK_BYTES, (long) ((heap - RESERVED) * userFraction / slots));
   }
 
+  /**
+   * Partitions for packing a table's tokens into blocks: enough that one partition's blocks
+   * (decoded to fp32: up to twice the bytes of a 16-bit table on disk) take at most a quarter of
+   * a task's memory, and at least one per core.
+   */
+  static int blockPartitions(SparkSession spark, String table, long taskBytes) {
+    long onDisk;
+    try {
+      org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(table);
+      onDisk = path.getFileSystem(spark.sparkContext().hadoopConfiguration()).getContentSummary(path).getLength();
+    } catch (java.io.IOException e) {
+      onDisk = 0; // the read reports the problem
+    }
+    long partitions = (2 * onDisk + taskBytes / 4 - 1) / Math.max(1, taskBytes / 4);
+    return (int) Math.min(1 << 20, Math.max(spark.sparkContext().defaultParallelism(), partitions));
+  }
+
   /** {@code --merge driver} holds every output row on the driver: refused when that cannot fit. */
   static void checkDriverMerge(SparkSession spark, long queryRows, int dim) {
     long need = queryRows * (2L * dim * Float.BYTES + 96); // partials, then rows (object headers included)

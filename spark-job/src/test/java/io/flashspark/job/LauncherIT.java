@@ -1,0 +1,177 @@
+package io.flashspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code bin/flashspark} as users run it (after {@code mvn package}): exit codes the launcher
+ * maps, bounded memory (a 1M-token document on a 2 GB heap reaches the compute stage and reports
+ * progress) and no debris after SIGTERM or SIGKILL (no output, no staging directory, no Spark
+ * scratch directory once the next run has started).
+ */
+class LauncherIT {
+  private static final Path ROOT = Path.of("").toAbsolutePath().getParent(); // spark-job/.. = the repository
+  private static final Path LAUNCHER = ROOT.resolve("bin/flashspark");
+  @TempDir static Path shared;
+  private static String longDocument;
+
+  /** A process of bin/flashspark with its own temporary directory (Spark scratch space, log). */
+  private record Launch(Process process, List<String> lines) {}
+
+  private static Launch start(Path tmp, String heap, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    Map<String, String> env = pb.environment();
+    env.put("TMPDIR", tmp.toString());
+    env.put("FLASHSPARK_JAVA_OPTS", heap + " -Djava.io.tmpdir=" + tmp);
+    Process p = pb.start();
+    List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          lines.add(line);
+          System.out.println("  | " + line);
+        }
+      } catch (IOException e) {
+        // process gone
+      }
+    });
+    reader.setDaemon(true);
+    reader.start();
+    return new Launch(p, lines);
+  }
+
+  private static boolean waitFor(Launch l, Predicate<String> line, long seconds) throws InterruptedException {
+    long end = System.currentTimeMillis() + seconds * 1000;
+    while (System.currentTimeMillis() < end) {
+      synchronized (l.lines()) {
+        if (l.lines().stream().anyMatch(line)) {
+          return true;
+        }
+      }
+      if (!l.process().isAlive()) {
+        return l.lines().stream().anyMatch(line);
+      }
+      Thread.sleep(200);
+    }
+    return false;
+  }
+
+  private static int run(Path tmp, String... args) throws Exception {
+    Launch l = start(tmp, "-Xmx2g", args);
+    assertTrue(l.process().waitFor(300, TimeUnit.SECONDS), "finished");
+    return l.process().exitValue();
+  }
+
+  @BeforeAll
+  static void generateLongDocument() throws Exception {
+    assertTrue(Files.isExecutable(LAUNCHER), LAUNCHER + " (run mvn package first)");
+    longDocument = shared.resolve("long").toString();
+    assertEquals(0, run(shared, "generate", "--output", longDocument, "--docs", "1", "--tokens", "1048576", "--heads",
+        "1", "--dim", "64", "--packed", "bf16"));
+  }
+
+  private static List<String> entries(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
+    }
+  }
+
+  /** Spark scratch directories under the process's tmp (ScratchDirs: TMP/flashspark-USER/spark-*). */
+  private static List<String> scratch(Path tmp) throws IOException {
+    return entries(tmp.resolve("flashspark-" + System.getProperty("user.name"))).stream()
+        .filter(n -> n.startsWith("spark-")).collect(Collectors.toList());
+  }
+
+  @Test
+  void twoGigabyteHeapReachesTheComputeStageAndSigtermLeavesNoDebris(@TempDir Path tmp) throws Exception {
+    Path out = tmp.resolve("outputs");
+    Files.createDirectories(out);
+    Launch l = start(tmp, "-Xmx2g", "score", "--input", longDocument, "--output", out.resolve("attention").toString(),
+        "--causal", "--backend", "cpu");
+    // the planner splits Q and KV for a 2 GB heap; running tasks report their pairs with an ETA
+    assertTrue(waitFor(l, s -> s.contains("split for task memory"), 240), "planned: " + l.lines());
+    assertTrue(waitFor(l, s -> s.contains("query-key pairs") && s.contains("left (estimated)"), 240),
+        "compute progress: " + l.lines());
+    assertTrue(l.process().isAlive(), "still computing, not out of memory: " + l.lines());
+    assertFalse(scratch(tmp).isEmpty(), "Spark's scratch space is under the run's own directory");
+    l.process().destroy(); // SIGTERM
+    assertTrue(l.process().waitFor(60, TimeUnit.SECONDS));
+    assertEquals(143, l.process().exitValue(), "interrupted: " + l.lines());
+    assertEquals(List.of(), entries(out), "no output and no staging directory after SIGTERM");
+    assertEquals(List.of(), scratch(tmp), "Spark's scratch space deleted on SIGTERM");
+  }
+
+  @Test
+  void afterSigkillTheNextRunRemovesWhatTheKilledOneLeft(@TempDir Path tmp) throws Exception {
+    Path out = tmp.resolve("outputs");
+    Files.createDirectories(out);
+    String output = out.resolve("attention").toString();
+    Launch l = start(tmp, "-Xmx2g", "score", "--input", longDocument, "--output", output, "--causal", "--backend",
+        "cpu");
+    assertTrue(waitFor(l, s -> s.contains("computing"), 240), l.lines().toString());
+    Thread.sleep(3000); // the write job has set up its staging directory
+    l.process().descendants().forEach(ProcessHandle::destroyForcibly); // SIGKILL the JVM: no shutdown hook runs
+    assertTrue(l.process().waitFor(60, TimeUnit.SECONDS));
+    assertFalse(scratch(tmp).isEmpty(), "a killed run leaves its scratch space");
+    // the next run for the same output (a small input) cleans up and succeeds
+    String small = tmp.resolve("small").toString();
+    assertEquals(0, run(tmp, "generate", "--output", small, "--tokens", "64", "--dim", "8"));
+    assertEquals(List.of(), scratch(tmp), "the dead run's scratch space was removed by the next run");
+    assertEquals(0, run(tmp, "score", "--input", small, "--output", output, "--backend", "cpu"));
+    assertEquals(List.of("attention"), entries(out), "only the new output, no staging directory");
+  }
+
+  @Test
+  void outOfMemoryExitOfSparkBecomesOneLineAndExitCodeOne(@TempDir Path tmp) throws Exception {
+    // a stand-in java that exits as Spark's executor does on OutOfMemoryError in local mode (52)
+    Path fakeJdk = Files.createDirectories(tmp.resolve("jdk/bin"));
+    Path java = fakeJdk.resolve("java");
+    Files.writeString(java, "#!/bin/sh\nexit 52\n");
+    assertTrue(java.toFile().setExecutable(true));
+    ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "score", "--input", "x", "--output", "y")
+        .redirectErrorStream(true);
+    pb.environment().put("JAVA_HOME", tmp.resolve("jdk").toString());
+    pb.environment().put("TMPDIR", tmp.toString());
+    Process p = pb.start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(1, p.exitValue(), output);
+    assertTrue(output.contains("out of memory") && output.contains("FLASHSPARK_JAVA_OPTS"), output);
+    assertEquals(1, output.strip().lines().count(), output);
+  }
+
+  @Test
+  void consoleShowsOneLinePerFailureAndTheLogHoldsTheTrace(@TempDir Path tmp) throws Exception {
+    Launch l = start(tmp, "-Xmx1g", "check", "--input", tmp.resolve("missing").toString(), "--output", "x");
+    assertTrue(l.process().waitFor(120, TimeUnit.SECONDS));
+    assertEquals(2, l.process().exitValue(), l.lines().toString());
+    List<String> ours = l.lines().stream().filter(s -> !s.startsWith("WARNING: Using incubator"))
+        .collect(Collectors.toList());
+    assertEquals(1, ours.size(), ours.toString());
+    assertTrue(ours.get(0).startsWith("flashspark: error: input table") && ours.get(0).contains("does not exist"),
+        ours.toString());
+  }
+}
