@@ -69,7 +69,36 @@ class BlockPlannerTest {
     // 64k keys of d=128: 64 MiB of fp32 k+v; a 8 MiB cap needs at least 8 KV shards
     BlockPlanner.Plan capped = new BlockPlanner(1, 8L << 20, 1L << 40).plan(s, s, false);
     assertTrue(capped.shards().get(big).kvShards() >= 8, capped.description());
-    assertTrue(capped.description().contains("split for memory in 1"), capped.description());
+    assertTrue(capped.description().contains("and 1 problems (KV)"), capped.description());
+  }
+
+  /**
+   * A cell fits the task budget (within the rounding of shards to whole blocks, 10%): Q and KV are
+   * both split, whatever the document length, and a bigger budget means fewer cells.
+   */
+  @Test
+  void cellsFitTheTaskMemoryBudget() {
+    int blockSize = 2048;
+    for (long tokens : new long[] {1L << 20, 3_000_000L, 1L << 24}) {
+      for (int dim : new int[] {64, 128}) {
+        for (boolean causal : new boolean[] {false, true}) {
+          DocHead dh = new DocHead("long", 0);
+          long blocks = (tokens + blockSize - 1) / blockSize;
+          Map<DocHead, DocSummary> s = Map.of(dh, summary("long", tokens, dim, 0, blocks - 1));
+          long budget = 349L << 20; // what a 2 GB heap with 2 task slots gets
+          BlockPlanner.Plan plan = new BlockPlanner(2, 1L << 30, budget).plan(s, s, causal);
+          BlockPlanner.ShardPlan sp = plan.shards().get(dh);
+          long qBlocksPerShard = (sp.zigzag() ? 2 : 1) * sp.qChunk();
+          long cellBytes = qBlocksPerShard * blockSize * BlockPlanner.queryRowBytes(dim)
+              + sp.kvBlocksPerShard() * blockSize * BlockPlanner.keyRowBytes(dim);
+          assertTrue(cellBytes <= budget * 1.1, tokens + " tokens d" + dim + ": cell of " + (cellBytes >> 20)
+              + " MiB for a budget of " + (budget >> 20) + " MiB: " + plan.description());
+          assertTrue(sp.qShards() > 1 && sp.kvShards() > 1, plan.description());
+          BlockPlanner.Plan roomy = new BlockPlanner(2, 1L << 30, budget * 8).plan(s, s, causal);
+          assertTrue(roomy.cells() < plan.cells(), roomy.description());
+        }
+      }
+    }
   }
 
   /** Causal work of each Q shard: for each of its Q blocks, the KV blocks at or before it. */

@@ -102,16 +102,20 @@ class InputValidationTest extends SparkTestBase {
 
   @Test
   void missingInputAndBadArguments() {
-    assertRejected(dir.resolve("nothing-here").toString(), "cannot read Parquet table");
+    assertRejected(dir.resolve("nothing-here").toString(), "does not exist");
     String input = write(dir, "in", goodRows(10, 8), QKV, VectorEncoding.ARRAY, 1);
     assertEquals(2, score(input, "--merge", "sideways").code());
     assertEquals(2, score(input, "--block-size", "0").code());
     assertEquals(2, score(input, "--frobnicate").code());
-    Outcome packedNotDeclared = score(write(dir, "packed", goodRowsPacked(), QKV, VectorEncoding.FP32, 1), "--packed",
+    // fp32 recorded in the table, fp16 declared: refused before reading any row
+    Outcome packedContradicted = score(write(dir, "packed", goodRowsPacked(), QKV, VectorEncoding.FP32, 1), "--packed",
         "fp16");
-    assertEquals(2, packedNotDeclared.code(), packedNotDeclared.err());
-    assertTrue(packedNotDeclared.err().contains("not a whole number") || packedNotDeclared.err().contains("dimension")
-        || packedNotDeclared.err().contains("values but"), packedNotDeclared.err());
+    assertEquals(2, packedContradicted.code(), packedContradicted.err());
+    assertTrue(packedContradicted.err().contains("recorded in the table"), packedContradicted.err());
+    // as recorded (fp32), the 10-byte k of pos 9 is not a whole number of values
+    Outcome oddLength = score(dir.resolve("packed").toString());
+    assertEquals(2, oddLength.code(), oddLength.err());
+    assertTrue(oddLength.err().contains("not a whole number"), oddLength.err());
   }
 
   private List<Row> goodRowsPacked() {
