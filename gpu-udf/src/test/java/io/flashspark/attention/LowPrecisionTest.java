@@ -27,7 +27,7 @@ class LowPrecisionTest {
     for (int h = 0; h < 0x7c00; h++) {
       grid[h] = LowPrecision.fp16ToFloat((short) h);
     }
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = Seeds.fresh("LowPrecisionTest");
     for (int i = 0; i < 3000; i++) {
       float x = (float) (Math.exp(rnd.nextDouble(-20, 11)) * (rnd.nextBoolean() ? 1 : -1));
       float expected = Math.copySign(nearestFp16(Math.abs(x), grid), x);
@@ -48,7 +48,7 @@ class LowPrecisionTest {
   void bf16RoundsToNearestEven() {
     assertEquals(1.0f, LowPrecision.bf16ToFloat(LowPrecision.floatToBf16(1.00390625f))); // tie -> even
     assertEquals(1.015625f, LowPrecision.bf16ToFloat(LowPrecision.floatToBf16(1.01171875f))); // tie -> even (up)
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = Seeds.fresh("LowPrecisionTest");
     for (int i = 0; i < 10000; i++) {
       float x = (float) (rnd.nextDouble(-1, 1) * Math.exp(rnd.nextDouble(-30, 30)));
       float r = LowPrecision.bf16ToFloat(LowPrecision.floatToBf16(x));

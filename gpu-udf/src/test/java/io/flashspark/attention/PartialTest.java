@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class PartialTest {
-  private static final SplittableRandom SEEDS = new SplittableRandom();
+  private static final SplittableRandom SEEDS = Seeds.fresh("PartialTest");
 
   /** Partials of one query block over three disjoint key sets, some rows masked in some. */
   private static Partial[] threeParts(SplittableRandom rnd, int n, int d) {

@@ -26,7 +26,7 @@ class TileMathTest {
 
   @Test
   void vectorLoopsMatchScalarLoops() {
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = Seeds.fresh("TileMathTest");
     for (int trial = 0; trial < 200; trial++) {
       int rows = 1 + rnd.nextInt(37);
       int dim = 1 + rnd.nextInt(140);

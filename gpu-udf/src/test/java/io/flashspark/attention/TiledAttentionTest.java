@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * convex combination of v rows with |v| ~ 1) and the same bound on lse.
  */
 class TiledAttentionTest {
-  private static final SplittableRandom SEEDS = new SplittableRandom();
+  private static final SplittableRandom SEEDS = Seeds.fresh("TiledAttentionTest");
 
   static double tolerance(double maxLogit) {
     return 1e-5 * (1 + maxLogit);

@@ -81,7 +81,7 @@ class GpuBackendTest {
       "4097, 4097, 64, true, FP16", "4097, 4097, 128, true, BF16", "97, 1025, 128, false, FP16",
       "1025, 97, 64, true, BF16", "4097, 1, 128, false, BF16", "1, 4097, 128, true, FP16"})
   void matchesReferenceWithinTwiceNaiveError(int n, int m, int d, boolean causal, Precision precision) {
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("GpuBackendTest");
     // queries sit at the end of the keys so causal rows see between 1 and m keys
     QueryBlock q = new QueryBlock(n, d, randn(rnd, n * d), positions(Math.max(0, m - n), n));
     KeyValueBlock kv = new KeyValueBlock(m, d, randn(rnd, m * d), randn(rnd, m * d), positions(0, m));
@@ -99,7 +99,7 @@ class GpuBackendTest {
 
   @Test
   void manyProblemsPerLaunchWithGapsAndEmptyRows() {
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("GpuBackendTest");
     int d = 64;
     List<QueryBlock> queries = new ArrayList<>();
     List<List<KeyValueBlock>> kvs = new ArrayList<>();
@@ -142,7 +142,7 @@ class GpuBackendTest {
 
   @Test
   void mergeKernelMatchesJavaMerge() {
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("GpuBackendTest");
     int rows = 1000;
     int d = 128;
     List<Partial> parts = new ArrayList<>();

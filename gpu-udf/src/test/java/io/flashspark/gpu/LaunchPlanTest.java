@@ -96,7 +96,7 @@ class LaunchPlanTest {
 
   @Test
   void planComputesExactlyWhatTheBackendMustReturn() {
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("LaunchPlanTest");
     for (int trial = 0; trial < 40; trial++) {
       int d = 1 + rnd.nextInt(40);
       boolean causal = rnd.nextBoolean();
@@ -142,7 +142,7 @@ class LaunchPlanTest {
 
   @Test
   void chunksCoverEveryRowAndTileOnce() {
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("LaunchPlanTest");
     for (int trial = 0; trial < 30; trial++) {
       int d = 4;
       boolean causal = rnd.nextBoolean();

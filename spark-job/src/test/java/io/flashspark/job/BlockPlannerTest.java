@@ -17,7 +17,7 @@ class BlockPlannerTest {
   /** Every (Q block, KV block) pair that must be computed lands in exactly one cell. */
   @Test
   void everyNeededPairIsInExactlyOneCell() {
-    SplittableRandom rnd = new SplittableRandom();
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("BlockPlannerTest");
     for (int trial = 0; trial < 200; trial++) {
       long qFirst = rnd.nextInt(5);
       long qLast = qFirst + rnd.nextInt(40);

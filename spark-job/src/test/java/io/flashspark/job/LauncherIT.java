@@ -117,7 +117,7 @@ class LauncherIT {
         "compute progress: " + l.lines());
     assertTrue(l.process().isAlive(), "still computing, not out of memory: " + l.lines());
     assertFalse(scratch(tmp).isEmpty(), "Spark's scratch space is under the run's own directory");
-    l.process().destroy(); // SIGTERM
+    l.process().toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its pipes)
     assertTrue(l.process().waitFor(60, TimeUnit.SECONDS));
     assertEquals(143, l.process().exitValue(), "interrupted: " + l.lines());
     assertEquals(List.of(), entries(out), "no output and no staging directory after SIGTERM");

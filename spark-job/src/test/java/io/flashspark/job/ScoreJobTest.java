@@ -25,7 +25,7 @@ class ScoreJobTest extends SparkTestBase {
 
   @TempDir Path dir;
 
-  private final SplittableRandom rnd = new SplittableRandom();
+  private final SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("ScoreJobTest");
 
   private static List<DocSpec> documents() {
     // awkward lengths, a document starting late, one of a single token, two heads of one doc
