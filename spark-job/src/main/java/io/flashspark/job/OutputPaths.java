@@ -182,8 +182,11 @@ final class OutputPaths {
     }
   }
 
-  /** {@code HOST-PID-UUID}: dead when HOST is this host and no process PID runs here. */
-  private static boolean ownerIsDead(String tag) {
+  /**
+   * {@code HOST-PID} or {@code HOST-PID-UUID} (see {@link #processTag}): dead when HOST is this
+   * host and no process PID runs here.
+   */
+  static boolean ownerIsDead(String tag) {
     String host = hostName();
     if (!tag.startsWith(host + "-")) {
       return false;

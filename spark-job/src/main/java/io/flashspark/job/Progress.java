@@ -33,7 +33,7 @@ public final class Progress extends SparkListener {
   private final Map<Long, Long> running = new ConcurrentHashMap<>();
 
   /** The pairs the compute stage will do, counted by {@code done}; null to stop reporting. */
-  private record Work(String label, double total, LongAccumulator done, long start) {}
+  private record Work(String label, double total, LongAccumulator done) {}
 
   public Progress(PrintStream out) {
     this.out = out;
@@ -47,7 +47,7 @@ public final class Progress extends SparkListener {
   public void expectWork(String label, double total, LongAccumulator done) {
     running.clear();
     first = null;
-    work = label == null ? null : new Work(label, total, done, System.currentTimeMillis());
+    work = label == null ? null : new Work(label, total, done);
   }
 
   public void step(String message) {
@@ -73,12 +73,12 @@ public final class Progress extends SparkListener {
         }
       }
     }
-    reportWork(w, false);
+    reportWork(w);
   }
 
-  private void reportWork(Work w, boolean force) {
+  private void reportWork(Work w) {
     long now = System.currentTimeMillis();
-    if (!force && now - lastReport < REPORT_EVERY_MS) {
+    if (now - lastReport < REPORT_EVERY_MS) {
       return;
     }
     double done = w.done().value();
@@ -119,7 +119,7 @@ public final class Progress extends SparkListener {
     }
     long now = System.currentTimeMillis();
     if (w != null && w.done().value() > 0) {
-      reportWork(w, false);
+      reportWork(w);
     } else if (now - lastReport >= REPORT_EVERY_MS && stage[1] > 1) {
       lastReport = now;
       step(String.format("  stage %d '%s': %d/%d tasks", event.stageId(), names.get(event.stageId()), done,

@@ -91,7 +91,7 @@ public final class ScoreJob {
     long queryRows = querySummary.values().stream().mapToLong(DocSummary::rows).sum();
     long keyRows = keySummary.values().stream().mapToLong(DocSummary::rows).sum();
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
-      TaskMemory.checkDriverMerge(spark, queryRows, dim);
+      TaskMemory.checkDriverMerge(queryRows, dim);
     }
 
     // one cell per core by default: both backends parallelise inside a cell (CPU: all cores of the

@@ -18,6 +18,7 @@ import org.apache.spark.SparkConf;
 final class ScratchDirs {
   /** After Spark's own shutdown (priority 40), before Hadoop closes file systems (10). */
   private static final int SHUTDOWN_PRIORITY = 25;
+  private static final String PREFIX = "spark-";
   private static volatile Path current;
 
   private ScratchDirs() {}
@@ -32,7 +33,7 @@ final class ScratchDirs {
       try {
         Files.createDirectories(base);
         sweepDead(base);
-        Path dir = Files.createDirectories(base.resolve("spark-" + OutputPaths.processTag()));
+        Path dir = Files.createDirectories(base.resolve(PREFIX + OutputPaths.processTag()));
         ShutdownHookManager.get().addShutdownHook(() -> OutputPaths.deleteLocalTree(dir, e -> { }),
             SHUTDOWN_PRIORITY);
         current = dir;
@@ -52,21 +53,11 @@ final class ScratchDirs {
     return current;
   }
 
-  private static void sweepDead(Path base) throws IOException {
-    String prefix = "spark-" + OutputPaths.processTag().replaceAll("-[0-9]+$", "") + "-";
-    File[] entries = base.toFile().listFiles((d, name) -> name.startsWith(prefix));
-    if (entries == null) {
-      return;
-    }
-    for (File f : entries) {
-      try {
-        long pid = Long.parseLong(f.getName().substring(prefix.length()));
-        if (ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true)) {
-          OutputPaths.deleteLocalTree(f.toPath(), e -> { });
-        }
-      } catch (NumberFormatException e) {
-        // not ours
-      }
+  private static void sweepDead(Path base) {
+    File[] entries = base.toFile().listFiles((d, name) -> name.startsWith(PREFIX)
+        && OutputPaths.ownerIsDead(name.substring(PREFIX.length())));
+    for (File f : entries == null ? new File[0] : entries) {
+      OutputPaths.deleteLocalTree(f.toPath(), e -> { });
     }
   }
 }

@@ -43,7 +43,7 @@ final class TaskMemory {
   }
 
   /** {@code --merge driver} holds every output row on the driver: refused when that cannot fit. */
-  static void checkDriverMerge(SparkSession spark, long queryRows, int dim) {
+  static void checkDriverMerge(long queryRows, int dim) {
     long need = queryRows * (2L * dim * Float.BYTES + 96); // partials, then rows (object headers included)
     long heap = Runtime.getRuntime().maxMemory();
     if (need > (heap - RESERVED) / 2) {
