@@ -22,13 +22,21 @@ public final class Backends {
    * {@code GpuBackend.defaultOrdinal}).
    */
   public static AttentionBackend forName(String name, int gpuOrdinal) {
+    return forName(name, gpuOrdinal < 0 ? null : Integer.toString(gpuOrdinal));
+  }
+
+  /**
+   * As {@link #forName(String)}, on the GPU at Spark resource address {@code gpuAddress} (an
+   * ordinal, a GPU UUID or a MIG instance; null: the default device).
+   */
+  public static AttentionBackend forName(String name, String gpuAddress) {
     switch (name.toLowerCase(Locale.ROOT)) {
       case "cpu":
         return CpuBackend.INSTANCE;
       case "gpu":
-        return gpu(true, gpuOrdinal);
+        return gpu(true, gpuAddress);
       case "auto": {
-        AttentionBackend gpu = gpu(false, gpuOrdinal);
+        AttentionBackend gpu = gpu(false, gpuAddress);
         return gpu != null ? gpu : CpuBackend.INSTANCE;
       }
       default:
@@ -37,11 +45,11 @@ public final class Backends {
   }
 
   /** The shared GPU backend, or null (required=false) / an exception saying why it is unusable. */
-  private static AttentionBackend gpu(boolean required, int gpuOrdinal) {
+  private static AttentionBackend gpu(boolean required, String gpuAddress) {
     try {
       Class<?> cls = Class.forName(GPU_CLASS);
-      Method get = cls.getMethod(required ? "get" : "getIfUsable", int.class);
-      return (AttentionBackend) get.invoke(null, gpuOrdinal);
+      Method get = cls.getMethod(required ? "get" : "getIfUsable", String.class);
+      return (AttentionBackend) get.invoke(null, gpuAddress);
     } catch (java.lang.reflect.InvocationTargetException e) {
       Throwable cause = e.getCause();
       if (cause instanceof RuntimeException) {

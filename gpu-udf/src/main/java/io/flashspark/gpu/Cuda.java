@@ -23,6 +23,27 @@ final class Cuda {
       }
       msg.append(']');
     }
-    throw new GpuException(msg.toString());
+    throw new GpuException(msg.toString(), isSticky(result));
+  }
+
+  /**
+   * Faults in a kernel (bad address, illegal instruction, launch failure, timeout, uncorrectable
+   * ECC) poison the whole context: CUDA returns the same error from every later call in it.
+   */
+  static boolean isSticky(int result) {
+    switch (result) {
+      case CUresult.CUDA_ERROR_ILLEGAL_ADDRESS:
+      case CUresult.CUDA_ERROR_LAUNCH_FAILED:
+      case CUresult.CUDA_ERROR_LAUNCH_TIMEOUT:
+      case CUresult.CUDA_ERROR_HARDWARE_STACK_ERROR:
+      case CUresult.CUDA_ERROR_ILLEGAL_INSTRUCTION:
+      case CUresult.CUDA_ERROR_MISALIGNED_ADDRESS:
+      case CUresult.CUDA_ERROR_INVALID_ADDRESS_SPACE:
+      case CUresult.CUDA_ERROR_INVALID_PC:
+      case CUresult.CUDA_ERROR_ECC_UNCORRECTABLE:
+        return true;
+      default:
+        return false;
+    }
   }
 }

@@ -32,15 +32,17 @@ import jcuda.driver.CUfunction;
 /**
  * The GPU backend: the tiled FlashAttention kernel (kernels/src/flash_fwd.cu) launched through
  * the JCuda driver API. One call is one forward launch over all of its problems
- * ({@link LaunchPlan}): fp32 inputs are staged in pinned memory, copied once, converted to
- * bf16/fp16 on the device, and the fp32 outputs (o, m, l) come back the same way. Reached only
- * through {@link io.flashspark.attention.Backends}, so a JVM that never asks never loads CUDA.
+ * ({@link LaunchPlan}). Inputs that come packed in the launch's 16-bit precision
+ * ({@link io.flashspark.attention.PackedRows}, as the Spark job ships them) are copied byte for
+ * byte into pinned memory and on to the device; other inputs are staged as fp32 and converted to
+ * bf16/fp16 on the device. The fp32 outputs (o, m, l) come back through the same pinned buffer.
+ * Reached only through {@link io.flashspark.attention.Backends}, so a JVM that never asks never
+ * loads CUDA. After a sticky CUDA fault the device's context is reset and the backend forgotten,
+ * so later tasks start on a fresh context instead of failing on the poisoned one.
  */
 public final class GpuBackend implements AttentionBackend {
   private static final Map<Integer, GpuBackend> BACKENDS = new ConcurrentHashMap<>();
   private static final Map<Integer, String> UNUSABLE = new ConcurrentHashMap<>();
-  /** Tests set {@code flashspark.gpu.poison=true}: outputs are filled with NaN before each launch. */
-  private static final boolean POISON_OUTPUTS = Boolean.getBoolean("flashspark.gpu.poison");
   private static final int NAN_BITS = 0x7fc00000;
   /**
    * Largest staging of one launch (flashspark.gpu.maxLaunchBytes, default 1.5 GiB): a pinned
@@ -50,9 +52,36 @@ public final class GpuBackend implements AttentionBackend {
   private static final ThreadLocal<long[]> LAST_KERNEL_NANOS = ThreadLocal.withInitial(() -> new long[1]);
 
   private final GpuDevice device;
+  private final boolean poisonOutputs;
 
-  private GpuBackend(GpuDevice device) {
+  private GpuBackend(GpuDevice device, boolean poisonOutputs) {
     this.device = device;
+    this.poisonOutputs = poisonOutputs;
+  }
+
+  /**
+   * The same device, filling every launch's outputs with NaN before the kernel runs, so a row the
+   * kernel fails to write shows up (tests).
+   */
+  public GpuBackend poisoningOutputs() {
+    return new GpuBackend(device, true);
+  }
+
+  public boolean poisonsOutputs() {
+    return poisonOutputs;
+  }
+
+  /** The backend of the GPU at a Spark resource address (ordinal, GPU UUID or MIG instance). */
+  public static GpuBackend get(String address) {
+    return get(address == null ? -1 : GpuDevice.ordinalOf(address));
+  }
+
+  public static GpuBackend getIfUsable(String address) {
+    try {
+      return getIfUsable(address == null ? -1 : GpuDevice.ordinalOf(address));
+    } catch (GpuException | LinkageError e) {
+      return null;
+    }
   }
 
   /** Default device: system property {@code flashspark.gpu.device}, else env FLASHSPARK_GPU_DEVICE, else 0. */
@@ -71,7 +100,7 @@ public final class GpuBackend implements AttentionBackend {
       ordinal = defaultOrdinal();
     }
     try {
-      return BACKENDS.computeIfAbsent(ordinal, o -> new GpuBackend(GpuDevice.open(o)));
+      return BACKENDS.computeIfAbsent(ordinal, o -> new GpuBackend(GpuDevice.open(o), false));
     } catch (GpuException e) {
       throw e;
     } catch (Throwable e) { // UnsatisfiedLinkError when there is no CUDA driver, etc.
@@ -145,7 +174,16 @@ public final class GpuBackend implements AttentionBackend {
         out.addAll(plan.emptyPartials(q)); // no row sees a key: nothing to launch
         continue;
       }
-      out.addAll(run(plan, q, precision, kernelName, (float) spec.scaleFor(dim)));
+      try {
+        out.addAll(run(plan, q, precision, kernelName, (float) spec.scaleFor(dim)));
+      } catch (GpuException e) {
+        if (e.sticky()) {
+          BACKENDS.remove(device.ordinal);
+          device.discard();
+          throw new GpuException(e.getMessage() + "; the device context was reset, later tasks open a fresh one", e);
+        }
+        throw e;
+      }
       kernelNanos += LAST_KERNEL_NANOS.get()[0];
     }
     LAST_KERNEL_NANOS.get()[0] = kernelNanos;
@@ -213,7 +251,9 @@ public final class GpuBackend implements AttentionBackend {
     long[] segmentTable = plan.segmentTable();
     long inputValues = (2 * kRows + qRows) * d;
     long qBase = 2 * kRows; // first Q row in the [K | V | Q] row space
-    long metaOffset = inputValues * 4;
+    boolean direct = plan.packedIn(precision); // 16-bit bytes as shipped: no fp32 staging, no conversion
+    int width = direct ? 2 : 4;
+    long metaOffset = (inputValues * width + 7) & ~7L;
     long tileOffset = metaOffset + segmentTable.length * 8L;
     long inBytes = tileOffset + tiles.length * 4L;
     long outOffset = (inBytes + 15) & ~15L;
@@ -224,9 +264,8 @@ public final class GpuBackend implements AttentionBackend {
     CUdeviceptr out = null;
     try {
       ByteBuffer staging = s.staging(outOffset + outBytes);
-      FloatBuffer floats = staging.asFloatBuffer();
-      stage(floats, plan.keyCopies(), 0, d);
-      stage(floats, plan.valueCopies(), kRows, d);
+      stage(staging, plan.keyCopies(), 0, d, direct);
+      stage(staging, plan.valueCopies(), kRows, d, direct);
       ByteBuffer meta = staging.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
       meta.position((int) metaOffset);
       meta.asLongBuffer().put(segmentTable);
@@ -234,13 +273,15 @@ public final class GpuBackend implements AttentionBackend {
       meta.asIntBuffer().put(tiles);
 
       in32 = device.pool.acquire(inBytes);
-      in16 = device.pool.acquire(inputValues * 2);
+      in16 = direct ? in32 : device.pool.acquire(inputValues * 2);
       out = device.pool.acquire(outBytes);
-      // keys, values and the tables: one copy, then the conversion of K and V
-      copyIn(s, in32, 0, 2 * kRows * d * 4);
+      // keys, values and the tables: one copy, then (fp32 staging only) the conversion of K and V
+      copyIn(s, in32, 0, 2 * kRows * d * width);
       copyIn(s, in32, metaOffset, inBytes - metaOffset);
-      convert(s, precision, in32, in16, 0, 2 * kRows * d);
-      if (POISON_OUTPUTS) {
+      if (!direct) {
+        convert(s, precision, in32, in16, 0, 2 * kRows * d);
+      }
+      if (poisonOutputs) {
         Cuda.check(cuMemsetD32Async(out, NAN_BITS, outBytes / 4, s.compute), "cuMemsetD32Async", "values",
             outBytes / 4);
       }
@@ -259,14 +300,15 @@ public final class GpuBackend implements AttentionBackend {
         long rowA = chunks.get(c)[2];
         long rowB = chunks.get(c)[3];
         int numTiles = tileStarts[c + 1] - tileStarts[c];
-        floats.clear();
         for (LaunchPlan.Copy copy : plan.queryCopies()) {
           if (copy.deviceRow() >= rowA && copy.deviceRow() < rowB) {
-            stage(floats, List.of(copy), qBase, d);
+            stage(staging, List.of(copy), qBase, d, direct);
           }
         }
-        copyIn(s, in32, (qBase + rowA) * d * 4, (rowB - rowA) * d * 4);
-        convert(s, precision, in32, in16, (qBase + rowA) * d, (rowB - rowA) * d);
+        copyIn(s, in32, (qBase + rowA) * d * width, (rowB - rowA) * d * width);
+        if (!direct) {
+          convert(s, precision, in32, in16, (qBase + rowA) * d, (rowB - rowA) * d);
+        }
         Cuda.check(cuEventRecord(s.uploaded[c], s.stream), "cuEventRecord");
         Cuda.check(cuStreamWaitEvent(s.compute, s.uploaded[c], 0), "cuStreamWaitEvent");
         Cuda.check(cuEventRecord(s.kernelStart[c], s.compute), "cuEventRecord");
@@ -309,7 +351,9 @@ public final class GpuBackend implements AttentionBackend {
         cuStreamSynchronize(s.copyOut);
       }
       device.pool.release(in32);
-      device.pool.release(in16);
+      if (in16 != in32) {
+        device.pool.release(in16);
+      }
       device.pool.release(out);
       device.releaseStream(s);
     }
@@ -329,10 +373,19 @@ public final class GpuBackend implements AttentionBackend {
     }
   }
 
-  private static void stage(FloatBuffer floats, List<LaunchPlan.Copy> copies, long baseRow, int d) {
+  /** Copies rows into the pinned staging buffer: packed bytes as they are, else fp32 values. */
+  private static void stage(ByteBuffer staging, List<LaunchPlan.Copy> copies, long baseRow, int d, boolean direct) {
+    FloatBuffer floats = direct ? null : staging.asFloatBuffer();
     for (LaunchPlan.Copy c : copies) {
-      floats.position(Math.toIntExact((baseRow + c.deviceRow()) * d));
-      floats.put(c.source(), c.sourceRow() * d, c.rows() * d);
+      if (direct) {
+        int rowBytes = d * 2;
+        ByteBuffer target = staging.duplicate();
+        target.position(Math.toIntExact((baseRow + c.deviceRow()) * rowBytes));
+        target.put(c.packed().bytes(), c.packed().vectorOffset(c.vector()) + c.sourceRow() * rowBytes, c.rows() * rowBytes);
+      } else {
+        floats.position(Math.toIntExact((baseRow + c.deviceRow()) * d));
+        floats.put(c.source(), c.sourceRow() * d, c.rows() * d);
+      }
     }
   }
 

@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUresult;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUevent_flags;
@@ -145,6 +146,65 @@ final class GpuDevice {
 
   static GpuDevice open(int ordinal) {
     return OPEN.computeIfAbsent(ordinal, GpuDevice::new);
+  }
+
+  /**
+   * After a sticky fault: forgets this device and resets its primary context, so the next task
+   * opens a fresh context (module, pools, streams) instead of failing on the poisoned one.
+   */
+  void discard() {
+    OPEN.remove(ordinal, this);
+    CUdevice device = new CUdevice();
+    if (cuDeviceGet(device, ordinal) == CUresult.CUDA_SUCCESS) {
+      jcuda.driver.JCudaDriver.cuDevicePrimaryCtxReset(device); // result ignored: the fault is what gets reported
+    }
+  }
+
+  /**
+   * The device ordinal of a GPU address as Spark hands it to a task: an ordinal ("0"), or a UUID
+   * ("GPU-8b2c…", as {@code nvidia-smi -L} prints it, matched against every visible device). A MIG
+   * instance ("MIG-…") is addressed through {@code CUDA_VISIBLE_DEVICES}, which leaves the process
+   * exactly one device: ordinal 0.
+   */
+  static int ordinalOf(String address) {
+    String a = address.trim();
+    if (a.matches("\\d+")) {
+      return Integer.parseInt(a);
+    }
+    JCudaDriver.setExceptionsEnabled(false);
+    Cuda.check(cuInit(0), "cuInit");
+    int[] count = new int[1];
+    Cuda.check(cuDeviceGetCount(count), "cuDeviceGetCount");
+    if (a.startsWith("MIG-")) {
+      if (count[0] == 1) {
+        return 0;
+      }
+      throw new GpuException("GPU address " + a + " is a MIG instance but this process sees " + count[0]
+          + " CUDA devices; give each executor its instance through CUDA_VISIBLE_DEVICES");
+    }
+    String wanted = a.startsWith("GPU-") ? a.substring(4) : a;
+    for (int i = 0; i < count[0]; i++) {
+      CUdevice device = new CUdevice();
+      Cuda.check(cuDeviceGet(device, i), "cuDeviceGet", "ordinal", i);
+      jcuda.driver.CUuuid uuid = new jcuda.driver.CUuuid();
+      Cuda.check(JCudaDriver.cuDeviceGetUuid(uuid, device), "cuDeviceGetUuid", "ordinal", i);
+      if (uuidString(uuid.bytes).equalsIgnoreCase(wanted)) {
+        return i;
+      }
+    }
+    throw new GpuException("GPU address " + a + " matches none of the " + count[0] + " visible CUDA devices");
+  }
+
+  /** 16 bytes as nvidia-smi prints a UUID: 8-4-4-4-12 hex digits. */
+  static String uuidString(byte[] b) {
+    StringBuilder s = new StringBuilder();
+    for (int i = 0; i < 16; i++) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) {
+        s.append('-');
+      }
+      s.append(String.format("%02x", b[i] & 0xff));
+    }
+    return s.toString();
   }
 
   /** Contexts are current per thread: every entry point calls this first. */

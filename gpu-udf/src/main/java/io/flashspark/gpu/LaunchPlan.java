@@ -1,6 +1,7 @@
 package io.flashspark.gpu;
 
 import io.flashspark.attention.KeyValueBlock;
+import io.flashspark.attention.PackedRows;
 import io.flashspark.attention.Partial;
 import io.flashspark.attention.QueryBlock;
 import java.nio.FloatBuffer;
@@ -27,8 +28,30 @@ public final class LaunchPlan {
   /** One kernel problem; {@code query}/{@code queryRow} say which caller rows it computes. */
   public record Segment(long qRow0, int qLen, long kRow0, int kLen, long qPos0, long kPos0, int query, int queryRow) {}
 
-  /** A copy of caller rows into the device input: {@code rows} rows from {@code source}. */
-  public record Copy(float[] source, int sourceRow, long deviceRow, int rows) {}
+  /**
+   * A copy of caller rows into the device input: {@code rows} rows from {@code source}, or as
+   * they are from vector {@code vector} of {@code packed} when the caller has its packed form.
+   */
+  public record Copy(float[] source, int sourceRow, long deviceRow, int rows, PackedRows packed, int vector) {
+    Copy(float[] source, int sourceRow, long deviceRow, int rows) {
+      this(source, sourceRow, deviceRow, rows, null, 0);
+    }
+  }
+
+  /**
+   * Whether every input row of this launch is available packed in {@code precision}, so the
+   * backend can stage the bytes as they are (no fp32 staging, no conversion on the device).
+   */
+  public boolean packedIn(io.flashspark.attention.Precision precision) {
+    for (List<Copy> copies : List.of(queryCopies, keyCopies, valueCopies)) {
+      for (Copy c : copies) {
+        if (c.packed() == null || c.packed().encoding() != precision) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
 
   private final int dim;
   private final List<Copy> queryCopies = new ArrayList<>();
@@ -51,8 +74,8 @@ public final class LaunchPlan {
         }
         if (!kvRow.containsKey(kv)) {
           kvRow.put(kv, keyRows);
-          keyCopies.add(new Copy(kv.k(), 0, keyRows, kv.rows()));
-          valueCopies.add(new Copy(kv.v(), 0, keyRows, kv.rows()));
+          keyCopies.add(new Copy(kv.k(), 0, keyRows, kv.rows(), kv.packed(), 0));
+          valueCopies.add(new Copy(kv.v(), 0, keyRows, kv.rows(), kv.packed(), 1));
           keyRows += kv.rows();
         }
       }
@@ -66,7 +89,7 @@ public final class LaunchPlan {
         throw new IllegalArgumentException("query dims differ: " + q.dim() + " and " + dim);
       }
       queryRow0[i] = queryRows;
-      queryCopies.add(new Copy(q.q(), 0, queryRows, q.rows()));
+      queryCopies.add(new Copy(q.q(), 0, queryRows, q.rows(), q.packed(), 0));
       queryRows += q.rows();
     }
     for (int i = 0; i < queries.size(); i++) {
@@ -96,7 +119,7 @@ public final class LaunchPlan {
           } else {
             qRow0 = queryRows;
             extraQueryCopies = true;
-            queryCopies.add(new Copy(q.q(), qRun[0], queryRows, qRun[1]));
+            queryCopies.add(new Copy(q.q(), qRun[0], queryRows, qRun[1], q.packed(), 0));
             queryRows += qRun[1];
           }
           segments.add(new Segment(qRow0, qRun[1], ks[0], (int) ks[1], q.pos()[qRun[0]], ks[2], i, qRun[0]));

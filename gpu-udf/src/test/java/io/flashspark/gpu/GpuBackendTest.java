@@ -2,6 +2,7 @@ package io.flashspark.gpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -27,15 +28,15 @@ import org.junit.jupiter.params.provider.CsvSource;
  * error is at most twice that of a naive attention computed at the same input precision (plus
  * 1e-5 for rows whose naive error happens to be tiny). Skipped, with the reason, where no GPU is
  * usable; on a GPU host: {@code mvn -pl gpu-udf test -Dtest=GpuBackendTest} (see README).
- * Outputs are poisoned with NaN before every launch (flashspark.gpu.poison).
+ * Outputs are poisoned with NaN before every launch ({@link GpuBackend#poisoningOutputs}).
  */
 class GpuBackendTest {
   private static GpuBackend gpu;
 
   @BeforeAll
   static void openGpu() {
-    System.setProperty("flashspark.gpu.poison", "true");
-    gpu = GpuBackend.getIfUsable(-1);
+    GpuBackend usable = GpuBackend.getIfUsable(-1);
+    gpu = usable == null ? null : usable.poisoningOutputs();
   }
 
   @BeforeEach
@@ -95,6 +96,39 @@ class GpuBackendTest {
     assertTrue(ours[0] <= 2 * naive[0] + 1e-5, msg);
     assertTrue(ours[1] <= 2 * naive[1] + 1e-5, msg);
     System.out.println("gpu " + precision + " n=" + n + " m=" + m + " d=" + d + " causal=" + causal + ": " + msg);
+  }
+
+  /**
+   * Inputs packed in the launch's precision are staged byte for byte (no fp32 staging, no device
+   * conversion): the result must equal, bit for bit, the fp32 path on the same rounded values.
+   */
+  @ParameterizedTest(name = "{0} causal={1}")
+  @CsvSource({"BF16, true", "FP16, false"})
+  void packedInputsGiveTheSameBitsAsTheFloatPath(Precision precision, boolean causal) {
+    assertTrue(gpu.poisonsOutputs());
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("GpuBackendTest");
+    int n = 1500;
+    int d = 128;
+    io.flashspark.attention.PackedRows.Writer qw = new io.flashspark.attention.PackedRows.Writer(d, precision, 1);
+    io.flashspark.attention.PackedRows.Writer kw = new io.flashspark.attention.PackedRows.Writer(d, precision, 2);
+    for (int i = 0; i < n; i++) {
+      qw.addFloats(3 * i, new float[][] {randn(rnd, d)}); // sparse positions
+      kw.addFloats(3 * i, new float[][] {randn(rnd, d), randn(rnd, d)});
+    }
+    io.flashspark.attention.PackedRows qp = io.flashspark.attention.PackedRows.of(qw.finish());
+    io.flashspark.attention.PackedRows kp = io.flashspark.attention.PackedRows.of(kw.finish());
+    QueryBlock packedQ = qp.queryBlock();
+    KeyValueBlock packedKv = kp.keyValueBlock();
+    QueryBlock floatQ = new QueryBlock(n, d, packedQ.q(), packedQ.pos());
+    KeyValueBlock floatKv = new KeyValueBlock(n, d, packedKv.k(), packedKv.v(), packedKv.pos());
+    AttentionSpec spec = new AttentionSpec(Double.NaN, causal, precision);
+    Partial direct = gpu.attend(List.of(packedQ), List.of(List.of(packedKv)), spec).get(0);
+    Partial staged = gpu.attend(List.of(floatQ), List.of(List.of(floatKv)), spec).get(0);
+    assertArrayEquals(staged.o(), direct.o());
+    assertArrayEquals(staged.m(), direct.m());
+    assertArrayEquals(staged.l(), direct.l());
+    double[] ours = errors(direct, ReferenceAttention.forward(floatQ, List.of(floatKv), spec));
+    assertTrue(ours[0] < 1e-2 && ours[1] < 1e-2, "errors " + ours[0] + " " + ours[1]);
   }
 
   @Test

@@ -40,22 +40,24 @@ public final class BlockPlanner {
   }
 
   /**
-   * Heap bytes a task holds per query row of its cell: q (fp32) and its copy rounded to the input
-   * precision, the partial's output row (fp32), its position, m and l; twice that, because a
+   * Heap bytes a task holds per query row of its cell: its packed fragments and the assembled
+   * block (up to fp32 each), q widened to fp32 and its copy rounded to the kernel's precision, the
+   * partial's output row (fp32), its position, m and l; twice that, because a
    * block's arrays (T·d floats, 512 KiB at T 2048, d 64) are "humongous" objects to the G1
    * collector, each rounded up to whole heap regions (1 MiB on a 2 GiB heap: a 2 GiB-heap run of a
    * 1M-token document ran out of memory with the raw estimate and fits with this one).
    */
   public static long queryRowBytes(int dim) {
-    return 2 * (3L * dim * Float.BYTES + 24);
+    return 2 * (5L * dim * Float.BYTES + 32);
   }
 
   /**
-   * Heap bytes a task holds per key row of its cell: k and v (fp32), their rounded copies, the
-   * transposed keys of the CPU kernel, the position; twice that, as for {@link #queryRowBytes}.
+   * Heap bytes a task holds per key row of its cell: packed fragments and assembled block (k and
+   * v, up to fp32), k and v widened to fp32, their rounded copies, the transposed keys of the CPU
+   * kernel, the position; twice that, as for {@link #queryRowBytes}.
    */
   public static long keyRowBytes(int dim) {
-    return 2 * (5L * dim * Float.BYTES + 8);
+    return 2 * (9L * dim * Float.BYTES + 24);
   }
 
   /**
@@ -152,7 +154,6 @@ public final class BlockPlanner {
     long kvSplitForMemory = 0;
     long qSplitForMemory = 0;
     long zigzag = 0;
-    double shippedValues = 0;
     for (DocHead dh : new TreeSet<>(queries.keySet())) {
       DocSummary q = queries.get(dh);
       DocSummary kv = keys.get(dh);
@@ -196,15 +197,62 @@ public final class BlockPlanner {
       maxA = Math.max(maxA, plan.qShards());
       zigzag += plan.zigzag() ? 1 : 0;
       maxB = Math.max(maxB, plan.kvShards());
-      shippedValues += plan.kvShards() * n * q.dim() + plan.qShards() * m * 2.0 * kv.dim();
     }
     String description = String.format(
         "%d (doc, head) problems, %d cells (%d needed%s); largest grid %d Q shards x %d KV shards;"
             + " zigzag Q shards in %d problems; split for task memory (%d MiB per task) in %d problems (Q) and"
-            + " %d problems (KV); about %.1f MB of q/k/v shipped to cells",
+            + " %d problems (KV)",
         shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, zigzag, maxTaskBytes >> 20,
-        qSplitForMemory, kvSplitForMemory, shippedValues * Float.BYTES / 1e6);
+        qSplitForMemory, kvSplitForMemory);
     return new Plan(shards, cellId, needed, description);
+  }
+
+  /**
+   * The bytes a plan moves through shuffles: each block's packed side once per cell that needs it
+   * (plus Spark's per-row overhead, per fragment), and the partials of Q blocks that several cells
+   * serve. {@code mergedBlocks}: how many Q blocks need a merge.
+   */
+  public record Traffic(long routeBytes, long mergeBytes, long mergedBlocks) {
+    public long bytes() {
+      return routeBytes + mergeBytes;
+    }
+
+    public String description() {
+      return String.format("shuffle estimate %.1f MB (routing %.1f MB, partials of %d query blocks %.1f MB)",
+          bytes() / 1e6, routeBytes / 1e6, mergedBlocks, mergeBytes / 1e6);
+    }
+  }
+
+  static Traffic traffic(Plan plan, Map<BlockKey, BlockStats.Block> queryBlocks,
+      Map<BlockKey, BlockStats.Block> keyBlocks, int dim) {
+    long route = 0;
+    long merge = 0;
+    long merged = 0;
+    for (Map.Entry<BlockKey, BlockStats.Block> e : queryBlocks.entrySet()) {
+      DocHead dh = e.getKey().docHead();
+      ShardPlan p = plan.shards().get(dh);
+      BlockStats.Block b = e.getValue();
+      if (p == null || b.queryBytes() == 0) {
+        continue;
+      }
+      int copies = CellRouter.cellsOfQueryBlock(p, dh, e.getKey().index()).size();
+      route += copies * (b.queryBytes() + b.fragments() * CellRouter.rowOverhead(dh.docId()));
+      if (copies > 1) {
+        merged++;
+        merge += copies * (BlockPartial.bytes(b.rows(), dim) + 128);
+      }
+    }
+    for (Map.Entry<BlockKey, BlockStats.Block> e : keyBlocks.entrySet()) {
+      DocHead dh = e.getKey().docHead();
+      ShardPlan p = plan.shards().get(dh);
+      BlockStats.Block b = e.getValue();
+      if (p == null || b.keyBytes() == 0) {
+        continue;
+      }
+      int copies = CellRouter.cellsOfKeyBlock(p, dh, e.getKey().index()).size();
+      route += copies * (b.keyBytes() + b.fragments() * CellRouter.rowOverhead(dh.docId()));
+    }
+    return new Traffic(route, merge, merged);
   }
 
   private static long ceilDiv(long x, long y) {

@@ -6,93 +6,143 @@ import io.flashspark.attention.Backends;
 import io.flashspark.attention.KeyValueBlock;
 import io.flashspark.attention.Partial;
 import io.flashspark.attention.QueryBlock;
+import io.flashspark.attention.PackedRows;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.resource.ResourceInformation;
-import org.apache.spark.util.CollectionAccumulator;
-import org.apache.spark.util.LongAccumulator;
-import scala.Tuple2;
+import org.apache.spark.sql.Row;
 
 /**
- * The executor's work for one cell: every Q block of the cell against every KV block of the cell
- * it can see, in one backend call (the kernel sweeps all local KV blocks, so partials of one Q
- * block are merged on the executor before anything leaves it). A pure function of its inputs,
- * so Spark may retry or speculate it.
+ * The executor's work for the cells of one shuffle partition (one cell, as the job places them):
+ * the routed fragments are assembled into blocks ({@link PackedRows#concat}), then every Q block
+ * of the cell against every KV block of the cell it can see, in calls that sweep all local KV
+ * blocks, so a Q block leaves the cell as one partial whatever the number of its KV blocks. A pure
+ * function of its inputs, so Spark may retry or speculate it. Emits {@link BlockPartial} rows;
+ * {@code final} marks Q blocks whose only partial this is.
  */
-public final class CellTask {
-  private CellTask() {}
+public final class CellTask implements MapPartitionsFunction<Row, Row> {
+  private static final long serialVersionUID = 1L;
+  private final Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards;
+  private final String backendName;
+  private final AttentionSpec spec;
+  private final JobMetrics.Accumulators acc;
 
-  public static Iterator<Tuple2<BlockKey, BlockPartial>> compute(Iterable<TokenBlock> queryBlocks,
-      Iterable<TokenBlock> kvBlocks, String backendName, AttentionSpec spec, CollectionAccumulator<String> used,
-      LongAccumulator kernelNanos, LongAccumulator pairsDone) {
+  CellTask(Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards, String backendName, AttentionSpec spec,
+      JobMetrics.Accumulators acc) {
+    this.shards = shards;
+    this.backendName = backendName;
+    this.spec = spec;
+    this.acc = acc;
+  }
+
+  @Override public Iterator<Row> call(Iterator<Row> routed) {
     failIfAsked();
-    List<TokenBlock> qs = new ArrayList<>();
-    queryBlocks.forEach(qs::add);
-    if (qs.isEmpty()) {
-      return java.util.Collections.emptyIterator();
+    long start = System.nanoTime();
+    // cell -> side -> block -> fragments
+    Map<Long, Map<BlockKey, List<PackedRows>>[]> cells = new TreeMap<>();
+    while (routed.hasNext()) {
+      Row r = routed.next();
+      @SuppressWarnings("unchecked")
+      Map<BlockKey, List<PackedRows>>[] sides = cells.computeIfAbsent(r.getLong(1),
+          c -> new Map[] {new TreeMap<>(BLOCK_ORDER), new TreeMap<>(BLOCK_ORDER)});
+      BlockKey key = new BlockKey(new DocHead(r.getString(3), r.getInt(4)), r.getLong(5));
+      sides[r.getInt(2)].computeIfAbsent(key, k -> new ArrayList<>()).add(PackedRows.of((byte[]) r.get(6)));
     }
-    List<TokenBlock> kvs = new ArrayList<>();
-    kvBlocks.forEach(kvs::add);
-    kvs.sort(Comparator.comparingLong(b -> b.key().index()));
+    List<Row> out = new ArrayList<>();
+    for (Map<BlockKey, List<PackedRows>>[] sides : cells.values()) {
+      computeCell(sides[CellRouter.QUERY_SIDE], sides[CellRouter.KEY_SIDE], out);
+    }
+    if (acc != null && !cells.isEmpty()) {
+      acc.cellStages.add(TaskContext.get() == null ? -1 : TaskContext.get().stageId());
+      acc.cellNanos.add(System.nanoTime() - start);
+    }
+    return JobMetrics.timedDrain(out.iterator(), acc == null ? null : acc.outputNanos);
+  }
 
+  private static final Comparator<BlockKey> BLOCK_ORDER = Comparator.comparing(BlockKey::docHead)
+      .thenComparingLong(BlockKey::index);
+
+  private void computeCell(Map<BlockKey, List<PackedRows>> queryFragments, Map<BlockKey, List<PackedRows>> kvFragments,
+      List<Row> out) {
+    if (queryFragments.isEmpty()) {
+      return;
+    }
+    List<BlockKey> qKeys = new ArrayList<>(queryFragments.keySet());
+    List<QueryBlock> queries = new ArrayList<>(qKeys.size());
+    for (BlockKey k : qKeys) {
+      queries.add(assemble(k, queryFragments.get(k)).queryBlock());
+    }
+    queryFragments.clear();
     // one KeyValueBlock object per KV block, shared by every query's list: the backends stage
     // (GPU) or transpose (CPU) each distinct block once per call
-    List<KeyValueBlock> keyValues = new ArrayList<>(kvs.size());
-    for (TokenBlock kv : kvs) {
-      keyValues.add(kv.keyValueBlock());
+    List<KeyValueBlock> keyValues = new ArrayList<>(kvFragments.size());
+    for (Map.Entry<BlockKey, List<PackedRows>> e : kvFragments.entrySet()) {
+      keyValues.add(assemble(e.getKey(), e.getValue()).keyValueBlock());
     }
-    List<QueryBlock> queries = new ArrayList<>(qs.size());
-    List<List<KeyValueBlock>> visible = new ArrayList<>(qs.size());
-    long[] pairs = new long[qs.size()];
-    for (int i = 0; i < qs.size(); i++) {
-      TokenBlock q = qs.get(i);
-      queries.add(q.queryBlock());
+    kvFragments.clear();
+    List<List<KeyValueBlock>> visible = new ArrayList<>(queries.size());
+    long[] pairs = new long[queries.size()];
+    for (int i = 0; i < queries.size(); i++) {
+      QueryBlock q = queries.get(i);
+      long qMax = q.pos()[q.rows() - 1];
       List<KeyValueBlock> seen = new ArrayList<>();
-      for (int j = 0; j < kvs.size(); j++) {
-        if (!spec.causal() || kvs.get(j).minPos() <= q.maxPos()) {
-          seen.add(keyValues.get(j));
-          pairs[i] += (long) q.rows() * kvs.get(j).rows();
+      for (KeyValueBlock kv : keyValues) {
+        if (!spec.causal() || kv.pos()[0] <= qMax) {
+          seen.add(kv);
+          pairs[i] += (long) q.rows() * kv.rows();
         }
       }
       visible.add(seen);
     }
+    int dim = queries.get(0).dim();
     AttentionBackend backend = Backends.forName(backendName, taskGpu());
-    if (backendName.equals("auto") && !backend.supports(qs.get(0).dim(), spec.precision())) {
+    if (backendName.equals("auto") && !backend.supports(dim, spec.precision())) {
       backend = Backends.forName("cpu"); // e.g. fp32 asked for, or a head dimension without GPU kernel
     }
     AttentionSpec resolved = ScoreOptions.resolvePrecision(spec, backend);
     // calls of about pairsPerCall pairs each (whole Q blocks), so progress reaches the driver
     // while a long cell computes (accumulators travel with executor heartbeats)
-    long perCall = backend.pairsPerCall(qs.get(0).dim());
-    List<Partial> partials = new ArrayList<>(qs.size());
+    long perCall = backend.pairsPerCall(dim);
+    List<Partial> partials = new ArrayList<>(queries.size());
     long nanos = 0;
-    for (int from = 0; from < qs.size(); ) {
+    for (int from = 0; from < queries.size(); ) {
       int to = from;
       long callPairs = 0;
-      while (to < qs.size() && (to == from || callPairs + pairs[to] <= perCall)) {
+      while (to < queries.size() && (to == from || callPairs + pairs[to] <= perCall)) {
         callPairs += pairs[to++];
       }
       partials.addAll(backend.attend(queries.subList(from, to), visible.subList(from, to), resolved));
       nanos += backend.lastKernelNanos();
-      if (pairsDone != null) {
-        pairsDone.add(callPairs);
+      if (acc != null) {
+        acc.pairsDone.add(callPairs);
       }
       from = to;
     }
-    if (used != null) {
-      used.add(backend.name() + " " + resolved.precision().label());
+    if (acc != null) {
+      acc.backends.add(backend.name() + " " + resolved.precision().label());
+      acc.kernelNanos.add(nanos);
     }
-    if (kernelNanos != null) {
-      kernelNanos.add(nanos);
+    for (int i = 0; i < queries.size(); i++) {
+      BlockKey k = qKeys.get(i);
+      boolean only = CellRouter.cellsOfQueryBlock(shards.value().get(k.docHead()), k.docHead(), k.index()).size() == 1;
+      out.add(new BlockPartial(queries.get(i).pos(), partials.get(i)).toRow(k, only));
     }
-    List<Tuple2<BlockKey, BlockPartial>> out = new ArrayList<>(qs.size());
-    for (int i = 0; i < qs.size(); i++) {
-      out.add(new Tuple2<>(qs.get(i).key(), new BlockPartial(qs.get(i).pos(), partials.get(i))));
+  }
+
+  /** One block from its fragments; positions seen twice are bad input, reported as such. */
+  private static PackedRows assemble(BlockKey key, List<PackedRows> fragments) {
+    try {
+      return PackedRows.concat(fragments);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(InputException.MARKER + key.docHead() + ": " + e.getMessage());
     }
-    return out.iterator();
   }
 
   /**
@@ -109,16 +159,19 @@ public final class CellTask {
     }
   }
 
-  /** The GPU Spark assigned to this task (spark.task.resource.gpu.amount), or -1 for the default. */
-  static int taskGpu() {
+  /**
+   * The address of the GPU Spark assigned to this task (spark.task.resource.gpu.amount) as the
+   * discovery script gave it (an ordinal, a GPU UUID or a MIG instance), or null for the default.
+   */
+  static String taskGpu() {
     TaskContext task = TaskContext.get();
     if (task == null) {
-      return -1;
+      return null;
     }
     scala.Option<ResourceInformation> gpu = task.resources().get("gpu");
     if (gpu.isEmpty() || gpu.get().addresses().length == 0) {
-      return -1;
+      return null;
     }
-    return Integer.parseInt(gpu.get().addresses()[0].trim());
+    return gpu.get().addresses()[0].trim();
   }
 }

@@ -6,20 +6,11 @@ import java.util.List;
 
 /**
  * What the driver learns about one (document, head) before planning: row count, dimension,
- * block-index range and every problem found (capped). Summaries of blocks reduce by key.
+ * block-index range and every problem found (capped). Summaries of blocks merge.
  */
 public record DocSummary(DocHead docHead, long rows, int dim, long minBlock, long maxBlock,
     List<String> problems) implements Serializable {
   static final int MAX_PROBLEMS = 5;
-
-  public static DocSummary of(TokenBlock block) {
-    List<String> problems = new ArrayList<>();
-    if (block.problem() != null) {
-      problems.add(block.problem());
-    }
-    return new DocSummary(block.key().docHead(), block.rows(), block.problem() == null ? block.dim() : -1,
-        block.key().index(), block.key().index(), problems);
-  }
 
   public static DocSummary merge(DocSummary a, DocSummary b) {
     List<String> problems = new ArrayList<>(a.problems);

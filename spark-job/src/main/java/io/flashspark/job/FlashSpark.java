@@ -182,7 +182,8 @@ public final class FlashSpark {
         a.getInt("cells", 0, 1, Integer.MAX_VALUE),
         a.getLong("max-kv-shard-mb", ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20, 1, 1L << 30) << 20,
         a.getLong("max-task-mb", 0, 16, 1L << 30) << 20,
-        a.flag("overwrite"));
+        a.flag("overwrite"),
+        a.choice("output-format", "array", List.of("array", "fp32", "bf16"), OutputTable::parseFormat));
   }
 
   static ScoreJob.Result score(SparkSession spark, ScoreOptions options, PrintStream out, PrintStream err) {
@@ -198,6 +199,14 @@ public final class FlashSpark {
       out.printf("  %.3g query-key pairs, %.2f GFLOP/s end to end (4*d FLOP per pair); attention kernels %.2fs"
           + " (summed over tasks, %.0f%% of wall time)%n", r.pairs(), 4.0 * r.dim() * r.pairs() / seconds / 1e9,
           r.kernelMillis() / 1000.0, 100.0 * r.kernelMillis() / Math.max(1, r.millis()));
+      ScoreJob.Timings t = r.timings();
+      out.printf("  time by stage (wall): read, pack, validate and plan %.2fs; route %.2fs; compute %.2fs; merge %.2fs;"
+          + " commit %.2fs (in tasks: cells %.2fs, of which kernels %.2fs; writing output after the cells %.2fs)%n",
+          t.readMillis() / 1e3, t.routeMillis() / 1e3, t.computeMillis() / 1e3, t.mergeMillis() / 1e3,
+          t.commitMillis() / 1e3, t.cellTaskMillis() / 1e3, r.kernelMillis() / 1e3, t.writeTaskMillis() / 1e3);
+      out.printf("  shuffled %.1f MB (routing %.1f MB, partials %.1f MB; planner estimate %.1f MB) for %.1f MB of"
+          + " q/k/v payload: %.2fx%n", t.shuffleBytes() / 1e6, t.routeBytes() / 1e6, t.mergeBytes() / 1e6,
+          t.estimatedBytes() / 1e6, t.payloadBytes() / 1e6, (double) t.shuffleBytes() / Math.max(1, t.payloadBytes()));
       return r;
     } finally {
       spark.sparkContext().removeSparkListener(progress);

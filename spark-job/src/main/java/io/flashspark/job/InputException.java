@@ -4,7 +4,28 @@ package io.flashspark.job;
 public final class InputException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Opens the message of an exception that an executor throws for bad input it finds while
+   * computing (e.g. a position given twice across input partitions); Spark wraps it in a job
+   * failure, and {@link #fromJobFailure} turns it back into bad input on the driver.
+   */
+  static final String MARKER = "flashspark-bad-input: ";
+
   public InputException(String message) {
     super(message);
+  }
+
+  /** The bad input an executor reported inside {@code failure}, or null. */
+  static InputException fromJobFailure(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      int at = m == null ? -1 : m.indexOf(MARKER);
+      if (at >= 0) {
+        String rest = m.substring(at + MARKER.length());
+        int end = rest.indexOf('\n');
+        return new InputException("invalid input rows; nothing was written: " + (end < 0 ? rest : rest.substring(0, end)));
+      }
+    }
+    return null;
   }
 }

@@ -24,7 +24,8 @@ public record ScoreOptions(
     int targetCells,
     long maxKvShardBytes,
     long maxTaskBytes,
-    boolean overwrite) implements Serializable {
+    boolean overwrite,
+    VectorEncoding outputFormat) implements Serializable {
 
   public enum MergeMode { DRIVER, DISTRIBUTED }
 
@@ -33,8 +34,14 @@ public record ScoreOptions(
   /** Positions per block at most: a block is one Java array of T·d floats per vector. */
   public static final int MAX_BLOCK_SIZE = 1 << 20;
 
-  /** {@code maxTaskBytes} 0: derived from the executors' memory ({@link TaskMemory}). */
+  /**
+   * {@code maxTaskBytes} 0: derived from the executors' memory ({@link TaskMemory});
+   * {@code outputFormat} how {@code o} is written (see {@link OutputTable}).
+   */
   public ScoreOptions {
+    if (outputFormat == null) {
+      outputFormat = VectorEncoding.ARRAY;
+    }
     if (blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
       throw new InputException("--block-size must be between 1 and " + MAX_BLOCK_SIZE + ", got " + blockSize);
     }

@@ -107,6 +107,29 @@ public final class TokenTable {
    * table records none.
    */
   public static JavaRDD<Token> decode(Dataset<Row> df, String name, TableRole role, VectorEncoding packedAs) {
+    Columns cols = columns(df, name, role, packedAs);
+    List<String> present = role.vectorColumns();
+    VectorEncoding[] encodings = cols.encodings();
+    VectorEncoding[] packed = new VectorEncoding[3];
+    for (int i = 0; i < 3; i++) {
+      packed[i] = encodings[i] != null && encodings[i].packed() ? encodings[i] : null;
+    }
+    return cols.rows().javaRDD().map(row -> toToken(row, present, packed));
+  }
+
+  /**
+   * A checked token table as {@code doc_id string, head long, pos long} and the role's vector
+   * columns (binary as stored, or {@code array<float>}), with each vector column's encoding
+   * ({@code encodings[i]} for q, k, v; null where the role lacks it).
+   */
+  public record Columns(Dataset<Row> rows, VectorEncoding[] encodings) {
+    public VectorEncoding encoding(String column) {
+      return encodings["qkv".indexOf(column)];
+    }
+  }
+
+  /** Checks the schema on the driver and selects the columns a role needs (see {@link #decode}). */
+  public static Columns columns(Dataset<Row> df, String name, TableRole role, VectorEncoding packedAs) {
     StructType schema = df.schema();
     List<String> missing = new ArrayList<>();
     List<String> required = new ArrayList<>(List.of(DOC_ID, HEAD, POS));
@@ -135,7 +158,7 @@ public final class TokenTable {
     }
     List<Column> cols = new ArrayList<>(List.of(df.col(DOC_ID).cast("string"), df.col(HEAD).cast("long"),
         df.col(POS).cast("long")));
-    VectorEncoding[] packed = new VectorEncoding[3];
+    VectorEncoding[] encodings = new VectorEncoding[3];
     String[] vectorNames = {"q", "k", "v"};
     for (int i = 0; i < 3; i++) {
       String c = vectorNames[i];
@@ -145,18 +168,17 @@ public final class TokenTable {
       StructField field = schema.apply(c);
       DataType t = field.dataType();
       if (t instanceof BinaryType) {
-        packed[i] = packedEncoding(field, name, packedAs);
+        encodings[i] = packedEncoding(field, name, packedAs);
         cols.add(df.col(c));
       } else if (t instanceof ArrayType && ((ArrayType) t).elementType() instanceof NumericType) {
+        encodings[i] = VectorEncoding.ARRAY;
         cols.add(df.col(c).cast(DataTypes.createArrayType(DataTypes.FloatType, true)));
       } else {
         throw new InputException("table '" + name + "' column '" + c + "' has type " + t.simpleString()
             + " (expected array<float> or binary)");
       }
     }
-    List<String> present = role.vectorColumns();
-    return df.select(cols.toArray(new Column[0])).javaRDD()
-        .map(row -> toToken(row, present, packed));
+    return new Columns(df.select(cols.toArray(new Column[0])), encodings);
   }
 
   /** The encoding of a binary vector column: recorded in the table, declared, and never in conflict. */

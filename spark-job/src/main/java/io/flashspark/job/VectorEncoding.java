@@ -36,6 +36,10 @@ public enum VectorEncoding {
     return name().toLowerCase(Locale.ROOT);
   }
 
+  public int bytesPerValue() {
+    return bytesPerValue;
+  }
+
   public boolean packed() {
     return this != ARRAY;
   }
@@ -80,5 +84,48 @@ public enum VectorEncoding {
       }
     }
     return buf.array();
+  }
+
+  /** The kernels' precision of the same values (ARRAY holds fp32). */
+  public io.flashspark.attention.Precision precision() {
+    switch (this) {
+      case BF16: return io.flashspark.attention.Precision.BF16;
+      case FP16: return io.flashspark.attention.Precision.FP16;
+      default: return io.flashspark.attention.Precision.FP32;
+    }
+  }
+
+  /** Values in a packed value of this encoding, or -1 when its length is not a whole number of them. */
+  public static int valueCount(byte[] bytes, VectorEncoding encoding) {
+    return bytes.length % encoding.bytesPerValue != 0 ? -1 : bytes.length / encoding.bytesPerValue;
+  }
+
+  /** Index of the first infinite or NaN value of a packed value (exponent bits all set), or -1. */
+  public static int firstNonFinite(byte[] bytes, VectorEncoding encoding) {
+    switch (encoding) {
+      case FP32:
+        for (int i = 0; i + 3 < bytes.length; i += 4) {
+          if ((bytes[i + 3] & 0x7f) == 0x7f && (bytes[i + 2] & 0x80) != 0) {
+            return i / 4;
+          }
+        }
+        return -1;
+      case BF16:
+        for (int i = 0; i + 1 < bytes.length; i += 2) {
+          if ((bytes[i + 1] & 0x7f) == 0x7f && (bytes[i] & 0x80) != 0) {
+            return i / 2;
+          }
+        }
+        return -1;
+      case FP16:
+        for (int i = 0; i + 1 < bytes.length; i += 2) {
+          if ((bytes[i + 1] & 0x7c) == 0x7c) {
+            return i / 2;
+          }
+        }
+        return -1;
+      default:
+        throw new IllegalStateException("not a packed encoding: " + encoding);
+    }
   }
 }

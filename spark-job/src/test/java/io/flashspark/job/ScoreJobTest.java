@@ -126,7 +126,7 @@ class ScoreJobTest extends SparkTestBase {
     String output = dir.resolve("out").toString();
     ScoreOptions base = options(input, output, null, true, 64, ScoreOptions.MergeMode.DISTRIBUTED, 0);
     ScoreOptions packed = new ScoreOptions(base.input(), base.output(), null, true, 64, base.merge(), "cpu", null,
-        0.2, encoding, 0, base.maxKvShardBytes(), 0, false);
+        0.2, encoding, 0, base.maxKvShardBytes(), 0, false, null);
     new ScoreJob(spark, packed, Progress.quiet()).run();
     assertMatchesReference(input, input, output, new AttentionSpec(0.2, true, null).withPrecision(
         io.flashspark.attention.Precision.FP32), encoding, 698);

@@ -1,0 +1,329 @@
+package io.flashspark.attention;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The packed block layout: rows of one (document, head), sorted by position, in one
+ * little-endian byte array that moves through Spark as a {@code binary} value and is copied as
+ * is into the GPU's pinned staging memory. The only class that knows the layout.
+ *
+ * <pre>
+ *  offset            size            field
+ *  0                 int32           rows
+ *  4                 int16           dim
+ *  6                 int8            encoding: 0 fp32, 1 bf16, 2 fp16 ({@link Precision} ordinal)
+ *  7                 int8            vectors per row: 1 (q) or 2 (k, then v)
+ *  8                 int64[rows]     pos, strictly ascending
+ *  8 + 8·rows        [rows][dim]     vector 0 (q or k), row-major, 4 or 2 bytes per value
+ *  …  + rows·dim·w   [rows][dim]     vector 1 (v), when vectors == 2
+ * </pre>
+ *
+ * Header and positions keep every vector section 8-byte aligned. A block is assembled from
+ * fragments (runs of its rows packed on the map side) by {@link #concat}, which merges their
+ * positions and refuses duplicates.
+ */
+public final class PackedRows implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+  public static final int HEADER_BYTES = 8;
+
+  private final byte[] bytes;
+  private final int rows;
+  private final int dim;
+  private final Precision encoding;
+  private final int vectors;
+
+  private PackedRows(byte[] bytes) {
+    this.bytes = bytes;
+    ByteBuffer buf = buf();
+    this.rows = buf.getInt(0);
+    this.dim = buf.getShort(4);
+    this.encoding = Precision.values()[bytes[6]];
+    this.vectors = bytes[7];
+    if (bytes.length != size(rows, dim, encoding, vectors)) {
+      throw new IllegalArgumentException("packed rows of " + bytes.length + " bytes, header says " + rows
+          + " rows x " + vectors + " vectors x " + dim + " " + encoding.label());
+    }
+  }
+
+  /** Reads a packed value (no copy). */
+  public static PackedRows of(byte[] bytes) {
+    return new PackedRows(bytes);
+  }
+
+  /** Bytes of one value in {@code encoding}. */
+  public static int valueBytes(Precision encoding) {
+    return encoding == Precision.FP32 ? 4 : 2;
+  }
+
+  /** Size of a packed value: header, positions, vectors. */
+  public static long size(long rows, int dim, Precision encoding, int vectors) {
+    return HEADER_BYTES + rows * (Long.BYTES + (long) vectors * dim * valueBytes(encoding));
+  }
+
+  public byte[] bytes() { return bytes; }
+  public int rows() { return rows; }
+  public int dim() { return dim; }
+  public Precision encoding() { return encoding; }
+  public int vectors() { return vectors; }
+
+  private ByteBuffer buf() {
+    return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  public long pos(int row) {
+    return buf().getLong(HEADER_BYTES + row * Long.BYTES);
+  }
+
+  public long[] positions() {
+    long[] out = new long[rows];
+    buf().position(HEADER_BYTES).slice().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(out);
+    return out;
+  }
+
+  /** Byte offset of vector {@code which} (0: q or k, 1: v) in {@link #bytes}. */
+  public int vectorOffset(int which) {
+    if (which < 0 || which >= vectors) {
+      throw new IllegalArgumentException("vector " + which + " of " + vectors);
+    }
+    return (int) (HEADER_BYTES + (long) rows * Long.BYTES + (long) which * rows * dim * valueBytes(encoding));
+  }
+
+  public int vectorBytes() {
+    return rows * dim * valueBytes(encoding);
+  }
+
+  /** Vector {@code which} widened to fp32, row-major {@code [rows][dim]}. */
+  public float[] decode(int which) {
+    float[] out = new float[rows * dim];
+    decodeInto(bytes, vectorOffset(which), encoding, out, 0, out.length);
+    return out;
+  }
+
+  /** {@code count} little-endian values of {@code encoding} from {@code src[offset..]} into {@code dst}. */
+  public static void decodeInto(byte[] src, int offset, Precision encoding, float[] dst, int dstOffset, int count) {
+    ByteBuffer b = ByteBuffer.wrap(src).order(ByteOrder.LITTLE_ENDIAN);
+    switch (encoding) {
+      case FP32:
+        b.position(offset);
+        b.asFloatBuffer().get(dst, dstOffset, count);
+        break;
+      case BF16:
+        for (int i = 0; i < count; i++) {
+          dst[dstOffset + i] = Float.intBitsToFloat((b.getShort(offset + 2 * i) & 0xffff) << 16);
+        }
+        break;
+      default:
+        for (int i = 0; i < count; i++) {
+          dst[dstOffset + i] = LowPrecision.fp16ToFloat(b.getShort(offset + 2 * i));
+        }
+    }
+  }
+
+  public QueryBlock queryBlock() {
+    requireVectors(1);
+    return new QueryBlock(rows, dim, decode(0), positions(), this);
+  }
+
+  public KeyValueBlock keyValueBlock() {
+    requireVectors(2);
+    return new KeyValueBlock(rows, dim, decode(0), decode(1), positions(), this);
+  }
+
+  private void requireVectors(int n) {
+    if (vectors != n) {
+      throw new IllegalStateException("packed rows hold " + vectors + " vector(s) per row, expected " + n);
+    }
+  }
+
+  /**
+   * Collects rows in any order and packs them sorted by position; {@link #finish} refuses a
+   * position given twice.
+   */
+  public static final class Writer {
+    private final int dim;
+    private final Precision encoding;
+    private final int vectors;
+    private final int width;
+    private long[] pos = new long[16];
+    private byte[][] data;
+    private int rows;
+    private boolean ascending = true;
+
+    public Writer(int dim, Precision encoding, int vectors) {
+      if (dim < 1 || dim > Short.MAX_VALUE || vectors < 1 || vectors > 2) {
+        throw new IllegalArgumentException("dim " + dim + ", vectors " + vectors);
+      }
+      this.dim = dim;
+      this.encoding = encoding;
+      this.vectors = vectors;
+      this.width = dim * valueBytes(encoding);
+      this.data = new byte[vectors][16 * width];
+    }
+
+    public int rows() { return rows; }
+    public int dim() { return dim; }
+    public Precision encoding() { return encoding; }
+
+    /** Bytes this writer holds so far. */
+    public long bytes() {
+      return size(rows, dim, encoding, vectors);
+    }
+
+    /**
+     * Appends a row whose vector {@code i} is already encoded: {@code dim} values of this writer's
+     * encoding at {@code encoded[i]}.
+     */
+    public void addEncoded(long position, byte[][] encoded) {
+      add(position);
+      for (int i = 0; i < vectors; i++) {
+        System.arraycopy(encoded[i], 0, data[i], rows * width, width);
+      }
+      rows++;
+    }
+
+    /** Appends a row of fp32 vectors, rounding them to this writer's encoding. */
+    public void addFloats(long position, float[][] values) {
+      add(position);
+      for (int i = 0; i < vectors; i++) {
+        ByteBuffer b = ByteBuffer.wrap(data[i], rows * width, width).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : values[i]) {
+          switch (encoding) {
+            case FP32: b.putFloat(x); break;
+            case BF16: b.putShort(LowPrecision.floatToBf16(x)); break;
+            default: b.putShort(LowPrecision.floatToFp16(x));
+          }
+        }
+      }
+      rows++;
+    }
+
+    private void add(long position) {
+      if (rows == pos.length) {
+        pos = Arrays.copyOf(pos, rows * 2);
+        for (int i = 0; i < vectors; i++) {
+          data[i] = Arrays.copyOf(data[i], rows * 2 * width);
+        }
+      }
+      ascending &= rows == 0 || position > pos[rows - 1];
+      pos[rows] = position;
+    }
+
+    /** The packed rows, sorted by position. @throws IllegalArgumentException naming a duplicate position */
+    public byte[] finish() {
+      long size = bytes();
+      if (size > Integer.MAX_VALUE - 16) {
+        throw new IllegalStateException("packed rows of " + size + " bytes exceed a Java array");
+      }
+      Integer[] order = null;
+      if (!ascending) {
+        order = new Integer[rows];
+        for (int r = 0; r < rows; r++) {
+          order[r] = r;
+        }
+        Arrays.sort(order, (a, b) -> Long.compare(pos[a], pos[b]));
+        for (int r = 1; r < rows; r++) {
+          if (pos[order[r]] == pos[order[r - 1]]) {
+            throw new IllegalArgumentException("duplicate position " + pos[order[r]]);
+          }
+        }
+      }
+      ByteBuffer out = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
+      out.putInt(rows).putShort((short) dim).put((byte) encoding.ordinal()).put((byte) vectors);
+      for (int r = 0; r < rows; r++) {
+        out.putLong(pos[order == null ? r : order[r]]);
+      }
+      for (int i = 0; i < vectors; i++) {
+        if (order == null) {
+          out.put(data[i], 0, rows * width);
+        } else {
+          for (int r = 0; r < rows; r++) {
+            out.put(data[i], order[r] * width, width);
+          }
+        }
+      }
+      return out.array();
+    }
+  }
+
+  /**
+   * One block from its fragments, rows merged by position. Fragments must agree in dim, encoding
+   * and vectors. Throws {@link IllegalArgumentException} naming the first position found twice.
+   */
+  public static PackedRows concat(List<PackedRows> fragments) {
+    if (fragments.size() == 1) {
+      return fragments.get(0);
+    }
+    PackedRows first = fragments.get(0);
+    long total = 0;
+    for (PackedRows f : fragments) {
+      if (f.dim != first.dim || f.encoding != first.encoding || f.vectors != first.vectors) {
+        throw new IllegalArgumentException("fragments of one block differ: " + f.dim + "/" + f.encoding + "/"
+            + f.vectors + " and " + first.dim + "/" + first.encoding + "/" + first.vectors);
+      }
+      total += f.rows;
+    }
+    // fragments sorted by their first position; the rows in order by a k-way merge
+    List<PackedRows> sorted = new ArrayList<>(fragments);
+    sorted.removeIf(f -> f.rows == 0);
+    sorted.sort((a, b) -> Long.compare(a.pos(0), b.pos(0)));
+    int[] next = new int[sorted.size()];
+    long[][] pos = new long[sorted.size()][];
+    for (int i = 0; i < sorted.size(); i++) {
+      pos[i] = sorted.get(i).positions();
+    }
+    int width = first.dim * valueBytes(first.encoding);
+    boolean disjoint = true;
+    for (int i = 1; i < sorted.size() && disjoint; i++) {
+      disjoint = pos[i][0] > pos[i - 1][pos[i - 1].length - 1];
+    }
+    long size = size(total, first.dim, first.encoding, first.vectors);
+    if (size > Integer.MAX_VALUE - 16) {
+      throw new IllegalStateException("a block of " + size + " bytes exceeds a Java array: use a smaller --block-size");
+    }
+    byte[] out = new byte[(int) size];
+    ByteBuffer ob = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    ob.putInt((int) total).putShort((short) first.dim).put((byte) first.encoding.ordinal()).put((byte) first.vectors);
+    int vectorBase = (int) (HEADER_BYTES + total * Long.BYTES);
+    if (disjoint) { // the common case (input sorted by position): whole sections, one after another
+      int row = 0;
+      for (int i = 0; i < sorted.size(); i++) {
+        PackedRows f = sorted.get(i);
+        for (int r = 0; r < f.rows; r++) {
+          ob.putLong(HEADER_BYTES + (row + r) * Long.BYTES, pos[i][r]);
+        }
+        for (int v = 0; v < first.vectors; v++) {
+          System.arraycopy(f.bytes, f.vectorOffset(v), out, vectorBase + (int) ((long) v * total * width) + row * width,
+              f.rows * width);
+        }
+        row += f.rows;
+      }
+      return new PackedRows(out);
+    }
+    long previous = 0;
+    for (int r = 0; r < total; r++) {
+      int best = -1;
+      for (int i = 0; i < sorted.size(); i++) {
+        if (next[i] < pos[i].length && (best < 0 || pos[i][next[i]] < pos[best][next[best]])) {
+          best = i;
+        }
+      }
+      long p = pos[best][next[best]];
+      if (r > 0 && p == previous) {
+        throw new IllegalArgumentException("duplicate position " + p);
+      }
+      previous = p;
+      ob.putLong(HEADER_BYTES + r * Long.BYTES, p);
+      PackedRows f = sorted.get(best);
+      for (int v = 0; v < first.vectors; v++) {
+        System.arraycopy(f.bytes, f.vectorOffset(v) + next[best] * width, out,
+            vectorBase + (int) ((long) v * total * width) + r * width, width);
+      }
+      next[best]++;
+    }
+    return new PackedRows(out);
+  }
+}

@@ -1,0 +1,97 @@
+package io.flashspark.attention;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The packed block layout: round trips, sorting, fragments merged in any order, duplicates refused. */
+class PackedRowsTest {
+  @ParameterizedTest
+  @EnumSource(Precision.class)
+  void fragmentsInAnyOrderAssembleIntoTheSortedBlock(Precision encoding) {
+    SplittableRandom rnd = Seeds.fresh("PackedRowsTest");
+    int rows = 300;
+    int dim = 8;
+    long[] pos = new long[rows];
+    float[][] k = new float[rows][];
+    float[][] v = new float[rows][];
+    for (int i = 0; i < rows; i++) {
+      pos[i] = 1000 + 2L * i + (i % 2); // sparse, strictly ascending
+      k[i] = Gaussian.floats(rnd, dim, 1);
+      v[i] = Gaussian.floats(rnd, dim, 1);
+    }
+    // three fragments, rows dealt out at random and given to each writer shuffled
+    List<PackedRows.Writer> writers = List.of(new PackedRows.Writer(dim, encoding, 2),
+        new PackedRows.Writer(dim, encoding, 2), new PackedRows.Writer(dim, encoding, 2));
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < rows; i++) {
+      order.add(i);
+    }
+    java.util.Collections.shuffle(order, new java.util.Random(rnd.nextLong()));
+    for (int i : order) {
+      writers.get(rnd.nextInt(3)).addFloats(pos[i], new float[][] {k[i], v[i]});
+    }
+    List<PackedRows> fragments = new ArrayList<>();
+    for (PackedRows.Writer w : writers) {
+      fragments.add(PackedRows.of(w.finish()));
+    }
+    PackedRows block = PackedRows.concat(fragments);
+    assertEquals(rows, block.rows());
+    assertEquals(PackedRows.size(rows, dim, encoding, 2), block.bytes().length);
+    assertArrayEquals(pos, block.positions());
+    KeyValueBlock kv = block.keyValueBlock();
+    for (int i = 0; i < rows; i++) {
+      for (int c = 0; c < dim; c++) {
+        assertEquals(encoding.round(k[i][c]), kv.k()[i * dim + c]);
+        assertEquals(encoding.round(v[i][c]), kv.v()[i * dim + c]);
+      }
+    }
+    assertTrue(kv.packed() == block);
+  }
+
+  @Test
+  void disjointFragmentsAreJoinedWhole() {
+    PackedRows.Writer a = new PackedRows.Writer(4, Precision.BF16, 1);
+    PackedRows.Writer b = new PackedRows.Writer(4, Precision.BF16, 1);
+    for (int i = 0; i < 10; i++) {
+      (i < 5 ? b : a).addFloats(i < 5 ? i : i + 100, new float[][] {{i, -i, 0.5f * i, 1}});
+    }
+    PackedRows block = PackedRows.concat(List.of(PackedRows.of(a.finish()), PackedRows.of(b.finish())));
+    assertArrayEquals(new long[] {0, 1, 2, 3, 4, 105, 106, 107, 108, 109}, block.positions());
+    assertEquals(7f, block.queryBlock().q()[7 * 4]); // row 7 (pos 107) holds i = 7
+  }
+
+  @Test
+  void duplicatePositionsAreRefusedWithinAndAcrossFragments() {
+    PackedRows.Writer w = new PackedRows.Writer(2, Precision.FP32, 1);
+    w.addFloats(5, new float[][] {{1, 2}});
+    w.addFloats(3, new float[][] {{1, 2}});
+    w.addFloats(5, new float[][] {{3, 4}});
+    assertTrue(assertThrows(IllegalArgumentException.class, w::finish).getMessage().contains("duplicate position 5"));
+    PackedRows.Writer x = new PackedRows.Writer(2, Precision.FP32, 1);
+    x.addFloats(1, new float[][] {{1, 2}});
+    x.addFloats(9, new float[][] {{1, 2}});
+    PackedRows.Writer y = new PackedRows.Writer(2, Precision.FP32, 1);
+    y.addFloats(4, new float[][] {{1, 2}});
+    y.addFloats(9, new float[][] {{1, 2}});
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> PackedRows.concat(List.of(PackedRows.of(x.finish()), PackedRows.of(y.finish())))).getMessage()
+        .contains("duplicate position 9"));
+  }
+
+  @Test
+  void aTruncatedValueIsRefused() {
+    PackedRows.Writer w = new PackedRows.Writer(2, Precision.BF16, 1);
+    w.addFloats(1, new float[][] {{1, 2}});
+    byte[] bytes = w.finish();
+    assertThrows(IllegalArgumentException.class, () -> PackedRows.of(java.util.Arrays.copyOf(bytes, bytes.length - 2)));
+  }
+}

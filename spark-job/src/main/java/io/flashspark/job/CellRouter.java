@@ -1,0 +1,163 @@
+package io.flashspark.job;
+
+import io.flashspark.attention.Partial;
+import io.flashspark.attention.PackedRows;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Sends each fragment's packed bytes to the cells that need them, once per cell: the query side
+ * ({@code q}) to the cells of its Q shard it needs, the key side ({@code kv}) to the cells of its
+ * KV shard. Routed rows ({@link #SCHEMA}) carry the partition key of {@link CellPartitions}, so
+ * {@code repartition(cells, part)} puts each cell alone in its partition.
+ */
+final class CellRouter {
+  static final StructType SCHEMA = DataTypes.createStructType(List.of(
+      DataTypes.createStructField("part", DataTypes.IntegerType, false),
+      DataTypes.createStructField("cell", DataTypes.LongType, false),
+      DataTypes.createStructField("side", DataTypes.IntegerType, false),
+      DataTypes.createStructField(TokenTable.DOC_ID, DataTypes.StringType, false),
+      DataTypes.createStructField(TokenTable.HEAD, DataTypes.IntegerType, false),
+      DataTypes.createStructField("block", DataTypes.LongType, false),
+      DataTypes.createStructField("data", DataTypes.BinaryType, false)));
+  static final int QUERY_SIDE = 0;
+  static final int KEY_SIDE = 1;
+
+  /**
+   * Shuffle bytes of a routed row beyond its data (Spark's UnsafeRow: null bits, 8 bytes per
+   * field, a 4-byte length before each record); the doc id adds its length rounded up to 8.
+   */
+  static long rowOverhead(String docId) {
+    return 8 + 8L * SCHEMA.size() + 4 + ((docId.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 7) / 8) * 8;
+  }
+
+  private CellRouter() {}
+
+  /** Cells of KV shards that Q block {@code block} of {@code plan} needs. */
+  static List<Long> cellsOfQueryBlock(BlockPlanner.ShardPlan plan, DocHead dh, long block) {
+    List<Long> cells = new ArrayList<>();
+    int qShard = plan.qShardOf(block);
+    for (int s = 0; s < plan.kvShards(); s++) {
+      if (plan.qBlockNeeds(block, s)) {
+        cells.add(plan.cell(dh, qShard, s).id());
+      }
+    }
+    return cells;
+  }
+
+  /** Cells of Q shards that need KV block {@code block} of {@code plan}. */
+  static List<Long> cellsOfKeyBlock(BlockPlanner.ShardPlan plan, DocHead dh, long block) {
+    List<Long> cells = new ArrayList<>();
+    int kvShard = plan.kvShardOf(block);
+    for (int r = 0; r < plan.qShards(); r++) {
+      if (plan.cellNeeded(r, kvShard)) {
+        cells.add(plan.cell(dh, r, kvShard).id());
+      }
+    }
+    return cells;
+  }
+
+  /** Fragment rows to routed rows, for the sides asked. */
+  static final class Route implements MapPartitionsFunction<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards;
+    private final int[] keys;
+    private final boolean querySide;
+    private final boolean keySide;
+
+    Route(Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards, int[] keys, boolean querySide, boolean keySide) {
+      this.shards = shards;
+      this.keys = keys;
+      this.querySide = querySide;
+      this.keySide = keySide;
+    }
+
+    @Override public Iterator<Row> call(Iterator<Row> fragments) {
+      return new Expanding<>(fragments, f -> {
+        DocHead dh = new DocHead(f.getString(0), f.getInt(1));
+        long block = f.getLong(2);
+        BlockPlanner.ShardPlan plan = shards.value().get(dh);
+        List<Row> out = new ArrayList<>();
+        if (plan == null) {
+          return out;
+        }
+        if (querySide && !f.isNullAt(8)) {
+          for (long cell : cellsOfQueryBlock(plan, dh, block)) {
+            out.add(routed(cell, QUERY_SIDE, dh, block, (byte[]) f.get(8)));
+          }
+        }
+        if (keySide && !f.isNullAt(9)) {
+          for (long cell : cellsOfKeyBlock(plan, dh, block)) {
+            out.add(routed(cell, KEY_SIDE, dh, block, (byte[]) f.get(9)));
+          }
+        }
+        return out;
+      });
+    }
+
+    private Row routed(long cell, int side, DocHead dh, long block, byte[] data) {
+      return RowFactory.create(keys[(int) (cell % keys.length)], cell, side, dh.docId(), dh.head(), block, data);
+    }
+  }
+
+  /**
+   * Empty partials ({@link BlockPartial} rows, final) for query fragments that no cell serves: a
+   * (doc, head) without keys, or a causal block before every key.
+   */
+  static final class Unserved implements MapPartitionsFunction<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards;
+
+    Unserved(Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards) {
+      this.shards = shards;
+    }
+
+    @Override public Iterator<Row> call(Iterator<Row> fragments) {
+      return new Expanding<>(fragments, f -> {
+        DocHead dh = new DocHead(f.getString(0), f.getInt(1));
+        long block = f.getLong(2);
+        BlockPlanner.ShardPlan plan = shards.value().get(dh);
+        if (f.isNullAt(8) || (plan != null && !cellsOfQueryBlock(plan, dh, block).isEmpty())) {
+          return List.of();
+        }
+        PackedRows q = PackedRows.of((byte[]) f.get(8));
+        return List.of(new BlockPartial(q.positions(), Partial.empty(q.rows(), q.dim()))
+            .toRow(new BlockKey(dh, block), true));
+      });
+    }
+  }
+
+  /** Flat-maps an iterator lazily, one input at a time. */
+  static final class Expanding<A, B> implements Iterator<B> {
+    private final Iterator<A> input;
+    private final java.util.function.Function<A, List<B>> f;
+    private Iterator<B> current = java.util.Collections.emptyIterator();
+
+    Expanding(Iterator<A> input, java.util.function.Function<A, List<B>> f) {
+      this.input = input;
+      this.f = f;
+    }
+
+    @Override public boolean hasNext() {
+      while (!current.hasNext() && input.hasNext()) {
+        current = f.apply(input.next()).iterator();
+      }
+      return current.hasNext();
+    }
+
+    @Override public B next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      return current.next();
+    }
+  }
+}

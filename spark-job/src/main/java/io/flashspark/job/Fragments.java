@@ -1,0 +1,309 @@
+package io.flashspark.job;
+
+import io.flashspark.attention.PackedRows;
+import io.flashspark.attention.Precision;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Step one of {@code score}: a token table becomes <em>fragments</em>, each a run of one block's
+ * rows packed on the map side ({@link PackedRows}), with no shuffle. An input partition holds one
+ * fragment per block it touches (input sorted by position: whole blocks, or two halves where a
+ * split cuts one), so later stages move a few large binary values instead of one row per token.
+ *
+ * <p>Schema: {@code doc_id, head, block, rows, dim, problem, q, kv}: {@code q} packs the query
+ * side (positions and q), {@code kv} the key side (positions, k, v); either is null when the
+ * table's role lacks it. Rows are checked as they are packed (nulls, head range, vector lengths,
+ * finite values, duplicate positions within the fragment); a fragment with a problem carries its
+ * first one and no data, so the driver can report every problem before anything is written.
+ */
+public final class Fragments {
+  public static final StructType SCHEMA = DataTypes.createStructType(List.of(
+      DataTypes.createStructField(TokenTable.DOC_ID, DataTypes.StringType, false),
+      DataTypes.createStructField(TokenTable.HEAD, DataTypes.IntegerType, false),
+      DataTypes.createStructField("block", DataTypes.LongType, false),
+      DataTypes.createStructField("rows", DataTypes.IntegerType, false),
+      DataTypes.createStructField("dim", DataTypes.IntegerType, false),
+      DataTypes.createStructField("min_pos", DataTypes.LongType, false),
+      DataTypes.createStructField("max_pos", DataTypes.LongType, false),
+      DataTypes.createStructField("problem", DataTypes.StringType, true),
+      DataTypes.createStructField("q", DataTypes.BinaryType, true),
+      DataTypes.createStructField("kv", DataTypes.BinaryType, true)));
+
+  /** Packed bytes a partition buffers before it emits its fragments (bounds the task's memory). */
+  static final long FLUSH_BYTES = 64L << 20;
+
+  private Fragments() {}
+
+  /**
+   * The fragments of a token table.
+   *
+   * @param precision the job's precision, or null (the backend's default): fp32 inputs are
+   *     rounded to a 16-bit precision here when one is asked for, since the kernels would round
+   *     them anyway; 16-bit inputs travel as they are
+   */
+  public static Dataset<Row> read(SparkSession spark, String path, TableRole role, VectorEncoding packedAs,
+      int blockSize, Precision precision) {
+    TokenTable.Columns cols = TokenTable.columns(TokenTable.open(spark, path, role.label()), path, role, packedAs);
+    Precision q = role.has("q") ? shipped(cols.encoding("q"), precision) : null;
+    Precision kv = role.has("k") ? shipped(common(cols.encoding("k"), cols.encoding("v")), precision) : null;
+    Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv);
+    return cols.rows().mapPartitions(packer, Encoders.row(SCHEMA));
+  }
+
+  /** The precision a vector column travels in: its own when 16-bit, else the job's when 16-bit, else fp32. */
+  static Precision shipped(VectorEncoding input, Precision precision) {
+    if (input == VectorEncoding.BF16) {
+      return Precision.BF16;
+    }
+    if (input == VectorEncoding.FP16) {
+      return Precision.FP16;
+    }
+    return precision == null ? Precision.FP32 : precision;
+  }
+
+  /** k and v share one packed value, so one encoding: theirs if equal, else fp32. */
+  private static VectorEncoding common(VectorEncoding k, VectorEncoding v) {
+    return k == v ? k : VectorEncoding.FP32;
+  }
+
+  /** Packs one input partition into fragments, one open writer per block. */
+  static final class Packer implements MapPartitionsFunction<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private final TableRole role;
+    private final VectorEncoding[] inputs; // per q, k, v; null when the role lacks it
+    private final int blockSize;
+    private final Precision qAs;
+    private final Precision kvAs;
+
+    Packer(TableRole role, VectorEncoding[] inputs, int blockSize, Precision qAs, Precision kvAs) {
+      this.role = role;
+      this.inputs = inputs;
+      this.blockSize = blockSize;
+      this.qAs = qAs;
+      this.kvAs = kvAs;
+    }
+
+    /** The rows of one block seen so far in this partition. */
+    private final class Open {
+      final String docId;
+      final int head;
+      final long block;
+      PackedRows.Writer q;
+      PackedRows.Writer kv;
+      String problem;
+      int rows;
+      int dim = -1;
+      long minPos = Long.MAX_VALUE;
+      long maxPos = Long.MIN_VALUE;
+
+      Open(String docId, int head, long block) {
+        this.docId = docId;
+        this.head = head;
+        this.block = block;
+      }
+
+      long bytes() {
+        return (q == null ? 0 : q.bytes()) + (kv == null ? 0 : kv.bytes());
+      }
+
+      void fail(String what) {
+        if (problem == null) {
+          problem = new DocHead(docId, head) + ": " + what;
+          q = null;
+          kv = null;
+        }
+      }
+
+      Row finish() {
+        byte[] qBytes = null;
+        byte[] kvBytes = null;
+        if (problem == null) {
+          try {
+            qBytes = q == null ? null : q.finish();
+            kvBytes = kv == null ? null : kv.finish();
+          } catch (IllegalArgumentException e) {
+            fail(e.getMessage()); // a duplicate position
+            qBytes = null;
+            kvBytes = null;
+          }
+        }
+        return RowFactory.create(docId, head, block, rows, Math.max(dim, 0), minPos, maxPos, problem, qBytes, kvBytes);
+      }
+    }
+
+    @Override public Iterator<Row> call(Iterator<Row> input) {
+      return new Iterator<>() {
+        private final Map<BlockKey, Open> open = new HashMap<>();
+        private long buffered;
+        private Iterator<Row> ready = java.util.Collections.emptyIterator();
+
+        @Override public boolean hasNext() {
+          while (!ready.hasNext()) {
+            if (!input.hasNext() && open.isEmpty()) {
+              return false;
+            }
+            while (input.hasNext() && buffered < FLUSH_BYTES) {
+              buffered += add(open, input.next());
+            }
+            List<Row> out = new ArrayList<>(open.size());
+            for (Open o : open.values()) {
+              out.add(o.finish());
+            }
+            open.clear();
+            buffered = 0;
+            ready = out.iterator();
+          }
+          return true;
+        }
+
+        @Override public Row next() {
+          if (!hasNext()) {
+            throw new java.util.NoSuchElementException();
+          }
+          return ready.next();
+        }
+      };
+    }
+
+    /** Adds one token row to its block's writers; returns the bytes it added. */
+    private long add(Map<BlockKey, Open> open, Row row) {
+      String docId = row.isNullAt(0) ? "<null>" : row.getString(0);
+      boolean nullKey = row.isNullAt(0) || row.isNullAt(1) || row.isNullAt(2);
+      long head = nullKey ? -1 : row.getLong(1);
+      long pos = nullKey ? -1 : row.getLong(2);
+      long block = nullKey ? Long.MIN_VALUE : Math.floorDiv(pos, (long) blockSize);
+      BlockKey key = new BlockKey(new DocHead(docId, (int) head), block);
+      Open o = open.computeIfAbsent(key, k -> new Open(docId, (int) head, block));
+      long before = o.bytes();
+      o.rows++;
+      o.minPos = Math.min(o.minPos, pos);
+      o.maxPos = Math.max(o.maxPos, pos);
+      if (o.problem != null) {
+        return 0;
+      }
+      if (nullKey) {
+        o.fail("null doc_id, head or pos");
+        return 0;
+      }
+      if (head != (int) head) {
+        o.fail("head " + head + " does not fit a 32-bit int");
+        return 0;
+      }
+      String[] names = {"q", "k", "v"};
+      Object[] values = new Object[3];
+      int field = 3;
+      for (int i = 0; i < 3; i++) {
+        if (inputs[i] == null) {
+          continue;
+        }
+        if (row.isNullAt(field)) {
+          o.fail("column '" + names[i] + "' is null at pos " + pos);
+          return 0;
+        }
+        Object value = inputs[i].packed() ? (byte[]) row.get(field) : row.getList(field);
+        int dim = inputs[i].packed() ? VectorEncoding.valueCount((byte[]) value, inputs[i])
+            : ((List<?>) value).size();
+        if (dim < 0) {
+          o.fail("column '" + names[i] + "' at pos " + pos + ": packed " + inputs[i].label() + " value of "
+              + ((byte[]) value).length + " bytes is not a whole number of " + inputs[i].bytesPerValue() + "-byte values");
+          return 0;
+        }
+        if (dim == 0) {
+          o.fail("vectors of length 0 at pos " + pos);
+          return 0;
+        }
+        if (o.dim < 0) {
+          o.dim = dim;
+        } else if (dim != o.dim) {
+          o.fail("column '" + names[i] + "' at pos " + pos + " has " + dim + " values but the block's vectors have "
+              + o.dim);
+          return 0;
+        }
+        values[i] = value;
+        field++;
+      }
+      String problem = addVectors(o, pos, values);
+      if (problem != null) {
+        o.fail(problem + " at pos " + pos);
+        return 0;
+      }
+      return o.bytes() - before;
+    }
+
+    private String addVectors(Open o, long pos, Object[] values) {
+      if (values[0] != null) {
+        if (o.q == null) {
+          o.q = new PackedRows.Writer(o.dim, qAs, 1);
+        }
+        String p = add(o.q, pos, new Object[] {values[0]}, new VectorEncoding[] {inputs[0]}, new String[] {"q"});
+        if (p != null) {
+          return p;
+        }
+      }
+      if (values[1] != null) {
+        if (o.kv == null) {
+          o.kv = new PackedRows.Writer(o.dim, kvAs, 2);
+        }
+        return add(o.kv, pos, new Object[] {values[1], values[2]}, new VectorEncoding[] {inputs[1], inputs[2]},
+            new String[] {"k", "v"});
+      }
+      return null;
+    }
+
+    /** Copies encoded bytes as they are where the encodings agree, else converts through fp32. */
+    private static String add(PackedRows.Writer w, long pos, Object[] values, VectorEncoding[] from, String[] names) {
+      Precision to = w.encoding();
+      boolean direct = true;
+      for (VectorEncoding e : from) {
+        direct &= e.packed() && e.precision() == to;
+      }
+      if (direct) {
+        byte[][] encoded = new byte[values.length][];
+        for (int i = 0; i < values.length; i++) {
+          encoded[i] = (byte[]) values[i];
+          int bad = VectorEncoding.firstNonFinite(encoded[i], from[i]);
+          if (bad >= 0) {
+            return "column '" + names[i] + "' has a non-finite value at index " + bad;
+          }
+        }
+        w.addEncoded(pos, encoded);
+        return null;
+      }
+      float[][] floats = new float[values.length][];
+      for (int i = 0; i < values.length; i++) {
+        if (from[i].packed()) {
+          floats[i] = from[i].decode((byte[]) values[i], new String[1]);
+        } else {
+          List<?> list = (List<?>) values[i];
+          floats[i] = new float[list.size()];
+          for (int j = 0; j < floats[i].length; j++) {
+            Object x = list.get(j);
+            if (x == null) {
+              return "column '" + names[i] + "' has a null element at index " + j;
+            }
+            floats[i][j] = (Float) x;
+          }
+        }
+        for (int j = 0; j < floats[i].length; j++) {
+          if (!Float.isFinite(floats[i][j])) {
+            return "column '" + names[i] + "' has " + floats[i][j] + " at index " + j;
+          }
+        }
+      }
+      w.addFloats(pos, floats);
+      return null;
+    }
+  }
+}
