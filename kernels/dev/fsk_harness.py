@@ -69,6 +69,16 @@ def make_tiles(segs, bm, causal):
     return [(s, r) for _, s, r in tiles]
 
 
+def key_limits(segs):
+    """Per query row: index within its segment of the last key at a position <= the row's (-1: none)."""
+    rows = max([s[0] + s[1] for s in segs] + [1])
+    out = np.full(rows, -1, dtype=np.int32)
+    for qr0, ql, kr0, kl, qp0, kp0 in segs:
+        i = np.arange(ql, dtype=np.int64)
+        out[qr0:qr0 + ql] = np.clip(qp0 + i - kp0, -1, kl - 1).astype(np.int32)
+    return out
+
+
 class FwdLaunch:
     """Prepared launch (device arrays for segments/tiles) so timing excludes host work."""
 
@@ -80,13 +90,15 @@ class FwdLaunch:
         self.seg_t = torch.tensor(np.array(segs, dtype=np.int64).reshape(-1), device="cuda")
         self.tile_t = torch.tensor(np.array(tl, dtype=np.int32).reshape(-1) if tl else np.zeros(2, np.int32),
                                    device="cuda")
+        self.klim_t = torch.tensor(key_limits(segs), device="cuda")
         self.scale = np.float32(scale)
 
     def __call__(self, q, k, v, o, m, l):
         if self.num_tiles == 0:
             return
         self.f((self.num_tiles,), (self.threads,),
-               (P(q), P(k), P(v), P(o), P(m), P(l), P(self.seg_t), P(self.tile_t), np.int32(self.num_tiles),
+               (P(q), P(k), P(v), P(o), P(m), P(l), P(self.seg_t), P(self.klim_t), P(self.tile_t),
+                np.int32(self.num_tiles),
                 self.scale), shared_mem=self.smem)
 
 
@@ -472,7 +484,8 @@ def sanitize(lib):
                 tl = make_tiles(segs, bm, causal)
                 segt = cp.asarray(np.array(segs, dtype=np.int64).reshape(-1))
                 tilt = cp.asarray(np.array(tl, dtype=np.int32).reshape(-1))
-                f((len(tl),), (thr,), (q, k, v, o, m, l, segt, tilt, np.int32(len(tl)), np.float32(d ** -0.5)),
+                klim = cp.asarray(key_limits(segs))
+                f((len(tl),), (thr,), (q, k, v, o, m, l, segt, klim, tilt, np.int32(len(tl)), np.float32(d ** -0.5)),
                   shared_mem=smem)
                 cp.cuda.runtime.deviceSynchronize()
                 print("sanitize ran", fwd_name(dt, d, causal), "nan left in o:", int(cp.isnan(o).sum()), flush=True)

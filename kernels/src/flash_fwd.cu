@@ -3,7 +3,11 @@
  *
  * LAUNCH CONTRACT (all code paths): gridDim.x = num_tiles (one CTA per work tile of BLOCK_M = 128 query
  * rows of one segment), blockDim.x = 256, dynamic shared memory = smem_bytes from kernels.properties
- * (d64: 50176 B, d128: 197632 B). Tiles are read as tiles[blockIdx.x].
+ * (d64: 50176 B, d128: 197632 B). Tiles are read as tiles[blockIdx.x]. A segment is 6 int64
+ * {q_row0, q_len, k_row0, k_len, reserved, reserved}; causal masking reads key_limit[q_row] (int32 per
+ * query row: index within its segment of the last key at a position <= the row's, -1 if none), which
+ * the host derives from the rows' positions: sparse positions cost no extra segments. Keys of a
+ * segment must be sorted by position and queries too (limits non-decreasing).
  *
  * TILING
  *   sm_90a cubin (H100/H200): two warpgroups x 64 query rows. Tensor cores via wgmma:
@@ -49,6 +53,10 @@
 
 #ifndef FSK_DEVICE_HELPERS
 #define FSK_DEVICE_HELPERS
+// Causal limit of query row I of the current segment (rows past q_len take the last row's): the
+// index, within the segment's keys, of the last key at a position <= the row's position, -1 if none.
+// The host computes it from the rows' positions, so positions need not be contiguous.
+#define FSK_KLIM(I) ((long long)key_limit[q_row0 + ((I) < q_len ? (I) : q_len - 1)])
 namespace fsk {
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
@@ -127,7 +135,8 @@ template <int D, int BN, int NW, int MT, bool QREG, bool CAUSAL, bool BF16>
 __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
                                          const uint16_t* __restrict__ v, float* __restrict__ o,
                                          float* __restrict__ m_out, float* __restrict__ l_out,
-                                         const long long* __restrict__ segments, const int* __restrict__ tiles,
+                                         const long long* __restrict__ segments, const int* __restrict__ key_limit,
+                                         const int* __restrict__ tiles,
                                          int num_tiles, float scale) {
   constexpr int BM = NW * MT * 16;
   constexpr int THREADS = NW * 32;
@@ -151,7 +160,7 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
   const int seg = tiles[2 * tile];
   const long long row0 = tiles[2 * tile + 1];
   const long long* sg = segments + 6 * (long long)seg;
-  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3], q_pos0 = sg[4], k_pos0 = sg[5];
+  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3];
   if (row0 >= q_len || row0 < 0) return;
   const long long rows_here = (q_len - row0) < BM ? (q_len - row0) : BM;
 
@@ -159,9 +168,9 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
   long long n_keys = k_len;
   long long jmax_first = k_len - 1;  // for the tile's first row (smallest jmax when causal)
   if (CAUSAL) {
-    const long long lim_last = q_pos0 + row0 + rows_here - 1 - k_pos0;  // last visible key of last row
+    const long long lim_last = FSK_KLIM(row0 + rows_here - 1);  // last visible key of last row
     if (lim_last + 1 < n_keys) n_keys = lim_last + 1 < 0 ? 0 : lim_last + 1;
-    const long long lim_first = q_pos0 + row0 - k_pos0;
+    const long long lim_first = FSK_KLIM(row0);
     if (lim_first < jmax_first) jmax_first = lim_first < -1 ? -1 : lim_first;
   }
   const int n_kv_tiles = (int)((n_keys + BN - 1) / BN);
@@ -175,7 +184,7 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
       long long jm = k_len - 1;
       if (CAUSAL) {
         const long long i = row0 + warp * MT * 16 + mt * 16 + h * 8 + g;
-        const long long lim = q_pos0 + i - k_pos0;
+        const long long lim = FSK_KLIM(i);
         if (lim < jm) jm = lim < -1 ? -1 : lim;
       }
       jmax_r[mt][h] = (int)jm;
@@ -443,7 +452,8 @@ template <int D, int BN, bool CAUSAL, bool BF16>
 __device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
                                           const uint16_t* __restrict__ v, float* __restrict__ o,
                                           float* __restrict__ m_out, float* __restrict__ l_out,
-                                          const long long* __restrict__ segments, const int* __restrict__ tiles,
+                                          const long long* __restrict__ segments, const int* __restrict__ key_limit,
+                                         const int* __restrict__ tiles,
                                           int num_tiles, float scale) {
   constexpr int BM = 128;
   constexpr int THREADS = 256;
@@ -467,16 +477,16 @@ __device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const 
   const int seg = tiles[2 * tile];
   const long long row0 = tiles[2 * tile + 1];
   const long long* sg = segments + 6 * (long long)seg;
-  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3], q_pos0 = sg[4], k_pos0 = sg[5];
+  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3];
   if (row0 >= q_len || row0 < 0) return;
   const long long rows_here = (q_len - row0) < BM ? (q_len - row0) : BM;
 
   long long n_keys = k_len;
   long long jmax_first = k_len - 1;
   if (CAUSAL) {
-    const long long lim_last = q_pos0 + row0 + rows_here - 1 - k_pos0;
+    const long long lim_last = FSK_KLIM(row0 + rows_here - 1);
     if (lim_last + 1 < n_keys) n_keys = lim_last + 1 < 0 ? 0 : lim_last + 1;
-    const long long lim_first = q_pos0 + row0 - k_pos0;
+    const long long lim_first = FSK_KLIM(row0);
     if (lim_first < jmax_first) jmax_first = lim_first < -1 ? -1 : lim_first;
   }
   const int n_kv_tiles = (int)((n_keys + BN - 1) / BN);
@@ -487,7 +497,7 @@ __device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const 
   for (int h = 0; h < 2; ++h) {
     long long jm = k_len - 1;
     if (CAUSAL) {
-      const long long lim = q_pos0 + row0 + myrow + 8 * h - k_pos0;
+      const long long lim = FSK_KLIM(row0 + myrow + 8 * h);
       if (lim < jm) jm = lim < -1 ? -1 : lim;
     }
     jmax_r[h] = (int)jm;
@@ -649,7 +659,8 @@ template <int D, int BN, bool CAUSAL, bool BF16>
 __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
                                              const uint16_t* __restrict__ v, float* __restrict__ o,
                                              float* __restrict__ m_out, float* __restrict__ l_out,
-                                             const long long* __restrict__ segments, const int* __restrict__ tiles,
+                                             const long long* __restrict__ segments, const int* __restrict__ key_limit,
+                                         const int* __restrict__ tiles,
                                              int num_tiles, float scale) {
   constexpr int BM = 128;
   constexpr int THREADS = 256;
@@ -674,16 +685,16 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
   const int seg = tiles[2 * tile];
   const long long row0 = tiles[2 * tile + 1];
   const long long* sg = segments + 6 * (long long)seg;
-  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3], q_pos0 = sg[4], k_pos0 = sg[5];
+  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3];
   if (row0 >= q_len || row0 < 0) return;
   const long long rows_here = (q_len - row0) < BM ? (q_len - row0) : BM;
 
   long long n_keys = k_len;
   long long jmax_first = k_len - 1;
   if (CAUSAL) {
-    const long long lim_last = q_pos0 + row0 + rows_here - 1 - k_pos0;
+    const long long lim_last = FSK_KLIM(row0 + rows_here - 1);
     if (lim_last + 1 < n_keys) n_keys = lim_last + 1 < 0 ? 0 : lim_last + 1;
-    const long long lim_first = q_pos0 + row0 - k_pos0;
+    const long long lim_first = FSK_KLIM(row0);
     if (lim_first < jmax_first) jmax_first = lim_first < -1 ? -1 : lim_first;
   }
   const int n_kv_tiles = (int)((n_keys + BN - 1) / BN);
@@ -694,7 +705,7 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
   for (int h = 0; h < 2; ++h) {
     long long jm = k_len - 1;
     if (CAUSAL) {
-      const long long lim = q_pos0 + row0 + myrow + 8 * h - k_pos0;
+      const long long lim = FSK_KLIM(row0 + myrow + 8 * h);
       if (lim < jm) jm = lim < -1 ? -1 : lim;
     }
     jmax_r[h] = (int)jm;
@@ -903,7 +914,8 @@ template <int D, int BN, bool CAUSAL, bool BF16>
 __device__ __forceinline__ void fwd_wgmma_ws(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
                                              const uint16_t* __restrict__ v, float* __restrict__ o,
                                              float* __restrict__ m_out, float* __restrict__ l_out,
-                                             const long long* __restrict__ segments, const int* __restrict__ tiles,
+                                             const long long* __restrict__ segments, const int* __restrict__ key_limit,
+                                         const int* __restrict__ tiles,
                                              int num_tiles, float scale) {
   constexpr int BM = 128;
   constexpr int NST = 3;
@@ -932,16 +944,16 @@ __device__ __forceinline__ void fwd_wgmma_ws(const uint16_t* __restrict__ q, con
   const int seg = tiles[2 * tile];
   const long long row0 = tiles[2 * tile + 1];
   const long long* sg = segments + 6 * (long long)seg;
-  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3], q_pos0 = sg[4], k_pos0 = sg[5];
+  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3];
   if (row0 >= q_len || row0 < 0) return;
   const long long rows_here = (q_len - row0) < BM ? (q_len - row0) : BM;
 
   long long n_keys = k_len;
   long long jmax_first = k_len - 1;
   if (CAUSAL) {
-    const long long lim_last = q_pos0 + row0 + rows_here - 1 - k_pos0;
+    const long long lim_last = FSK_KLIM(row0 + rows_here - 1);
     if (lim_last + 1 < n_keys) n_keys = lim_last + 1 < 0 ? 0 : lim_last + 1;
-    const long long lim_first = q_pos0 + row0 - k_pos0;
+    const long long lim_first = FSK_KLIM(row0);
     if (lim_first < jmax_first) jmax_first = lim_first < -1 ? -1 : lim_first;
   }
   const int n_kv_tiles = (int)((n_keys + BN - 1) / BN);
@@ -1004,7 +1016,7 @@ __device__ __forceinline__ void fwd_wgmma_ws(const uint16_t* __restrict__ q, con
   for (int h = 0; h < 2; ++h) {
     long long jm = k_len - 1;
     if (CAUSAL) {
-      const long long lim = q_pos0 + row0 + myrow + 8 * h - k_pos0;
+      const long long lim = FSK_KLIM(row0 + myrow + 8 * h);
       if (lim < jm) jm = lim < -1 ? -1 : lim;
     }
     jmax_r[h] = (int)jm;
@@ -1165,10 +1177,10 @@ __device__ __forceinline__ void fwd_wgmma_ws(const uint16_t* __restrict__ q, con
 // ---------------------------------------------------------------------------------------------
 #define FSK_FWD_ARGS                                                                                      \
   const void *q, const void *k, const void *v, float *o, float *m, float *l, const long long *segments, \
-      const int *tiles, int num_tiles, float scale
+      const int *key_limit, const int *tiles, int num_tiles, float scale
 #define FSK_FWD_PASS                                                                                      \
   static_cast<const uint16_t*>(q), static_cast<const uint16_t*>(k), static_cast<const uint16_t*>(v), o, m, \
-      l, segments, tiles, num_tiles, scale
+      l, segments, key_limit, tiles, num_tiles, scale
 
 // Tuning constants (overridable with -D for experiments; the shipped values are the defaults).
 // Launch contract (both code paths): 256 threads, BLOCK_M 128, dynamic smem FSK_SMEM_D{64,128}.

@@ -236,7 +236,7 @@ public final class GpuBackend implements AttentionBackend {
    * while the GPU works on the previous chunk, the copy-in stream copies and converts them, the
    * compute stream runs the chunk's tiles once they are in, and the copy-out stream brings the
    * chunk's o, m, l back while the next chunk computes; the host assembles each chunk's partials
-   * as soon as it is back. Pinned layout: fp32 [K | V | Q] rows, segment and tile tables, then
+   * as soon as it is back. Pinned layout: [K | V | Q] rows (packed 16-bit, or fp32 to convert), segment table, causal key limits, tile table, then
    * the outputs o, m, l (never reused within a call, so no stage waits for another).
    */
   private List<Partial> run(LaunchPlan plan, List<QueryBlock> queries, Precision precision, String kernelName,
@@ -254,7 +254,9 @@ public final class GpuBackend implements AttentionBackend {
     boolean direct = plan.packedIn(precision); // 16-bit bytes as shipped: no fp32 staging, no conversion
     int width = direct ? 2 : 4;
     long metaOffset = (inputValues * width + 7) & ~7L;
-    long tileOffset = metaOffset + segmentTable.length * 8L;
+    int[] keyLimits = plan.keyLimitTable();
+    long limitOffset = metaOffset + segmentTable.length * 8L;
+    long tileOffset = limitOffset + keyLimits.length * 4L;
     long inBytes = tileOffset + tiles.length * 4L;
     long outOffset = (inBytes + 15) & ~15L;
     long outBytes = qRows * (d + 2L) * 4;
@@ -269,6 +271,8 @@ public final class GpuBackend implements AttentionBackend {
       ByteBuffer meta = staging.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
       meta.position((int) metaOffset);
       meta.asLongBuffer().put(segmentTable);
+      meta.position((int) limitOffset);
+      meta.asIntBuffer().put(keyLimits);
       meta.position((int) tileOffset);
       meta.asIntBuffer().put(tiles);
 
@@ -314,7 +318,8 @@ public final class GpuBackend implements AttentionBackend {
         Cuda.check(cuEventRecord(s.kernelStart[c], s.compute), "cuEventRecord");
         if (numTiles > 0) {
           Pointer params = Pointer.to(Pointer.to(q), Pointer.to(k), Pointer.to(v), Pointer.to(out), Pointer.to(m),
-              Pointer.to(l), Pointer.to(segments), Pointer.to(in32.withByteOffset(tileOffset + tileStarts[c] * 8L)),
+              Pointer.to(l), Pointer.to(segments), Pointer.to(in32.withByteOffset(limitOffset)),
+              Pointer.to(in32.withByteOffset(tileOffset + tileStarts[c] * 8L)),
               Pointer.to(new int[] {numTiles}), Pointer.to(new float[] {scale}));
           Cuda.check(cuLaunchKernel(f, numTiles, 1, 1, threads, 1, 1, smem, s.compute, params, null), "cuLaunchKernel",
               "kernel", kernelName, "tiles", numTiles, "queryRows", rowB - rowA, "keyRows", kRows);

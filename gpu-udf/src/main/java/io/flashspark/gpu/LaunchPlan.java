@@ -16,13 +16,14 @@ import java.util.Map;
  *
  * <p>Device input layout, rows of {@code dim} values: all query rows first, then all distinct
  * key/value blocks ({@code K} and {@code V} share row numbers). A <em>segment</em> is one kernel
- * problem: query rows {@code [qRow0, qRow0+qLen)} against key rows {@code [kRow0, kRow0+kLen)},
- * query row i at position {@code qPos0+i}, key j at {@code kPos0+j}; so a segment's positions
- * must be contiguous. Blocks are cut into runs of contiguous positions (causal only: without
- * masking positions do not matter), adjacent key runs are joined, and a query run that needs
- * several key segments gets a copy of its rows per extra segment; the backend merges those rows'
- * partials on the host. Work tiles are {@code blockM} query rows of a segment, listed heaviest
- * first for causal launches so the longest tiles start early.
+ * problem: query rows {@code [qRow0, qRow0+qLen)} against key rows {@code [kRow0, kRow0+kLen)}.
+ * Causal masking comes from the rows' positions, however sparse: per query row the kernel reads
+ * the index of its last visible key ({@link #keyLimitTable}). A segment's positions must ascend,
+ * so blocks are cut only where they do not (never, for the Spark job's sorted blocks); adjacent
+ * key blocks are joined, and a query block that needs several key segments gets a copy of its
+ * rows per extra segment; the backend merges those rows' partials on the host. Work tiles are
+ * {@code blockM} query rows of a segment, listed heaviest first for causal launches so the
+ * longest tiles start early.
  */
 public final class LaunchPlan {
   /** One kernel problem; {@code query}/{@code queryRow} say which caller rows it computes. */
@@ -63,6 +64,7 @@ public final class LaunchPlan {
   private long keyRows;
   private final long[] queryRowStart;
   private boolean extraQueryCopies;
+  private final int[] keyLimit;
 
   private LaunchPlan(int dim, List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, boolean causal, int blockM) {
     this.dim = dim;
@@ -94,18 +96,20 @@ public final class LaunchPlan {
     }
     for (int i = 0; i < queries.size(); i++) {
       QueryBlock q = queries.get(i);
-      List<long[]> keySegments = new ArrayList<>(); // kRow0, kLen, kPos0
+      List<long[]> keySegments = new ArrayList<>(); // kRow0, kLen, kPos0, last kPos
       for (KeyValueBlock kv : kvs.get(i)) {
         long base = kvRow.get(kv);
         for (int[] run : runs(kv.pos(), causal)) {
           long kRow0 = base + run[0];
           long kPos0 = kv.pos()[run[0]];
+          long kPosLast = kv.pos()[run[0] + run[1] - 1];
           long[] last = keySegments.isEmpty() ? null : keySegments.get(keySegments.size() - 1);
-          if (last != null && last[0] + last[1] == kRow0 && (!causal || last[2] + last[1] == kPos0)
+          if (last != null && last[0] + last[1] == kRow0 && (!causal || last[3] < kPos0)
               && last[1] + run[1] <= Integer.MAX_VALUE) {
             last[1] += run[1];
+            last[3] = kPosLast;
           } else {
-            keySegments.add(new long[] {kRow0, run[1], kPos0});
+            keySegments.add(new long[] {kRow0, run[1], kPos0, kPosLast});
           }
         }
       }
@@ -126,7 +130,8 @@ public final class LaunchPlan {
         }
       }
     }
-    this.tiles = tiles(segments, causal, blockM);
+    this.keyLimit = keyLimits(queries, kvs, kvRow, causal);
+    this.tiles = tiles(segments, keyLimit, causal, blockM);
   }
 
   public static LaunchPlan build(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, boolean causal, int blockM) {
@@ -137,7 +142,10 @@ public final class LaunchPlan {
     return new LaunchPlan(dim, queries, kvs, causal, blockM);
   }
 
-  /** Runs {start, length} of contiguous positions ({@code pos[i+1] == pos[i]+1}); one run if not causal. */
+  /**
+   * Runs {start, length} of strictly ascending positions (the whole block when it is sorted, as
+   * the Spark job's blocks are, however sparse); one run if not causal.
+   */
   static List<int[]> runs(long[] pos, boolean causal) {
     List<int[]> out = new ArrayList<>();
     if (pos.length == 0) {
@@ -149,7 +157,7 @@ public final class LaunchPlan {
     }
     int start = 0;
     for (int i = 1; i <= pos.length; i++) {
-      if (i == pos.length || pos[i] != pos[i - 1] + 1) {
+      if (i == pos.length || pos[i] <= pos[i - 1]) {
         out.add(new int[] {start, i - start});
         start = i;
       }
@@ -157,13 +165,48 @@ public final class LaunchPlan {
     return out;
   }
 
-  private static int[] tiles(List<Segment> segments, boolean causal, int blockM) {
+  /**
+   * Per device query row, the index within its segment of the last key it may see: the last key
+   * at a position <= the row's (-1: none) when causal, the segment's last key otherwise. Queries
+   * and keys of a segment ascend, so one merge-like pass per segment finds them all.
+   */
+  private int[] keyLimits(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, Map<KeyValueBlock, Long> kvRow,
+      boolean causal) {
+    long[] keyPos = new long[Math.toIntExact(keyRows)];
+    for (Map.Entry<KeyValueBlock, Long> e : kvRow.entrySet()) {
+      System.arraycopy(e.getKey().pos(), 0, keyPos, Math.toIntExact(e.getValue()), e.getKey().rows());
+    }
+    int[] out = new int[Math.toIntExact(queryRows)];
+    for (Segment g : segments) {
+      long[] qPos = queries.get(g.query()).pos();
+      int seen = 0; // keys of the segment at positions <= the current row's
+      for (int r = 0; r < g.qLen(); r++) {
+        if (causal) {
+          long p = qPos[g.queryRow() + r];
+          while (seen < g.kLen() && keyPos[Math.toIntExact(g.kRow0() + seen)] <= p) {
+            seen++;
+          }
+        } else {
+          seen = g.kLen();
+        }
+        out[Math.toIntExact(g.qRow0() + r)] = seen - 1;
+      }
+    }
+    return out;
+  }
+
+  /** The kernel's causal limits, one int32 per device query row (see {@link #keyLimits}). */
+  public int[] keyLimitTable() {
+    return keyLimit;
+  }
+
+  private static int[] tiles(List<Segment> segments, int[] keyLimit, boolean causal, int blockM) {
     List<long[]> list = new ArrayList<>(); // weight, segment, first row
     for (int s = 0; s < segments.size(); s++) {
       Segment seg = segments.get(s);
       for (int r = 0; r < seg.qLen(); r += blockM) {
-        long lastQueryPos = seg.qPos0() + Math.min(seg.qLen(), r + blockM) - 1;
-        long visible = causal ? Math.max(0, Math.min(seg.kLen(), lastQueryPos - seg.kPos0() + 1)) : seg.kLen();
+        int lastRow = Math.toIntExact(seg.qRow0() + Math.min(seg.qLen(), r + blockM) - 1);
+        long visible = causal ? keyLimit[lastRow] + 1L : seg.kLen();
         list.add(new long[] {visible, s, r});
       }
     }

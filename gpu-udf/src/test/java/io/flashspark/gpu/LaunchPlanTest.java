@@ -52,6 +52,7 @@ class LaunchPlanTest {
     Arrays.fill(m, Float.NaN);
     Arrays.fill(l, Float.NaN);
     long[] table = plan.segmentTable();
+    int[] limits = plan.keyLimitTable();
     int[] tiles = plan.tiles();
     boolean[] tileSeen = new boolean[(int) plan.queryRows()];
     for (int t = 0; t < plan.numTiles(); t++) {
@@ -68,12 +69,13 @@ class LaunchPlanTest {
       int kLen = (int) table[6 * s + 3];
       long[] qPos = new long[qLen];
       long[] kPos = new long[kLen];
+      // the kernel's causal contract: row i sees the segment's keys 0..limits[row]
       for (int i = 0; i < qLen; i++) {
-        qPos[i] = table[6 * s + 4] + i;
+        qPos[i] = limits[qRow0 + i];
         assertTrue(tileSeen[qRow0 + i], "row " + (qRow0 + i) + " of segment " + s + " is in no tile");
       }
       for (int j = 0; j < kLen; j++) {
-        kPos[j] = table[6 * s + 5] + j;
+        kPos[j] = j;
       }
       QueryBlock sq = new QueryBlock(qLen, d, Arrays.copyOfRange(q, qRow0 * d, (qRow0 + qLen) * d), qPos);
       KeyValueBlock skv = new KeyValueBlock(kLen, d, Arrays.copyOfRange(k, kRow0 * d, (kRow0 + kLen) * d),
@@ -195,5 +197,30 @@ class LaunchPlanTest {
     assertEquals(4, plan.numTiles());
     assertEquals(192, tiles[1], "the last query tile sees the most keys and goes first");
     assertEquals(0, tiles[7]);
+  }
+
+  @Test
+  void sparsePositionsDoNotMultiplySegments() {
+    SplittableRandom rnd = new SplittableRandom(7);
+    int d = 8;
+    long[] kPos = new long[500];
+    long[] qPos = new long[500];
+    for (int i = 0; i < 500; i++) {
+      kPos[i] = 10L * i + rnd.nextInt(5); // every row a gap: 500 runs of one position each
+      qPos[i] = 10L * i + 3;
+    }
+    KeyValueBlock kv = new KeyValueBlock(500, d, gaussian(rnd, 4000), gaussian(rnd, 4000), kPos);
+    QueryBlock q = new QueryBlock(500, d, gaussian(rnd, 4000), qPos);
+    LaunchPlan plan = LaunchPlan.build(List.of(q), List.of(List.of(kv)), true, 64);
+    assertEquals(1, plan.segments().size(), plan.toString());
+    assertEquals(500, plan.queryRows(), "no query row copied");
+    int[] limits = plan.keyLimitTable();
+    for (int i = 0; i < 500; i++) {
+      int expected = -1;
+      while (expected + 1 < 500 && kPos[expected + 1] <= qPos[i]) {
+        expected++;
+      }
+      assertEquals(expected, limits[i], "row " + i);
+    }
   }
 }
