@@ -15,15 +15,18 @@ export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
 rc=0
 if [[ $mode == tests || $mode == all ]]; then
-  "$java" -Dflashspark.gpu.poison=true -jar "$app"/junit-platform-console-standalone-*.jar execute \
+  "$java" -jar "$app"/junit-platform-console-standalone-*.jar execute \
     --class-path "$cp" --select-class io.flashspark.gpu.GpuBackendTest --select-class io.flashspark.gpu.LaunchPlanTest \
+    --select-class io.flashspark.attention.PackedRowsTest \
     --details=tree --disable-banner 2>&1 | tee "$OUT/gpu-tests.log"
   rc=${PIPESTATUS[0]}
 fi
 if [[ $mode == bench || $mode == all ]]; then
-  "$java" -cp "$cp" io.flashspark.attention.KernelBench --backend gpu --dims 64,128 --tokens 1024,4096,16384,65536 \
-    --precision bf16,fp16 --causal no,yes --reps 10 2>&1 | tee "$OUT/java-bench.log"
-  python3 "$app/sdpa_peer.py" --dims 64,128 --tokens 1024,4096,16384,65536 2>&1 | tee "$OUT/sdpa-peer.log"
+  "$java" -cp "$cp" io.flashspark.attention.KernelBench --backend gpu --dims ${DIMS:-64,128} \
+    --tokens ${TOKENS:-1024,4096,16384,65536} --precision ${PRECISIONS:-bf16,fp16} --causal no,yes --reps 10 2>&1 \
+    | tee "$OUT/java-bench.log"
+  python3 "$app/sdpa_peer.py" --dims ${DIMS:-64,128} --tokens ${TOKENS:-1024,4096,16384,65536} 2>&1 | tee "$OUT/sdpa-peer.log"
+  python3 "$app/bench_table.py" "$OUT/java-bench.log" "$OUT/sdpa-peer.log" | tee "$OUT/bench-table.md"
   "$java" -cp "$cp" io.flashspark.gpu.MergeBench 2>&1 | tee "$OUT/merge-bench.log"
 fi
 exit $rc

@@ -123,14 +123,16 @@ public final class PackedRows implements java.io.Serializable {
     }
   }
 
+  /** These rows as a query block (q widened to fp32 only when asked for). */
   public QueryBlock queryBlock() {
     requireVectors(1);
-    return new QueryBlock(rows, dim, decode(0), positions(), this);
+    return new QueryBlock(rows, dim, null, positions(), this);
   }
 
+  /** These rows as a key/value block (k, v widened to fp32 only when asked for). */
   public KeyValueBlock keyValueBlock() {
     requireVectors(2);
-    return new KeyValueBlock(rows, dim, decode(0), decode(1), positions(), this);
+    return new KeyValueBlock(rows, dim, null, null, positions(), this);
   }
 
   private void requireVectors(int n) {

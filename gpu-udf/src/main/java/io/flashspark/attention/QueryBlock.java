@@ -4,15 +4,45 @@ import java.io.Serializable;
 
 /**
  * Query rows of one (document, head): {@code q} row-major {@code [rows][dim]} and each row's
- * position in the document (used only by causal masking). {@code packed}, when not null, is the
- * same rows in their packed input form ({@link PackedRows}), which the GPU copies without conversion.
+ * position in the document (used only by causal masking). A block made from its packed form
+ * ({@link PackedRows}) keeps it in {@link #packed} and widens q to fp32 only when something asks
+ * for {@link #q}: the GPU copies the packed bytes and never does.
  */
-public record QueryBlock(int rows, int dim, float[] q, long[] pos, PackedRows packed) implements Serializable {
-  public QueryBlock {
-    Shapes.check("q", q, pos, rows, dim);
+public final class QueryBlock implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private final int rows;
+  private final int dim;
+  private final long[] pos;
+  private final PackedRows packed;
+  private float[] q;
+
+  public QueryBlock(int rows, int dim, float[] q, long[] pos, PackedRows packed) {
+    Shapes.check("q", q != null ? q : new float[rows * dim], pos, rows, dim);
+    if (q == null && packed == null) {
+      throw new IllegalArgumentException("a query block needs q or its packed form");
+    }
+    this.rows = rows;
+    this.dim = dim;
+    this.q = q;
+    this.pos = pos;
+    this.packed = packed;
   }
 
   public QueryBlock(int rows, int dim, float[] q, long[] pos) {
     this(rows, dim, q, pos, null);
+  }
+
+  public int rows() { return rows; }
+  public int dim() { return dim; }
+  public long[] pos() { return pos; }
+  /** The packed form this block was made from, or null. */
+  public PackedRows packed() { return packed; }
+
+  /** q as fp32, row-major {@code [rows][dim]} (widened from the packed form on first use). */
+  public synchronized float[] q() {
+    if (q == null) {
+      q = packed.decode(0);
+    }
+    return q;
   }
 }

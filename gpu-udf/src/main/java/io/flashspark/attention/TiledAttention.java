@@ -105,7 +105,7 @@ public final class TiledAttention {
   /** A key/value block rounded to the call's precision, with its keys transposed {@code [dim][rows]}. */
   private record PreparedKeys(KeyValueBlock block, float[] keysTransposed) {
     static PreparedKeys of(KeyValueBlock kv, Precision precision) {
-      KeyValueBlock rounded = precision == Precision.FP32 ? kv : new KeyValueBlock(kv.rows(), kv.dim(),
+      KeyValueBlock rounded = alreadyIn(precision, kv.packed()) ? kv : new KeyValueBlock(kv.rows(), kv.dim(),
           precision.roundAll(kv.k()), precision.roundAll(kv.v()), kv.pos());
       return new PreparedKeys(rounded, transpose(rounded.k(), rounded.rows(), rounded.dim()));
     }
@@ -126,7 +126,7 @@ public final class TiledAttention {
         Map<KeyValueBlock, PreparedKeys> prepared) {
       Precision precision = spec.precision();
       this.dim = query.dim();
-      this.q = precision == Precision.FP32 ? query
+      this.q = alreadyIn(precision, query.packed()) ? query
           : new QueryBlock(query.rows(), dim, precision.roundAll(query.q()), query.pos());
       this.kvs = new ArrayList<>(kvBlocks.size());
       for (KeyValueBlock kv : kvBlocks) {
@@ -236,6 +236,11 @@ public final class TiledAttention {
         out.l()[r] = rowSum[i];
       }
     }
+  }
+
+  /** Whether values need no rounding to {@code precision}: fp32, or widened from that very encoding. */
+  private static boolean alreadyIn(Precision precision, PackedRows packed) {
+    return precision == Precision.FP32 || (packed != null && packed.encoding() == precision);
   }
 
   static float[] transpose(float[] rowMajor, int rows, int cols) {

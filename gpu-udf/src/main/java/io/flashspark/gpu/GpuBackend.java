@@ -389,7 +389,7 @@ public final class GpuBackend implements AttentionBackend {
         target.put(c.packed().bytes(), c.packed().vectorOffset(c.vector()) + c.sourceRow() * rowBytes, c.rows() * rowBytes);
       } else {
         floats.position(Math.toIntExact((baseRow + c.deviceRow()) * d));
-        floats.put(c.source(), c.sourceRow() * d, c.rows() * d);
+        floats.put(c.source().get(), c.sourceRow() * d, c.rows() * d);
       }
     }
   }

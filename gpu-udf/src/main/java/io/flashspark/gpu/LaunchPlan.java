@@ -30,14 +30,12 @@ public final class LaunchPlan {
   public record Segment(long qRow0, int qLen, long kRow0, int kLen, long qPos0, long kPos0, int query, int queryRow) {}
 
   /**
-   * A copy of caller rows into the device input: {@code rows} rows from {@code source}, or as
-   * they are from vector {@code vector} of {@code packed} when the caller has its packed form.
+   * A copy of caller rows into the device input: {@code rows} rows from {@code source} (fp32,
+   * asked for only when used), or as they are from vector {@code vector} of {@code packed} when
+   * the caller has its packed form.
    */
-  public record Copy(float[] source, int sourceRow, long deviceRow, int rows, PackedRows packed, int vector) {
-    Copy(float[] source, int sourceRow, long deviceRow, int rows) {
-      this(source, sourceRow, deviceRow, rows, null, 0);
-    }
-  }
+  public record Copy(java.util.function.Supplier<float[]> source, int sourceRow, long deviceRow, int rows,
+      PackedRows packed, int vector) {}
 
   /**
    * Whether every input row of this launch is available packed in {@code precision}, so the
@@ -76,8 +74,8 @@ public final class LaunchPlan {
         }
         if (!kvRow.containsKey(kv)) {
           kvRow.put(kv, keyRows);
-          keyCopies.add(new Copy(kv.k(), 0, keyRows, kv.rows(), kv.packed(), 0));
-          valueCopies.add(new Copy(kv.v(), 0, keyRows, kv.rows(), kv.packed(), 1));
+          keyCopies.add(new Copy(kv::k, 0, keyRows, kv.rows(), kv.packed(), 0));
+          valueCopies.add(new Copy(kv::v, 0, keyRows, kv.rows(), kv.packed(), 1));
           keyRows += kv.rows();
         }
       }
@@ -91,7 +89,7 @@ public final class LaunchPlan {
         throw new IllegalArgumentException("query dims differ: " + q.dim() + " and " + dim);
       }
       queryRow0[i] = queryRows;
-      queryCopies.add(new Copy(q.q(), 0, queryRows, q.rows(), q.packed(), 0));
+      queryCopies.add(new Copy(q::q, 0, queryRows, q.rows(), q.packed(), 0));
       queryRows += q.rows();
     }
     for (int i = 0; i < queries.size(); i++) {
@@ -123,7 +121,7 @@ public final class LaunchPlan {
           } else {
             qRow0 = queryRows;
             extraQueryCopies = true;
-            queryCopies.add(new Copy(q.q(), qRun[0], queryRows, qRun[1], q.packed(), 0));
+            queryCopies.add(new Copy(q::q, qRun[0], queryRows, qRun[1], q.packed(), 0));
             queryRows += qRun[1];
           }
           segments.add(new Segment(qRow0, qRun[1], ks[0], (int) ks[1], q.pos()[qRun[0]], ks[2], i, qRun[0]));

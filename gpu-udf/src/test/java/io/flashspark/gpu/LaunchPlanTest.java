@@ -91,7 +91,7 @@ class LaunchPlanTest {
   private static float[] gather(List<LaunchPlan.Copy> copies, long rows, int d) {
     float[] out = new float[(int) rows * d];
     for (LaunchPlan.Copy c : copies) {
-      System.arraycopy(c.source(), c.sourceRow() * d, out, (int) c.deviceRow() * d, c.rows() * d);
+      System.arraycopy(c.source().get(), c.sourceRow() * d, out, (int) c.deviceRow() * d, c.rows() * d);
     }
     return out;
   }

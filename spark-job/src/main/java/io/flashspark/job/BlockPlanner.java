@@ -10,8 +10,9 @@ import java.util.TreeSet;
  *
  * <p>Per (doc, head), Q blocks are grouped into {@code a} Q shards and KV blocks into {@code b}
  * KV shards; a cell is one (Q shard, KV shard) pair. Each Q block travels to {@code b} cells and
- * each KV block to {@code a}, so the bytes shipped are about {@code b·N·d + a·M·2d}; with
- * {@code a·b = c} cells that is smallest at {@code b = sqrt(2·c·M/N)}. The job's cells are shared
+ * each KV block to {@code a}, so the bytes shipped are about {@code b·N·d + a·M·2d}, plus the
+ * partials to merge when {@code b > 1}; {@link #cheapestKvSplit} picks the cheapest {@code b} for
+ * {@code a·b ≈ c} cells. The job's cells are shared
  * among (doc, head)s in proportion to their work, a KV shard is capped at
  * {@code maxKvShardBytes}, and causal cells wholly above the diagonal are never formed.
  *
@@ -24,6 +25,7 @@ public final class BlockPlanner {
   private final int targetCells;
   private final long maxKvShardBytes;
   private final long maxTaskBytes;
+  private final boolean packedCells;
 
   /**
    * @param targetCells cells the job should have in all (e.g. a few per executor core/GPU)
@@ -31,12 +33,21 @@ public final class BlockPlanner {
    * @param maxTaskBytes memory one task may use for its cell (see {@link #queryRowBytes})
    */
   public BlockPlanner(int targetCells, long maxKvShardBytes, long maxTaskBytes) {
+    this(targetCells, maxKvShardBytes, maxTaskBytes, false);
+  }
+
+  /**
+   * @param packedCells cells keep q, k, v packed in 16 bits (the GPU staging them as shipped), so a
+   *     row costs {@link #queryRowBytes(int, boolean)} with {@code packed} true
+   */
+  public BlockPlanner(int targetCells, long maxKvShardBytes, long maxTaskBytes, boolean packedCells) {
     if (targetCells < 1 || maxKvShardBytes < 1 || maxTaskBytes < 1) {
       throw new IllegalArgumentException("targetCells, maxKvShardBytes and maxTaskBytes must be positive");
     }
     this.targetCells = targetCells;
     this.maxKvShardBytes = maxKvShardBytes;
     this.maxTaskBytes = maxTaskBytes;
+    this.packedCells = packedCells;
   }
 
   /**
@@ -48,7 +59,15 @@ public final class BlockPlanner {
    * 1M-token document ran out of memory with the raw estimate and fits with this one).
    */
   public static long queryRowBytes(int dim) {
-    return 2 * (5L * dim * Float.BYTES + 32);
+    return queryRowBytes(dim, false);
+  }
+
+  /**
+   * As {@link #queryRowBytes(int)}; {@code packed}: the cell never widens q (16-bit fragments
+   * and block, the partial's fp32 output, m, l and position).
+   */
+  public static long queryRowBytes(int dim, boolean packed) {
+    return packed ? 2 * (4L * dim + 4L * dim + 32) : 2 * (5L * dim * Float.BYTES + 32);
   }
 
   /**
@@ -57,7 +76,12 @@ public final class BlockPlanner {
    * kernel, the position; twice that, as for {@link #queryRowBytes}.
    */
   public static long keyRowBytes(int dim) {
-    return 2 * (9L * dim * Float.BYTES + 24);
+    return keyRowBytes(dim, false);
+  }
+
+  /** As {@link #keyRowBytes(int)}; {@code packed}: k and v stay 16-bit (fragments and block). */
+  public static long keyRowBytes(int dim, boolean packed) {
+    return packed ? 2 * (8L * dim + 24) : 2 * (9L * dim * Float.BYTES + 24);
   }
 
   /**
@@ -163,21 +187,21 @@ public final class BlockPlanner {
       double n = q.rows();
       double m = kv.rows();
       long cells = Math.max(1, Math.round(targetCells * work(q, kv, causal) / Math.max(totalWork, 1)));
-      long b = Math.max(1, Math.round(Math.sqrt(2.0 * cells * m / Math.max(n, 1))));
+      long b = cheapestKvSplit(cells, n, m, q.dim(), Math.min(cells, kv.blocks()));
       long kvBytes = (long) (m * 2 * kv.dim() * Float.BYTES);
       long bForMemory = (kvBytes + maxKvShardBytes - 1) / maxKvShardBytes;
       if (bForMemory > b) {
         b = bForMemory;
         kvSplitForMemory++;
       }
-      long bForTask = ceilDiv((long) m * keyRowBytes(kv.dim()), maxTaskBytes / 2);
+      long bForTask = ceilDiv((long) m * keyRowBytes(kv.dim(), packedCells), maxTaskBytes / 2);
       if (bForTask > b) {
         b = bForTask;
         kvSplitForMemory++;
       }
       b = Math.min(b, kv.blocks());
       long a = Math.max(1, (cells + b - 1) / b);
-      long aForTask = ceilDiv((long) n * queryRowBytes(q.dim()), maxTaskBytes / 2);
+      long aForTask = ceilDiv((long) n * queryRowBytes(q.dim(), packedCells), maxTaskBytes / 2);
       if (aForTask > a) {
         a = aForTask;
         qSplitForMemory++;
@@ -205,6 +229,29 @@ public final class BlockPlanner {
         shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, zigzag, maxTaskBytes >> 20,
         qSplitForMemory, kvSplitForMemory);
     return new Plan(shards, cellId, needed, description);
+  }
+
+  /**
+   * The KV split b (a = ceil(cells/b) Q shards) that ships the fewest bytes for {@code cells}
+   * cells: each Q row b times, each key row a times, and, as soon as b > 1, a partial per Q row
+   * and KV shard to merge (fp32 o, m, l: more than twice a 16-bit q row, so a Q-stationary plan
+   * often wins). Bytes per row assume 16-bit inputs; only the ratios matter.
+   */
+  static long cheapestKvSplit(long cells, double n, double m, int dim, long maxB) {
+    double qRow = 2.0 * dim + 8;
+    double kvRow = 4.0 * dim + 8;
+    double partialRow = 4.0 * dim + 16;
+    long best = 1;
+    double bestCost = Double.MAX_VALUE;
+    for (long b = 1; b <= Math.max(1, maxB); b++) {
+      long a = (cells + b - 1) / b;
+      double cost = b * n * qRow + a * m * kvRow + (b > 1 ? b * n * partialRow : 0);
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = b;
+      }
+    }
+    return best;
   }
 
   /**

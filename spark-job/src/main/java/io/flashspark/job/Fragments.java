@@ -53,13 +53,21 @@ public final class Fragments {
    *     rounded to a 16-bit precision here when one is asked for, since the kernels would round
    *     them anyway; 16-bit inputs travel as they are
    */
-  public static Dataset<Row> read(SparkSession spark, String path, TableRole role, VectorEncoding packedAs,
+  public static Table read(SparkSession spark, String path, TableRole role, VectorEncoding packedAs,
       int blockSize, Precision precision) {
     TokenTable.Columns cols = TokenTable.columns(TokenTable.open(spark, path, role.label()), path, role, packedAs);
     Precision q = role.has("q") ? shipped(cols.encoding("q"), precision) : null;
     Precision kv = role.has("k") ? shipped(common(cols.encoding("k"), cols.encoding("v")), precision) : null;
     Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv);
-    return cols.rows().mapPartitions(packer, Encoders.row(SCHEMA));
+    return new Table(cols.rows().mapPartitions(packer, Encoders.row(SCHEMA)), q, kv);
+  }
+
+  /** A table's fragments and the precisions its sides travel in (null where the role lacks one). */
+  public record Table(Dataset<Row> rows, Precision query, Precision keys) {
+    /** Whether every side present travels in {@code precision}. */
+    public boolean shippedIn(Precision precision) {
+      return (query == null || query == precision) && (keys == null || keys == precision);
+    }
   }
 
   /** The precision a vector column travels in: its own when 16-bit, else the job's when 16-bit, else fp32. */

@@ -93,7 +93,11 @@ public final class OutputTable {
 
   /** The output rows of merged block partials ({@link BlockPartial#SCHEMA}), in {@code format}. */
   public static Dataset<Row> fromBlocks(Dataset<Row> blocks, VectorEncoding format) {
-    return blocks.mapPartitions(new Expand(format), Encoders.row(schema(format)));
+    StructType schema = schema(format);
+    Dataset<Row> rows = blocks.mapPartitions(new Expand(format), Encoders.row(schema));
+    // a map's output schema drops field metadata: name o's encoding again, so Parquet records it
+    StructField o = schema.apply("o");
+    return rows.withColumn("o", rows.col("o").as("o", o.metadata()));
   }
 
   /** The rows of one merged block. */

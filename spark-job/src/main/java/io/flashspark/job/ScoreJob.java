@@ -1,6 +1,7 @@
 package io.flashspark.job;
 
 import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.Precision;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -68,13 +69,23 @@ public final class ScoreJob {
     JobMetrics metrics = new JobMetrics();
     spark.sparkContext().addSparkListener(metrics);
     progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions");
-    Dataset<Row> keyFragments = fragments(options.input(), cross ? TableRole.KEYS : TableRole.SELF);
-    Dataset<Row> queryFragments = cross ? fragments(options.queries(), TableRole.QUERIES) : keyFragments;
+    Fragments.Table keyTable = fragments(options.input(), cross ? TableRole.KEYS : TableRole.SELF);
+    Fragments.Table queryTable = cross ? fragments(options.queries(), TableRole.QUERIES) : keyTable;
+    Dataset<Row> keyFragments = keyTable.rows();
+    Dataset<Row> queryFragments = queryTable.rows();
+    // the GPU stages packed bytes as they are when they travel in the precision it computes in:
+    // cells then never widen q, k, v to fp32, and the planner counts packed bytes per row
+    Precision gpuPrecision = options.precision() == null ? Precision.BF16 : options.precision();
+    boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
+        && queryTable.shippedIn(gpuPrecision);
     try {
-      return score(keyFragments, queryFragments, cross, start, metrics);
-    } catch (RuntimeException e) {
+      return score(keyFragments, queryFragments, cross, start, metrics, packedCells);
+    } catch (Exception e) { // Spark's job failures are checked SparkExceptions, rethrown as they are
       InputException bad = InputException.fromJobFailure(e);
-      throw bad != null ? bad : e;
+      if (bad != null) {
+        throw bad;
+      }
+      throw e;
     } finally {
       keyFragments.unpersist(false); // also when validation or the job fails
       queryFragments.unpersist(false);
@@ -82,15 +93,15 @@ public final class ScoreJob {
     }
   }
 
-  private Dataset<Row> fragments(String path, TableRole role) {
+  private Fragments.Table fragments(String path, TableRole role) {
     // on local disk (the page cache keeps them warm): fragments held in the heap took the room
     // the cells need on small executors
-    return Fragments.read(spark, path, role, options.packedAs(), options.blockSize(), options.precision())
-        .persist(StorageLevel.DISK_ONLY());
+    Fragments.Table t = Fragments.read(spark, path, role, options.packedAs(), options.blockSize(), options.precision());
+    return new Fragments.Table(t.rows().persist(StorageLevel.DISK_ONLY()), t.query(), t.keys());
   }
 
   private Result score(Dataset<Row> keyFragments, Dataset<Row> queryFragments, boolean cross, long start,
-      JobMetrics metrics) {
+      JobMetrics metrics, boolean packedCells) {
     progress.step("validating input");
     BlockStats keyStats = BlockStats.of(keyFragments, cross ? "kv" : null, options.input());
     BlockStats queryStats = cross ? BlockStats.of(queryFragments, "q", options.queries()) : keyStats;
@@ -107,7 +118,7 @@ public final class ScoreJob {
     // executor; GPU: the whole device), so more cells only replicate more blocks
     int targetCells = options.targetCells() > 0 ? options.targetCells()
         : spark.sparkContext().defaultParallelism();
-    BlockPlanner.Plan plan = new BlockPlanner(targetCells, options.maxKvShardBytes(), taskBytes)
+    BlockPlanner.Plan plan = new BlockPlanner(targetCells, options.maxKvShardBytes(), taskBytes, packedCells)
         .plan(queryStats.docs(), keyStats.docs(), options.causal());
     BlockPlanner.Traffic traffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim);
     progress.step("plan: " + plan.description() + "; " + traffic.description());
@@ -180,10 +191,22 @@ public final class ScoreJob {
         timings(metrics, acc, start, planned, commitStart, end, traffic, queryStats, keyStats, cross));
   }
 
+  /**
+   * Sorts the stages that ran after planning by what they did: cell stages and merge stages say so
+   * through the accumulators; a shuffle-writing stage before the first cell stage is the route's
+   * map side; one after it writes partials for the merge (with AQE, the partials are read from the
+   * cached cell results by a stage of their own).
+   */
   private static Timings timings(JobMetrics metrics, JobMetrics.Accumulators acc, long start, long planned,
       long commitStart, long end, BlockPlanner.Traffic traffic, BlockStats queries, BlockStats keys, boolean cross) {
     java.util.Set<Integer> cellStages = new java.util.HashSet<>(acc.cellStages.value());
     java.util.Set<Integer> mergeStages = new java.util.HashSet<>(acc.mergeStages.value());
+    long firstCell = Long.MAX_VALUE;
+    for (JobMetrics.Stage s : metrics.stages()) {
+      if (cellStages.contains(s.id())) {
+        firstCell = Math.min(firstCell, s.submitted());
+      }
+    }
     long shuffle = 0;
     long route = 0;
     long merge = 0;
@@ -195,11 +218,17 @@ public final class ScoreJob {
       if (s.submitted() < planned) {
         continue;
       }
-      long[] span = cellStages.contains(s.id()) ? cellSpan : mergeStages.contains(s.id()) ? mergeSpan
-          : s.shuffleWritten() > 0 && s.shuffleRead() == 0 ? routeSpan : null;
-      if (span == routeSpan) {
+      long[] span = null;
+      if (cellStages.contains(s.id())) {
+        span = cellSpan;
+        merge += s.shuffleWritten(); // partials written straight from the cells
+      } else if (mergeStages.contains(s.id())) {
+        span = mergeSpan;
+      } else if (s.shuffleWritten() > 0 && s.submitted() < firstCell) {
+        span = routeSpan;
         route += s.shuffleWritten();
-      } else if (span == cellSpan) {
+      } else if (s.shuffleWritten() > 0) {
+        span = mergeSpan;
         merge += s.shuffleWritten();
       }
       if (span != null) {

@@ -1,0 +1,132 @@
+package io.flashspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The columnar data path: bytes shuffled against the q/k/v payload (Spark's own metrics), the
+ * planner's estimate against them, one cell per partition, output formats, bad input found
+ * across input files.
+ */
+class DataPathTest extends SparkTestBase {
+  @TempDir Path dir;
+
+  private ScoreJob.Result score(String input, String output, int cells, VectorEncoding format) {
+    return score(input, output, cells, ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES, format);
+  }
+
+  private ScoreJob.Result score(String input, String output, int cells, long maxKvShardBytes, VectorEncoding format) {
+    ScoreOptions withFormat = new ScoreOptions(input, output, null, true, 512, ScoreOptions.MergeMode.DISTRIBUTED,
+        "cpu", null, Double.NaN, null, cells, maxKvShardBytes, 0, false, format);
+    return FlashSpark.score(spark, withFormat, new PrintStream(new ByteArrayOutputStream()),
+        new PrintStream(new ByteArrayOutputStream()));
+  }
+
+  /**
+   * One cell per (doc, head) moves each q/k/v byte once; more cells replicate blocks (Q-stationary:
+   * no merge); KV shards capped in size split the keys and merge partials. In every case Spark's
+   * shuffle bytes stay within 10% of the planner's estimate.
+   */
+  @ParameterizedTest(name = "cells={0} max KV shard {1} B")
+  @CsvSource({"2, 1073741824, 1.5, false", "8, 1073741824, 4.0, false", "2, 100000, 6.0, true"})
+  void shuffleBytesMatchThePlannersEstimate(int cells, long maxKvShardBytes, double maxRatio, boolean merges) {
+    String input = dir.resolve("tokens").toString();
+    SyntheticTokens.generate(spark, 1, 4096, 2, 64, 5, VectorEncoding.BF16).write().parquet(input);
+    ScoreJob.Result r = score(input, dir.resolve("out").toString(), cells, maxKvShardBytes, VectorEncoding.ARRAY);
+    ScoreJob.Timings t = r.timings();
+    assertEquals(2L * 4096 * 3 * 64 * 2, t.payloadBytes(), "bf16 q, k, v of 2 x 4096 tokens");
+    double ratio = (double) t.shuffleBytes() / t.payloadBytes();
+    double estimateError = Math.abs(t.estimatedBytes() - t.shuffleBytes()) / (double) t.shuffleBytes();
+    String msg = "shuffled " + t.shuffleBytes() + " (route " + t.routeBytes() + ", merge " + t.mergeBytes()
+        + "), estimate " + t.estimatedBytes() + ", payload " + t.payloadBytes();
+    System.out.println("DataPathTest cells=" + cells + " maxKvShard=" + maxKvShardBytes + ": " + msg + "; " + r.plan().description());
+    assertTrue(ratio <= maxRatio, msg);
+    assertTrue(estimateError <= 0.10, msg);
+    assertEquals(merges, t.mergeBytes() > 0, msg);
+  }
+
+  @Test
+  void cellsLandOnePerPartition() {
+    for (int n = 1; n <= 70; n++) {
+      int[] keys = CellPartitions.keys(n);
+      for (int p = 0; p < n; p++) {
+        assertEquals(p, CellPartitions.partitionOf(keys[p], n));
+      }
+    }
+    int n = 13;
+    int[] keys = CellPartitions.keys(n);
+    List<Integer> values = new ArrayList<>();
+    for (int p = 0; p < n; p++) {
+      values.add(keys[p]);
+    }
+    Dataset<Row> placed = spark.createDataset(values, Encoders.INT()).toDF("part")
+        .repartition(n, functions.col("part")).withColumn("pid", functions.spark_partition_id());
+    for (Row row : placed.collectAsList()) {
+      int p = -1;
+      for (int i = 0; i < n; i++) {
+        p = keys[i] == row.getInt(0) ? i : p;
+      }
+      assertEquals(p, row.getInt(1), "Spark put key " + row.getInt(0) + " elsewhere");
+    }
+  }
+
+  @Test
+  void outputFormatsCarryTheSameValuesAndCheckReadsThemAll() {
+    String input = dir.resolve("tokens").toString();
+    SyntheticTokens.generate(spark, 1, 1500, 2, 16, 9, VectorEncoding.FP32).write().parquet(input);
+    List<float[]> byFormat = new ArrayList<>();
+    for (VectorEncoding format : List.of(VectorEncoding.ARRAY, VectorEncoding.FP32, VectorEncoding.BF16)) {
+      String out = dir.resolve("out-" + format.label()).toString();
+      score(input, out, 2, format);
+      Dataset<Row> table = spark.read().parquet(out);
+      assertEquals(format, OutputTable.format(table.schema(), out));
+      Row row = table.where("head = 1 and pos = 1234").first();
+      byFormat.add(OutputTable.outputVector(row, format));
+      Outcome check = cli("check", "--input", input, "--output", out, "--causal", "--rows", "40");
+      assertEquals(0, check.code(), format + ": " + check.out() + check.err());
+      assertTrue(check.out().contains("OK"), check.out());
+    }
+    // separate runs agree to fp32 rounding (the CPU kernel's SIMD reductions may sum in another
+    // order once the JIT has compiled them); bf16 adds its own rounding, half an ulp of 2^-8
+    for (int c = 0; c < byFormat.get(0).length; c++) {
+      float x = byFormat.get(0)[c];
+      assertEquals(x, byFormat.get(1)[c], 1e-5 * Math.max(1, Math.abs(x)));
+      assertEquals(x, byFormat.get(2)[c], Math.abs(x) * 0x1p-8 + 1e-5);
+    }
+    assertEquals(2, cli("score", "--input", input, "--output", dir.resolve("o-bad").toString(), "--output-format",
+        "fp16").code());
+  }
+
+  @Test
+  void aPositionRepeatedInAnotherInputFileIsBadInput() {
+    String input = dir.resolve("tokens").toString();
+    SplittableRandom rnd = new SplittableRandom(11);
+    List<String> qkv = List.of("q", "k", "v");
+    List<Row> first = rows(rnd, List.of(DocSpec.contiguous("d", 0, 0, 300, 8)), qkv, VectorEncoding.ARRAY);
+    List<Row> again = rows(rnd, List.of(new DocSpec("d", 0, new long[] {7}, 8)), qkv, VectorEncoding.ARRAY);
+    spark.createDataFrame(first, TokenTable.schema(VectorEncoding.ARRAY, qkv)).coalesce(1).write().parquet(input);
+    spark.createDataFrame(again, TokenTable.schema(VectorEncoding.ARRAY, qkv)).coalesce(1).write().mode("append")
+        .parquet(input);
+    Outcome o = cli("score", "--input", input, "--output", dir.resolve("out").toString(), "--causal");
+    assertEquals(2, o.code(), o.err());
+    assertTrue(o.err().contains("duplicate position 7") && o.err().contains("doc 'd' head 0"), o.err());
+    assertFalse(Files.exists(dir.resolve("out")), "nothing written");
+  }
+}
