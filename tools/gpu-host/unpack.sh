@@ -5,11 +5,14 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 stage=/opt/stage; mkdir -p "$stage/parts"
 [ -f "$root/.stage/jre.tar.xz" ] && cp "$root/.stage/jre.tar.xz" "$stage/parts/"
-for p in "$root"/.stage/spark/jars.tar.xz.*; do [ -f "$p" ] && cp "$p" "$stage/parts/"; done
+for p in "$root"/.stage/spark/jars.tar.xz.* "$root"/.stage/spark/SHA256SUMS; do [ -f "$p" ] && cp "$p" "$stage/parts/"; done
 [ -d "$root/.stage/app" ] && { rm -rf "$stage/app"; cp -r "$root/.stage/app" "$stage/app"; }
 if [ ! -x "$stage/jre/bin/java" ] && [ -f "$stage/parts/jre.tar.xz" ]; then tar -C "$stage" -xJf "$stage/parts/jre.tar.xz"; fi
 n=$(ls "$stage"/parts/jars.tar.xz.* 2>/dev/null | wc -l)
 if [ ! -d "$stage/jars" ] && [ "$n" -ge "${SPARK_PARTS:-3}" ]; then
-  cat "$stage"/parts/jars.tar.xz.* | xz -d | tar xf - -C "$stage"
+  # every part whole (a part cut short in transfer would unpack into a broken jar folder)
+  (cd "$stage/parts" && sha256sum -c SHA256SUMS) || { echo "spark jar parts damaged" >&2; exit 1; }
+  rm -rf "$stage/jars.tmp" && mkdir -p "$stage/jars.tmp"
+  cat "$stage"/parts/jars.tar.xz.* | xz -d | tar xf - -C "$stage/jars.tmp" && mv "$stage/jars.tmp/jars" "$stage/jars"
 fi
 ls "$stage"; echo "spark jars: $(ls "$stage/jars" 2>/dev/null | wc -l)"
