@@ -14,8 +14,10 @@ OUT=${OUT:-/tmp/flashspark-out}; mkdir -p "$OUT"
 java=$stage/jre/bin/java
 cp="$(ls "$stage"/app/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
 opts=$(grep -v '^\s*#' /opt/stage/app/jvm-options | tr '\n' ' ')
-run() { "$java" -Xmx${HEAP:-64g} $opts -Dspark.master=${MASTER:-local[*]} -Dspark.local.dir=/tmp/spark-local \
-  -Dlog4j2.configurationFile=/opt/stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark "$@"; }
+# the app's jars, or those of an earlier build in /opt/stage/app-before when BEFORE=1
+run() { local jars=$cp; [ "${BEFORE:-0}" = 1 ] && jars="$(ls "$stage"/app-before/*.jar | tr '\n' ':')$stage/app/jcuda-12.6.0.jar:$(ls "$stage"/app/jcuda-natives*.jar):$stage/jars/*"
+  "$java" -Xmx${HEAP:-64g} $opts -Dspark.master=${MASTER:-local[*]} -Dspark.local.dir=/tmp/spark-local \
+  -Dlog4j2.configurationFile=/opt/stage/app/log4j2.properties -cp "$jars" io.flashspark.job.FlashSpark "$@"; }
 # timed LOG ARGS...: runs the command, its output and its wall time (JVM start included) into LOG
 timed() { local log=$1; shift; local t0=$(date +%s.%N); run "$@" > "$log" 2>&1; local rc=$?
   echo "$1 wall $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s (JVM included), exit $rc" | tee -a "$log"; }
@@ -23,9 +25,14 @@ work=/tmp/fs; mkdir -p $work
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 if [[ $mode == 1m ]]; then
   rm -rf $work/demo $work/tokens $work/attn*
-  timed "$OUT/demo-gpu.log" demo --backend gpu --docs 2 --tokens 16384 --heads 4 --dim 64 --work $work/demo
+  [ "${SKIP_DEMO:-0}" = 1 ] || timed "$OUT/demo-gpu.log" demo --backend gpu --docs 2 --tokens 16384 --heads 4 --dim 64 --work $work/demo
   timed "$OUT/generate.log" generate --output $work/tokens --docs 1 --tokens ${TOKENS:-1048576} --heads 8 --dim 128 \
     --packed bf16
+  if [ -d "$stage/app-before" ]; then # the same job on the earlier build, same machine, same input
+    BEFORE=1 timed "$OUT/score-before.log" score --input $work/tokens --output $work/attn-before --causal --backend gpu \
+      ${BEFORE_ARGS:-}
+    rm -rf $work/attn-before
+  fi
   for fmt in array bf16; do
     timed "$OUT/score-$fmt.log" score --input $work/tokens --output $work/attn-$fmt --causal --backend gpu \
       --output-format $fmt ${SCORE_ARGS:-}

@@ -7,6 +7,8 @@ stage=/opt/stage; mkdir -p "$stage/parts"
 [ -f "$root/.stage/jre.tar.xz" ] && cp "$root/.stage/jre.tar.xz" "$stage/parts/"
 for p in "$root"/.stage/spark/jars.tar.xz.* "$root"/.stage/spark/SHA256SUMS; do [ -f "$p" ] && cp "$p" "$stage/parts/"; done
 [ -d "$root/.stage/app" ] && { rm -rf "$stage/app"; cp -r "$root/.stage/app" "$stage/app"; }
+# an earlier build's jars (stage.sh BEFORE=commit), to measure before and after in one run
+[ -d "$root/.stage/app-before" ] && { rm -rf "$stage/app-before"; cp -r "$root/.stage/app-before" "$stage/app-before"; }
 if [ ! -x "$stage/jre/bin/java" ] && [ -f "$stage/parts/jre.tar.xz" ]; then tar -C "$stage" -xJf "$stage/parts/jre.tar.xz"; fi
 n=$(ls "$stage"/parts/jars.tar.xz.* 2>/dev/null | wc -l)
 if [ ! -d "$stage/jars" ] && [ "$n" -ge "${SPARK_PARTS:-3}" ]; then

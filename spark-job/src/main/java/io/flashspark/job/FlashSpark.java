@@ -86,7 +86,7 @@ public final class FlashSpark {
         case "score": {
           ScoreOptions options = parseScore(new Args("score", args, 1, Set.of("input", "output", "block-size",
               "merge", "backend", "precision", "queries", "scale", "packed", "cells", "max-kv-shard-mb",
-              "max-task-mb"), Set.of("causal", "overwrite")));
+              "max-task-mb", "output-format"), Set.of("causal", "overwrite")));
           score(session("score"), options, out, err);
           return EXIT_OK;
         }

@@ -110,8 +110,13 @@ class DataPathTest extends SparkTestBase {
       assertEquals(x, byFormat.get(1)[c], 1e-5 * Math.max(1, Math.abs(x)));
       assertEquals(x, byFormat.get(2)[c], Math.abs(x) * 0x1p-8 + 1e-5);
     }
-    assertEquals(2, cli("score", "--input", input, "--output", dir.resolve("o-bad").toString(), "--output-format",
-        "fp16").code());
+    Outcome fp16 = cli("score", "--input", input, "--output", dir.resolve("o-bad").toString(), "--output-format", "fp16");
+    assertEquals(2, fp16.code());
+    assertTrue(fp16.err().contains("--output-format must be array, fp32 or bf16"), fp16.err());
+    Outcome viaCli = cli("score", "--input", input, "--output", dir.resolve("o-cli").toString(), "--causal",
+        "--output-format", "bf16", "--backend", "cpu");
+    assertEquals(0, viaCli.code(), viaCli.err());
+    assertEquals(VectorEncoding.BF16, OutputTable.format(spark.read().parquet(dir.resolve("o-cli").toString()).schema(), ""));
   }
 
   @Test
