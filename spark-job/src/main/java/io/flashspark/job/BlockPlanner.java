@@ -25,7 +25,7 @@ public final class BlockPlanner {
   private final int targetCells;
   private final long maxKvShardBytes;
   private final long maxTaskBytes;
-  private final boolean packedCells;
+  private final CellMemory memory;
 
   /**
    * @param targetCells cells the job should have in all (e.g. a few per executor core/GPU)
@@ -33,55 +33,55 @@ public final class BlockPlanner {
    * @param maxTaskBytes memory one task may use for its cell (see {@link #queryRowBytes})
    */
   public BlockPlanner(int targetCells, long maxKvShardBytes, long maxTaskBytes) {
-    this(targetCells, maxKvShardBytes, maxTaskBytes, false);
+    this(targetCells, maxKvShardBytes, maxTaskBytes, CellMemory.WIDENED_FP32);
   }
 
-  /**
-   * @param packedCells cells keep q, k, v packed in 16 bits (the GPU staging them as shipped), so a
-   *     row costs {@link #queryRowBytes(int, boolean)} with {@code packed} true
-   */
-  public BlockPlanner(int targetCells, long maxKvShardBytes, long maxTaskBytes, boolean packedCells) {
+  /** @param memory how a cell holds its rows (see {@link CellMemory}) */
+  public BlockPlanner(int targetCells, long maxKvShardBytes, long maxTaskBytes, CellMemory memory) {
     if (targetCells < 1 || maxKvShardBytes < 1 || maxTaskBytes < 1) {
       throw new IllegalArgumentException("targetCells, maxKvShardBytes and maxTaskBytes must be positive");
     }
     this.targetCells = targetCells;
     this.maxKvShardBytes = maxKvShardBytes;
     this.maxTaskBytes = maxTaskBytes;
-    this.packedCells = packedCells;
+    this.memory = memory;
   }
 
   /**
-   * Heap bytes a task holds per query row of its cell: its packed fragments and the assembled
-   * block (up to fp32 each), q widened to fp32 and its copy rounded to the kernel's precision, the
-   * partial's output row (fp32), its position, m and l; twice that, because a
-   * block's arrays (T·d floats, 512 KiB at T 2048, d 64) are "humongous" objects to the G1
-   * collector, each rounded up to whole heap regions (1 MiB on a 2 GiB heap: a 2 GiB-heap run of a
-   * 1M-token document ran out of memory with the raw estimate and fits with this one).
+   * Heap bytes per row of a cell. Vectors travel packed, {@code valueBytes} (2 or 4) per value; a
+   * cell holds the fragments and the assembled block (the same bytes when a block arrives whole).
+   * {@code widened}: the CPU kernel's cells also hold the vectors widened to fp32, a copy rounded
+   * to the kernel's precision where that differs from the travelling one, and the transposed keys;
+   * the GPU stages the packed bytes as they are. Each estimate is doubled, because a block's arrays
+   * are "humongous" objects to the G1 collector when they reach half a heap region (1 MiB regions
+   * on a 2 GiB heap: a 2 GiB-heap run of a 1M-token document ran out of memory with the raw
+   * estimate), each rounded up to whole regions.
    */
+  public record CellMemory(boolean widened, int valueBytes) implements java.io.Serializable {
+    /** The most a cell can take: fp32 inputs widened (and rounded) on the CPU. */
+    public static final CellMemory WIDENED_FP32 = new CellMemory(true, 4);
+
+    /** Per query row: packed q twice, fp32 q and its rounded copy (widened), the partial's o, m, l, pos. */
+    public long queryRowBytes(int dim) {
+      long packed = 2L * valueBytes * dim;
+      return 2 * (packed + (widened ? 8L * dim : 0) + 4L * dim + 32);
+    }
+
+    /** Per key row: packed k, v twice, fp32 k, v, rounded copies and transposed keys (widened), pos. */
+    public long keyRowBytes(int dim) {
+      long packed = 4L * valueBytes * dim;
+      return 2 * (packed + (widened ? 20L * dim : 0) + 24);
+    }
+  }
+
+  /** {@link CellMemory#queryRowBytes} of the most demanding cells ({@link CellMemory#WIDENED_FP32}). */
   public static long queryRowBytes(int dim) {
-    return queryRowBytes(dim, false);
+    return CellMemory.WIDENED_FP32.queryRowBytes(dim);
   }
 
-  /**
-   * As {@link #queryRowBytes(int)}; {@code packed}: the cell never widens q (16-bit fragments
-   * and block, the partial's fp32 output, m, l and position).
-   */
-  public static long queryRowBytes(int dim, boolean packed) {
-    return packed ? 2 * (4L * dim + 4L * dim + 32) : 2 * (5L * dim * Float.BYTES + 32);
-  }
-
-  /**
-   * Heap bytes a task holds per key row of its cell: packed fragments and assembled block (k and
-   * v, up to fp32), k and v widened to fp32, their rounded copies, the transposed keys of the CPU
-   * kernel, the position; twice that, as for {@link #queryRowBytes}.
-   */
+  /** {@link CellMemory#keyRowBytes} of the most demanding cells ({@link CellMemory#WIDENED_FP32}). */
   public static long keyRowBytes(int dim) {
-    return keyRowBytes(dim, false);
-  }
-
-  /** As {@link #keyRowBytes(int)}; {@code packed}: k and v stay 16-bit (fragments and block). */
-  public static long keyRowBytes(int dim, boolean packed) {
-    return packed ? 2 * (8L * dim + 24) : 2 * (9L * dim * Float.BYTES + 24);
+    return CellMemory.WIDENED_FP32.keyRowBytes(dim);
   }
 
   /**
@@ -194,14 +194,14 @@ public final class BlockPlanner {
         b = bForMemory;
         kvSplitForMemory++;
       }
-      long bForTask = ceilDiv((long) m * keyRowBytes(kv.dim(), packedCells), maxTaskBytes / 2);
+      long bForTask = ceilDiv((long) m * memory.keyRowBytes(kv.dim()), maxTaskBytes / 2);
       if (bForTask > b) {
         b = bForTask;
         kvSplitForMemory++;
       }
       b = Math.min(b, kv.blocks());
       long a = Math.max(1, (cells + b - 1) / b);
-      long aForTask = ceilDiv((long) n * queryRowBytes(q.dim(), packedCells), maxTaskBytes / 2);
+      long aForTask = ceilDiv((long) n * memory.queryRowBytes(q.dim()), maxTaskBytes / 2);
       if (aForTask > a) {
         a = aForTask;
         qSplitForMemory++;

@@ -64,6 +64,11 @@ public final class Fragments {
 
   /** A table's fragments and the precisions its sides travel in (null where the role lacks one). */
   public record Table(Dataset<Row> rows, Precision query, Precision keys) {
+    /** Bytes per value of the widest side that travels. */
+    public int valueBytes() {
+      return Math.max(query == null ? 2 : PackedRows.valueBytes(query), keys == null ? 2 : PackedRows.valueBytes(keys));
+    }
+
     /** Whether every side present travels in {@code precision}. */
     public boolean shippedIn(Precision precision) {
       return (query == null || query == precision) && (keys == null || keys == precision);
@@ -154,6 +159,7 @@ public final class Fragments {
     @Override public Iterator<Row> call(Iterator<Row> input) {
       return new Iterator<>() {
         private final Map<BlockKey, Open> open = new HashMap<>();
+        private final Open[] last = new Open[1]; // the previous row's block; a flush forgets it
         private long buffered;
         private Iterator<Row> ready = java.util.Collections.emptyIterator();
 
@@ -163,13 +169,14 @@ public final class Fragments {
               return false;
             }
             while (input.hasNext() && buffered < FLUSH_BYTES) {
-              buffered += add(open, input.next());
+              buffered += add(open, last, input.next());
             }
             List<Row> out = new ArrayList<>(open.size());
             for (Open o : open.values()) {
               out.add(o.finish());
             }
             open.clear();
+            last[0] = null;
             buffered = 0;
             ready = out.iterator();
           }
@@ -186,14 +193,21 @@ public final class Fragments {
     }
 
     /** Adds one token row to its block's writers; returns the bytes it added. */
-    private long add(Map<BlockKey, Open> open, Row row) {
+    private long add(Map<BlockKey, Open> open, Open[] lastOpen, Row row) {
       String docId = row.isNullAt(0) ? "<null>" : row.getString(0);
       boolean nullKey = row.isNullAt(0) || row.isNullAt(1) || row.isNullAt(2);
       long head = nullKey ? -1 : row.getLong(1);
       long pos = nullKey ? -1 : row.getLong(2);
       long block = nullKey ? Long.MIN_VALUE : Math.floorDiv(pos, (long) blockSize);
-      BlockKey key = new BlockKey(new DocHead(docId, (int) head), block);
-      Open o = open.computeIfAbsent(key, k -> new Open(docId, (int) head, block));
+      Open last = lastOpen[0];
+      Open o = last;
+      // input sorted by position (the usual case) keeps hitting the block of the row before
+      if (o == null || o.block != block || o.head != (int) head || !o.docId.equals(docId)) {
+        o = open.computeIfAbsent(new BlockKey(new DocHead(docId, (int) head), block),
+            k -> new Open(docId, (int) head, block));
+        last = o;
+      }
+      lastOpen[0] = o;
       long before = o.bytes();
       o.rows++;
       o.minPos = Math.min(o.minPos, pos);

@@ -42,12 +42,13 @@ public final class ReferenceCheck {
     double oErr = 0;
     double lseErr = 0;
     long rowsChecked = 0;
+    boolean self = keys == queries; // one pass over the table per (doc, head), not two
     for (DocHead dh : checked) {
-      List<Token> qs = tokens(queries, dh, TableRole.QUERIES, packedAs);
+      List<Token> qs = tokens(queries, dh, self ? TableRole.SELF : TableRole.QUERIES, packedAs);
       if (qs.isEmpty()) {
         continue;
       }
-      List<Token> kvs = tokens(keys, dh, TableRole.KEYS, packedAs);
+      List<Token> kvs = self ? qs : tokens(keys, dh, TableRole.KEYS, packedAs);
       int dim = qs.get(0).q().length;
       int[] pick = evenlySpaced(qs.size(), sampleRows);
       List<Token> sample = new ArrayList<>(pick.length);
@@ -110,12 +111,18 @@ public final class ReferenceCheck {
   }
 
   private static List<Token> tokens(Dataset<Row> table, DocHead dh, TableRole role, VectorEncoding packedAs) {
+    // the (doc, head) is selected by one parallel scan and cached, then streamed to the driver a
+    // partition at a time (one (doc, head) of a long document exceeds spark.driver.maxResultSize as
+    // a single collect); streaming straight from the table scanned it one partition at a time
     Dataset<Row> rows = table.where(col(TokenTable.DOC_ID).equalTo(dh.docId()).and(col(TokenTable.HEAD)
-        .equalTo(dh.head())));
-    // streamed a partition at a time: one (doc, head) of a long document exceeds
-    // spark.driver.maxResultSize as a single collect
+        .equalTo(dh.head()))).persist(org.apache.spark.storage.StorageLevel.DISK_ONLY());
     List<Token> out = new ArrayList<>();
-    TokenTable.decode(rows, "check", role, packedAs).toLocalIterator().forEachRemaining(out::add);
+    try {
+      rows.count();
+      TokenTable.decode(rows, "check", role, packedAs).toLocalIterator().forEachRemaining(out::add);
+    } finally {
+      rows.unpersist(false);
+    }
     out.sort(Comparator.comparingLong(Token::pos));
     return out;
   }

@@ -78,8 +78,10 @@ public final class ScoreJob {
     Precision gpuPrecision = options.precision() == null ? Precision.BF16 : options.precision();
     boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
         && queryTable.shippedIn(gpuPrecision);
+    int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
+    BlockPlanner.CellMemory memory = new BlockPlanner.CellMemory(!packedCells, valueBytes);
     try {
-      return score(keyFragments, queryFragments, cross, start, metrics, packedCells);
+      return score(keyFragments, queryFragments, cross, start, metrics, memory);
     } catch (Exception e) { // Spark's job failures are checked SparkExceptions, rethrown as they are
       InputException bad = InputException.fromJobFailure(e);
       if (bad != null) {
@@ -101,7 +103,7 @@ public final class ScoreJob {
   }
 
   private Result score(Dataset<Row> keyFragments, Dataset<Row> queryFragments, boolean cross, long start,
-      JobMetrics metrics, boolean packedCells) {
+      JobMetrics metrics, BlockPlanner.CellMemory memory) {
     progress.step("validating input");
     BlockStats keyStats = BlockStats.of(keyFragments, cross ? "kv" : null, options.input());
     BlockStats queryStats = cross ? BlockStats.of(queryFragments, "q", options.queries()) : keyStats;
@@ -112,14 +114,11 @@ public final class ScoreJob {
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       TaskMemory.checkDriverMerge(queryRows, dim);
     }
-    long taskBytes = options.maxTaskBytes() > 0 ? options.maxTaskBytes() : TaskMemory.defaultTaskBytes(spark);
-
     // one cell per core by default: both backends parallelise inside a cell (CPU: all cores of the
     // executor; GPU: the whole device), so more cells only replicate more blocks
     int targetCells = options.targetCells() > 0 ? options.targetCells()
         : spark.sparkContext().defaultParallelism();
-    BlockPlanner.Plan plan = new BlockPlanner(targetCells, options.maxKvShardBytes(), taskBytes, packedCells)
-        .plan(queryStats.docs(), keyStats.docs(), options.causal());
+    BlockPlanner.Plan plan = planWithinMemory(targetCells, memory, queryStats, keyStats);
     BlockPlanner.Traffic traffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim);
     progress.step("plan: " + plan.description() + "; " + traffic.description());
     long planned = System.currentTimeMillis();
@@ -197,6 +196,33 @@ public final class ScoreJob {
    * map side; one after it writes partials for the merge (with AQE, the partials are read from the
    * cached cell results by a stage of their own).
    */
+  /**
+   * Plans the cells within the task memory: with {@code --max-task-mb}, that; else a task's share
+   * of the heap among the tasks that run at once. In local mode fewer cells than task slots run
+   * only that many at once (e.g. {@code --cells 8} on 16 cores), so each takes a larger share; a
+   * plan that needs more cells than it assumed is made again with the smaller share, until the
+   * share times the cells running at once fits the heap.
+   */
+  private BlockPlanner.Plan planWithinMemory(int targetCells, BlockPlanner.CellMemory memory, BlockStats queries,
+      BlockStats keys) {
+    if (options.maxTaskBytes() > 0) {
+      return new BlockPlanner(targetCells, options.maxKvShardBytes(), options.maxTaskBytes(), memory)
+          .plan(queries.docs(), keys.docs(), options.causal());
+    }
+    int slots = TaskMemory.slots(spark);
+    int concurrent = spark.sparkContext().isLocal() ? Math.min(slots, targetCells) : slots;
+    while (true) {
+      BlockPlanner.Plan plan = new BlockPlanner(targetCells, options.maxKvShardBytes(),
+          TaskMemory.defaultTaskBytes(spark, concurrent), memory).plan(queries.docs(), keys.docs(),
+          options.causal());
+      int running = (int) Math.min(slots, plan.neededCells());
+      if (running <= concurrent || concurrent >= slots) {
+        return plan;
+      }
+      concurrent = running;
+    }
+  }
+
   private static Timings timings(JobMetrics metrics, JobMetrics.Accumulators acc, long start, long planned,
       long commitStart, long end, BlockPlanner.Traffic traffic, BlockStats queries, BlockStats keys, boolean cross) {
     java.util.Set<Integer> cellStages = new java.util.HashSet<>(acc.cellStages.value());

@@ -16,30 +16,24 @@ final class TaskMemory {
   private TaskMemory() {}
 
   static long defaultTaskBytes(SparkSession spark) {
+    return defaultTaskBytes(spark, slots(spark));
+  }
+
+  /** The share of one of {@code concurrent} tasks running at once in an executor. */
+  static long defaultTaskBytes(SparkSession spark, int concurrent) {
     SparkConf conf = spark.sparkContext().getConf();
     boolean local = spark.sparkContext().isLocal();
     long heap = local ? Runtime.getRuntime().maxMemory() : spark.sparkContext().executorMemory() * (1L << 20);
     double userFraction = 1 - conf.getDouble("spark.memory.fraction", 0.6);
-    int slots = Math.max(1, (local ? spark.sparkContext().defaultParallelism() : conf.getInt("spark.executor.cores", 1))
-        / Math.max(1, conf.getInt("spark.task.cpus", 1)));
-    return Math.max(MIN_TASK_BYTES, (long) ((heap - RESERVED) * userFraction / slots));
+    return Math.max(MIN_TASK_BYTES, (long) ((heap - RESERVED) * userFraction / Math.max(1, concurrent)));
   }
 
-  /**
-   * Partitions for packing a table's tokens into blocks: enough that one partition's blocks
-   * (decoded to fp32: up to twice the bytes of a 16-bit table on disk) take at most a quarter of
-   * a task's memory, and at least one per core.
-   */
-  static int blockPartitions(SparkSession spark, String table, long taskBytes) {
-    long onDisk;
-    try {
-      org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(table);
-      onDisk = path.getFileSystem(spark.sparkContext().hadoopConfiguration()).getContentSummary(path).getLength();
-    } catch (java.io.IOException e) {
-      onDisk = 0; // the read reports the problem
-    }
-    long partitions = (2 * onDisk + taskBytes / 4 - 1) / Math.max(1, taskBytes / 4);
-    return (int) Math.min(1 << 20, Math.max(spark.sparkContext().defaultParallelism(), partitions));
+  /** Tasks an executor runs at once. */
+  static int slots(SparkSession spark) {
+    SparkConf conf = spark.sparkContext().getConf();
+    boolean local = spark.sparkContext().isLocal();
+    return Math.max(1, (local ? spark.sparkContext().defaultParallelism() : conf.getInt("spark.executor.cores", 1))
+        / Math.max(1, conf.getInt("spark.task.cpus", 1)));
   }
 
   /** {@code --merge driver} holds every output row on the driver: refused when that cannot fit. */

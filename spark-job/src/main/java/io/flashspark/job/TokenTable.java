@@ -90,11 +90,6 @@ public final class TokenTable {
     }
   }
 
-  /** Reads and decodes a token table; schema problems are reported before any job runs. */
-  public static JavaRDD<Token> read(SparkSession spark, String path, TableRole role, VectorEncoding packedAs) {
-    return decode(open(spark, path, role.label()), path, role, packedAs);
-  }
-
   /**
    * Decodes rows into tokens after checking the schema on the driver.
    *

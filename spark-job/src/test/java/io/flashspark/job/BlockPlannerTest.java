@@ -138,4 +138,24 @@ class BlockPlannerTest {
     assertTrue(plan.neededCells() < plan.cells(), plan.description());
     assertTrue(plan.neededCells() >= plan.cells() / 2, plan.description());
   }
+
+  @Test
+  void theCheapestSplitCountsThePartialsItMakesMerge() {
+    // N = M, d 128, 4 cells: splitting KV ships each Q row twice and merges a partial per Q row;
+    // Q-stationary ships each key row four times and merges nothing, which is cheaper here
+    assertEquals(1, BlockPlanner.cheapestKvSplit(4, 1e6, 1e6, 128, 4));
+    // a few queries against many keys: split the keys (replicating the small Q side is cheap)
+    assertTrue(BlockPlanner.cheapestKvSplit(16, 1e3, 1e7, 128, 16) > 1);
+  }
+
+  @Test
+  void packedCellsNeedLessMemoryPerRow() {
+    BlockPlanner.CellMemory gpu = new BlockPlanner.CellMemory(false, 2);
+    BlockPlanner.CellMemory cpuBf16 = new BlockPlanner.CellMemory(true, 2);
+    for (int d : new int[] {64, 128}) {
+      assertTrue(gpu.queryRowBytes(d) < cpuBf16.queryRowBytes(d));
+      assertTrue(gpu.keyRowBytes(d) < cpuBf16.keyRowBytes(d));
+      assertTrue(cpuBf16.keyRowBytes(d) < BlockPlanner.keyRowBytes(d), "fp32 inputs take the most");
+    }
+  }
 }

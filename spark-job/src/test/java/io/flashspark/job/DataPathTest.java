@@ -112,7 +112,7 @@ class DataPathTest extends SparkTestBase {
     }
     Outcome fp16 = cli("score", "--input", input, "--output", dir.resolve("o-bad").toString(), "--output-format", "fp16");
     assertEquals(2, fp16.code());
-    assertTrue(fp16.err().contains("--output-format must be array, fp32 or bf16"), fp16.err());
+    assertTrue(fp16.err().contains("--output-format must be one of array|fp32|bf16"), fp16.err());
     Outcome viaCli = cli("score", "--input", input, "--output", dir.resolve("o-cli").toString(), "--causal",
         "--output-format", "bf16", "--backend", "cpu");
     assertEquals(0, viaCli.code(), viaCli.err());

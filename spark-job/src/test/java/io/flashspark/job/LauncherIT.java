@@ -174,4 +174,28 @@ class LauncherIT {
     assertTrue(ours.get(0).startsWith("flashspark: error: input table") && ours.get(0).contains("does not exist"),
         ours.toString());
   }
+
+  @Test
+  void sparkSettingsInJavaOptsReachTheSession(@TempDir Path tmp) throws Exception {
+    String small = tmp.resolve("small").toString();
+    assertEquals(0, run(tmp, "generate", "--output", small, "--tokens", "300", "--dim", "8", "--packed", "bf16"));
+    Path events = Files.createDirectories(tmp.resolve("events"));
+    Launch l = start(tmp, "-Xmx1g -Dspark.eventLog.enabled=true -Dspark.eventLog.dir=" + events.toUri()
+        + " -Dspark.eventLog.compress=false", "score", "--input", small, "--output", tmp.resolve("out").toString(),
+        "--causal", "--backend", "cpu", "--output-format", "bf16");
+    assertTrue(l.process().waitFor(300, TimeUnit.SECONDS));
+    assertEquals(0, l.process().exitValue(), l.lines().toString());
+    assertTrue(l.lines().stream().anyMatch(s -> s.startsWith("  shuffled ") && s.contains("q/k/v payload")),
+        "the summary gives the bytes shuffled: " + l.lines());
+    List<Path> logs;
+    try (Stream<Path> s = Files.walk(events)) {
+      // Spark 4 writes a folder eventlog_v2_APP holding events_N_APP files (and an appstatus marker)
+      logs = s.filter(Files::isRegularFile).filter(p -> p.getFileName().toString().startsWith("events_"))
+          .collect(Collectors.toList());
+    }
+    assertFalse(logs.isEmpty(), "Spark wrote an event log where -Dspark.eventLog.dir said");
+    String text = Files.readString(logs.get(0));
+    assertTrue(text.contains("SparkListenerApplicationStart") && text.contains("SparkListenerTaskEnd"),
+        text.substring(0, Math.min(300, text.length())));
+  }
 }
