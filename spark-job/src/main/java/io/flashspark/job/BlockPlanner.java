@@ -52,25 +52,37 @@ public final class BlockPlanner {
    * cell holds the fragments and the assembled block (the same bytes when a block arrives whole).
    * {@code widened}: the CPU kernel's cells also hold the vectors widened to fp32, a copy rounded
    * to the kernel's precision where that differs from the travelling one, and the transposed keys;
-   * the GPU stages the packed bytes as they are. Each estimate is doubled, because a block's arrays
-   * are "humongous" objects to the G1 collector when they reach half a heap region (1 MiB regions
-   * on a 2 GiB heap: a 2 GiB-heap run of a 1M-token document ran out of memory with the raw
-   * estimate), each rounded up to whole regions.
+   * the GPU stages the packed bytes as they are. {@code humongous} (1 to 2) multiplies it all: the
+   * G1 collector gives an array of half a heap region or more whole regions of its own (1 MiB
+   * regions on a 2 GiB heap, where a 1M-token document ran out of memory with the raw estimate and
+   * fits with twice it); on large heaps (32 MiB regions) block arrays are ordinary objects.
    */
-  public record CellMemory(boolean widened, int valueBytes) implements java.io.Serializable {
-    /** The most a cell can take: fp32 inputs widened (and rounded) on the CPU. */
-    public static final CellMemory WIDENED_FP32 = new CellMemory(true, 4);
+  public record CellMemory(boolean widened, int valueBytes, double humongous) implements java.io.Serializable {
+    /** The most a cell can take: fp32 inputs widened (and rounded) on the CPU, every array humongous. */
+    public static final CellMemory WIDENED_FP32 = new CellMemory(true, 4, 2.0);
 
     /** Per query row: packed q twice, fp32 q and its rounded copy (widened), the partial's o, m, l, pos. */
     public long queryRowBytes(int dim) {
       long packed = 2L * valueBytes * dim;
-      return 2 * (packed + (widened ? 8L * dim : 0) + 4L * dim + 32);
+      return (long) Math.ceil(humongous * (packed + (widened ? 8L * dim : 0) + 4L * dim + 32));
     }
 
     /** Per key row: packed k, v twice, fp32 k, v, rounded copies and transposed keys (widened), pos. */
     public long keyRowBytes(int dim) {
       long packed = 4L * valueBytes * dim;
-      return 2 * (packed + (widened ? 20L * dim : 0) + 24);
+      return (long) Math.ceil(humongous * (packed + (widened ? 20L * dim : 0) + 24));
+    }
+
+    /**
+     * What G1 makes of an array of {@code bytes} in regions of {@code regionBytes}: 1 below half a
+     * region, else the whole regions it takes over its size (at most 2).
+     */
+    public static double humongousFactor(long bytes, long regionBytes) {
+      if (bytes <= 0 || bytes < regionBytes / 2) {
+        return 1.0;
+      }
+      long regions = (bytes + regionBytes - 1) / regionBytes;
+      return Math.min(2.0, (double) regions * regionBytes / bytes);
     }
   }
 

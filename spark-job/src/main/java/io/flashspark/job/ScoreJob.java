@@ -79,9 +79,8 @@ public final class ScoreJob {
     boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
         && queryTable.shippedIn(gpuPrecision);
     int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
-    BlockPlanner.CellMemory memory = new BlockPlanner.CellMemory(!packedCells, valueBytes);
     try {
-      return score(keyFragments, queryFragments, cross, start, metrics, memory);
+      return score(keyFragments, queryFragments, cross, start, metrics, !packedCells, valueBytes);
     } catch (Exception e) { // Spark's job failures are checked SparkExceptions, rethrown as they are
       InputException bad = InputException.fromJobFailure(e);
       if (bad != null) {
@@ -103,7 +102,7 @@ public final class ScoreJob {
   }
 
   private Result score(Dataset<Row> keyFragments, Dataset<Row> queryFragments, boolean cross, long start,
-      JobMetrics metrics, BlockPlanner.CellMemory memory) {
+      JobMetrics metrics, boolean widened, int valueBytes) {
     progress.step("validating input");
     BlockStats keyStats = BlockStats.of(keyFragments, cross ? "kv" : null, options.input());
     BlockStats queryStats = cross ? BlockStats.of(queryFragments, "q", options.queries()) : keyStats;
@@ -118,6 +117,16 @@ public final class ScoreJob {
     // executor; GPU: the whole device), so more cells only replicate more blocks
     int targetCells = options.targetCells() > 0 ? options.targetCells()
         : spark.sparkContext().defaultParallelism();
+    // the block-sized arrays a cell holds: packed key/value and query blocks, vectors widened to fp32
+    long blockRows = options.blockSize();
+    long region = TaskMemory.heapRegionBytes(spark);
+    double humongous = Math.max(
+        BlockPlanner.CellMemory.humongousFactor(blockRows * (8 + 4L * valueBytes * dim), region),
+        BlockPlanner.CellMemory.humongousFactor(blockRows * (8 + 2L * valueBytes * dim), region));
+    if (widened) {
+      humongous = Math.max(humongous, BlockPlanner.CellMemory.humongousFactor(blockRows * 4L * dim, region));
+    }
+    BlockPlanner.CellMemory memory = new BlockPlanner.CellMemory(widened, valueBytes, humongous);
     BlockPlanner.Plan plan = planWithinMemory(targetCells, memory, queryStats, keyStats);
     BlockPlanner.Traffic traffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim);
     progress.step("plan: " + plan.description() + "; " + traffic.description());

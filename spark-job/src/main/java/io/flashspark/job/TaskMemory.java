@@ -28,6 +28,29 @@ final class TaskMemory {
     return Math.max(MIN_TASK_BYTES, (long) ((heap - RESERVED) * userFraction / Math.max(1, concurrent)));
   }
 
+  /**
+   * The G1 heap region size of the executors: this JVM's in local mode (where the driver
+   * computes), else what G1 picks for the executor heap (heap / 2048, a power of two from 1 to
+   * 32 MiB). 1 MiB, the smallest, where it cannot be told.
+   */
+  static long heapRegionBytes(SparkSession spark) {
+    if (spark.sparkContext().isLocal()) {
+      try {
+        com.sun.management.HotSpotDiagnosticMXBean hotspot = java.lang.management.ManagementFactory
+            .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        if (Boolean.parseBoolean(hotspot.getVMOption("UseG1GC").getValue())) {
+          return Long.parseLong(hotspot.getVMOption("G1HeapRegionSize").getValue());
+        }
+        return 1L << 20;
+      } catch (RuntimeException e) {
+        return 1L << 20;
+      }
+    }
+    long heap = spark.sparkContext().executorMemory() * (1L << 20);
+    long region = Long.highestOneBit(Math.max(1, heap / 2048));
+    return Math.max(1L << 20, Math.min(32L << 20, region));
+  }
+
   /** Tasks an executor runs at once. */
   static int slots(SparkSession spark) {
     SparkConf conf = spark.sparkContext().getConf();

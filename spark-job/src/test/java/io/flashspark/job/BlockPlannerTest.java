@@ -150,12 +150,21 @@ class BlockPlannerTest {
 
   @Test
   void packedCellsNeedLessMemoryPerRow() {
-    BlockPlanner.CellMemory gpu = new BlockPlanner.CellMemory(false, 2);
-    BlockPlanner.CellMemory cpuBf16 = new BlockPlanner.CellMemory(true, 2);
+    BlockPlanner.CellMemory gpu = new BlockPlanner.CellMemory(false, 2, 2.0);
+    BlockPlanner.CellMemory cpuBf16 = new BlockPlanner.CellMemory(true, 2, 2.0);
     for (int d : new int[] {64, 128}) {
       assertTrue(gpu.queryRowBytes(d) < cpuBf16.queryRowBytes(d));
       assertTrue(gpu.keyRowBytes(d) < cpuBf16.keyRowBytes(d));
       assertTrue(cpuBf16.keyRowBytes(d) < BlockPlanner.keyRowBytes(d), "fp32 inputs take the most");
     }
+  }
+
+  @Test
+  void onlyArraysOfHalfARegionOrMoreCostWholeRegions() {
+    long mib = 1L << 20;
+    assertEquals(1.0, BlockPlanner.CellMemory.humongousFactor(mib, 32 * mib), "an ordinary object on a big heap");
+    assertEquals(2.0, BlockPlanner.CellMemory.humongousFactor(mib / 2, mib), 1e-9, "half a region takes a region");
+    assertEquals(2.0 * mib / (mib + 4096), BlockPlanner.CellMemory.humongousFactor(mib + 4096, mib), 1e-9);
+    assertEquals(1.0, BlockPlanner.CellMemory.humongousFactor(4 * mib, 4 * mib), 1e-9, "exactly a region");
   }
 }
