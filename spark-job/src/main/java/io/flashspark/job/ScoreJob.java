@@ -53,7 +53,8 @@ public final class ScoreJob {
    * shuffle bytes written in all, by the route and by the merge, and the planner's estimate.
    */
   public record Timings(long readMillis, long routeMillis, long computeMillis, long mergeMillis, long commitMillis,
-      long cellTaskMillis, long writeTaskMillis, long shuffleBytes, long routeBytes, long mergeBytes,
+      long cellTaskMillis, long mergeTaskMillis, long writeTaskMillis, long shuffleBytes, long routeBytes,
+      long mergeBytes,
       long estimatedBytes, long payloadBytes) {}
 
   public Result run() {
@@ -273,7 +274,8 @@ public final class ScoreJob {
     }
     long payload = queries.payloadBytes("q") + (cross ? keys.payloadBytes("kv") : queries.payloadBytes("kv"));
     return new Timings(planned - start, millis(routeSpan), millis(cellSpan), millis(mergeSpan), end - commitStart,
-        acc.cellNanos.value() / 1_000_000, acc.outputNanos.value() / 1_000_000, shuffle, route, merge,
+        acc.cellNanos.value() / 1_000_000, acc.mergeNanos.value() / 1_000_000, acc.outputNanos.value() / 1_000_000,
+        shuffle, route, merge,
         traffic.bytes(), payload);
   }
 

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,33 +32,15 @@ class ClusterIT {
   @TempDir static Path dir;
   private static Path state;
 
-  private record Run(Process process, List<String> lines) {}
-
-  private static Run start(String... args) throws IOException {
+  private static Launched start(String... args) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(CLUSTER.toString()));
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("FLASHSPARK_CLUSTER_DIR", state.toString());
-    pb.environment().put("FLASHSPARK_JAVA_OPTS", "-Xmx1g");
-    Process p = pb.start();
-    List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = r.readLine()) != null; ) {
-          lines.add(line);
-          System.out.println("  | " + line);
-        }
-      } catch (IOException e) {
-        // process gone
-      }
-    });
-    reader.setDaemon(true);
-    reader.start();
-    return new Run(p, lines);
+    return Launched.start(cmd, java.util.Map.of("FLASHSPARK_CLUSTER_DIR", state.toString(), "FLASHSPARK_JAVA_OPTS",
+        "-Xmx1g"));
   }
 
-  private static Run finished(String... args) throws Exception {
-    Run r = start(args);
+  private static Launched finished(String... args) throws Exception {
+    Launched r = start(args);
     assertTrue(r.process().waitFor(400, TimeUnit.SECONDS), "finished: " + String.join(" ", args));
     Thread.sleep(200); // the reader drains the last lines
     return r;
@@ -71,7 +50,7 @@ class ClusterIT {
   static void startCluster() throws Exception {
     assertTrue(Files.isExecutable(CLUSTER), CLUSTER + " (run mvn package first)");
     state = dir.resolve("cluster");
-    Run r = finished("start", "2", "--cores", "1", "--memory", "1g");
+    Launched r = finished("start", "2", "--cores", "1", "--memory", "1g");
     assertEquals(0, r.process().exitValue(), r.lines().toString());
     assertTrue(r.lines().stream().anyMatch(s -> s.startsWith("master spark://127.0.0.1:")), r.lines().toString());
   }
@@ -114,10 +93,10 @@ class ClusterIT {
   void aWorkerKilledDuringScoreIsSurvived() throws Exception {
     String tokens = dir.resolve("tokens").toString();
     String out = dir.resolve("attention").toString();
-    Run gen = finished("submit", "generate", "--output", tokens, "--docs", "1", "--tokens", "24576", "--heads", "2",
+    Launched gen = finished("submit", "generate", "--output", tokens, "--docs", "1", "--tokens", "24576", "--heads", "2",
         "--dim", "64", "--packed", "bf16");
     assertEquals(0, gen.process().exitValue(), gen.lines().toString());
-    Run score = start("submit", "score", "--input", tokens, "--output", out, "--causal", "--backend", "cpu");
+    Launched score = start("submit", "score", "--input", tokens, "--output", out, "--causal", "--backend", "cpu");
     // while the cells compute (each takes several seconds on one core), kill worker 2 and its
     // executor outright, as a lost machine would be
     long deadline = System.currentTimeMillis() + 300_000;
@@ -137,7 +116,7 @@ class ClusterIT {
     String driverLog = Files.readString(state.resolve("submit.log"));
     assertTrue(driverLog.contains("Lost executor") || driverLog.contains("lost executor"),
         "Spark saw the executor go and ran its tasks again");
-    Run check = finished("submit", "check", "--input", tokens, "--output", out, "--causal", "--rows", "32");
+    Launched check = finished("submit", "check", "--input", tokens, "--output", out, "--causal", "--rows", "32");
     assertEquals(0, check.process().exitValue(), check.lines().toString());
     assertTrue(check.lines().stream().anyMatch(s -> s.equals("output rows missing or extra: 0")), check.lines().toString());
   }
@@ -152,7 +131,7 @@ class ClusterIT {
       }
     }
     assertTrue(pids.size() >= 2, "master and a worker were recorded: " + pids);
-    Run stop = finished("stop");
+    Launched stop = finished("stop");
     assertEquals(0, stop.process().exitValue(), stop.lines().toString());
     for (long pid : pids) {
       assertTrue(ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true), "process " + pid + " still runs");
@@ -162,7 +141,7 @@ class ClusterIT {
         .filter(h -> h.info().commandLine().map(c -> c.contains(state.toString())).orElse(false))
         .map(h -> h.pid() + " " + h.info().commandLine().orElse("")).collect(Collectors.toList());
     assertEquals(List.of(), left);
-    Run status = finished("status");
+    Launched status = finished("status");
     assertEquals(3, status.process().exitValue(), status.lines().toString());
   }
 }

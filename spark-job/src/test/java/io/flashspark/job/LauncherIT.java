@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,34 +31,15 @@ class LauncherIT {
   @TempDir static Path shared;
   private static String longDocument;
 
-  /** A process of bin/flashspark with its own temporary directory (Spark scratch space, log). */
-  private record Launch(Process process, List<String> lines) {}
-
-  private static Launch start(Path tmp, String heap, String... args) throws IOException {
+  /** bin/flashspark with its own temporary directory (Spark scratch space, log). */
+  private static Launched start(Path tmp, String heap, String... args) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    Map<String, String> env = pb.environment();
-    env.put("TMPDIR", tmp.toString());
-    env.put("FLASHSPARK_JAVA_OPTS", heap + " -Djava.io.tmpdir=" + tmp);
-    Process p = pb.start();
-    List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = r.readLine()) != null; ) {
-          lines.add(line);
-          System.out.println("  | " + line);
-        }
-      } catch (IOException e) {
-        // process gone
-      }
-    });
-    reader.setDaemon(true);
-    reader.start();
-    return new Launch(p, lines);
+    return Launched.start(cmd, Map.of("TMPDIR", tmp.toString(), "FLASHSPARK_JAVA_OPTS",
+        heap + " -Djava.io.tmpdir=" + tmp));
   }
 
-  private static boolean waitFor(Launch l, Predicate<String> line, long seconds) throws InterruptedException {
+  private static boolean waitFor(Launched l, Predicate<String> line, long seconds) throws InterruptedException {
     long end = System.currentTimeMillis() + seconds * 1000;
     while (System.currentTimeMillis() < end) {
       synchronized (l.lines()) {
@@ -77,7 +56,7 @@ class LauncherIT {
   }
 
   private static int run(Path tmp, String... args) throws Exception {
-    Launch l = start(tmp, "-Xmx2g", args);
+    Launched l = start(tmp, "-Xmx2g", args);
     assertTrue(l.process().waitFor(300, TimeUnit.SECONDS), "finished");
     return l.process().exitValue();
   }
@@ -109,7 +88,7 @@ class LauncherIT {
   void twoGigabyteHeapReachesTheComputeStageAndSigtermLeavesNoDebris(@TempDir Path tmp) throws Exception {
     Path out = tmp.resolve("outputs");
     Files.createDirectories(out);
-    Launch l = start(tmp, "-Xmx2g", "score", "--input", longDocument, "--output", out.resolve("attention").toString(),
+    Launched l = start(tmp, "-Xmx2g", "score", "--input", longDocument, "--output", out.resolve("attention").toString(),
         "--causal", "--backend", "cpu");
     // the planner splits Q and KV for a 2 GB heap; running tasks report their pairs with an ETA
     assertTrue(waitFor(l, s -> s.contains("split for task memory"), 240), "planned: " + l.lines());
@@ -129,7 +108,7 @@ class LauncherIT {
     Path out = tmp.resolve("outputs");
     Files.createDirectories(out);
     String output = out.resolve("attention").toString();
-    Launch l = start(tmp, "-Xmx2g", "score", "--input", longDocument, "--output", output, "--causal", "--backend",
+    Launched l = start(tmp, "-Xmx2g", "score", "--input", longDocument, "--output", output, "--causal", "--backend",
         "cpu");
     assertTrue(waitFor(l, s -> s.contains("computing"), 240), l.lines().toString());
     Thread.sleep(3000); // the write job has set up its staging directory
@@ -165,7 +144,7 @@ class LauncherIT {
 
   @Test
   void consoleShowsOneLinePerFailureAndTheLogHoldsTheTrace(@TempDir Path tmp) throws Exception {
-    Launch l = start(tmp, "-Xmx1g", "check", "--input", tmp.resolve("missing").toString(), "--output", "x");
+    Launched l = start(tmp, "-Xmx1g", "check", "--input", tmp.resolve("missing").toString(), "--output", "x");
     assertTrue(l.process().waitFor(120, TimeUnit.SECONDS));
     assertEquals(2, l.process().exitValue(), l.lines().toString());
     List<String> ours = l.lines().stream().filter(s -> !s.startsWith("WARNING: Using incubator"))
@@ -180,7 +159,7 @@ class LauncherIT {
     String small = tmp.resolve("small").toString();
     assertEquals(0, run(tmp, "generate", "--output", small, "--tokens", "300", "--dim", "8", "--packed", "bf16"));
     Path events = Files.createDirectories(tmp.resolve("events"));
-    Launch l = start(tmp, "-Xmx1g -Dspark.eventLog.enabled=true -Dspark.eventLog.dir=" + events.toUri()
+    Launched l = start(tmp, "-Xmx1g -Dspark.eventLog.enabled=true -Dspark.eventLog.dir=" + events.toUri()
         + " -Dspark.eventLog.compress=false", "score", "--input", small, "--output", tmp.resolve("out").toString(),
         "--causal", "--backend", "cpu", "--output-format", "bf16");
     assertTrue(l.process().waitFor(300, TimeUnit.SECONDS));
