@@ -38,8 +38,8 @@ final class CheckCommand {
     Dataset<Row> q = queries == null ? kv : TokenTable.open(spark, queries, "queries");
     Dataset<Row> result = TokenTable.open(spark, output, "output");
     // schema and encodings checked before any job runs (the decode itself is lazy)
-    TokenTable.decode(kv, input, queries == null ? TableRole.SELF : TableRole.KEYS, packedAs);
-    TokenTable.decode(q, queries == null ? input : queries, TableRole.QUERIES, packedAs);
+    TokenTable.columns(kv, input, queries == null ? TableRole.SELF : TableRole.KEYS, packedAs);
+    TokenTable.columns(q, queries == null ? input : queries, TableRole.QUERIES, packedAs);
     OutputTable.checkSchema(result, output);
     return check(kv, q, result, spec, packedAs, docHeads, rows, tolerance, out);
   }

@@ -55,7 +55,13 @@ public final class Fragments {
    */
   public static Table read(SparkSession spark, String path, TableRole role, VectorEncoding packedAs,
       int blockSize, Precision precision) {
-    TokenTable.Columns cols = TokenTable.columns(TokenTable.open(spark, path, role.label()), path, role, packedAs);
+    return pack(TokenTable.open(spark, path, role.label()), path, role, packedAs, blockSize, precision);
+  }
+
+  /** The fragments of a token table already opened (named {@code name} in messages). */
+  public static Table pack(Dataset<Row> table, String name, TableRole role, VectorEncoding packedAs, int blockSize,
+      Precision precision) {
+    TokenTable.Columns cols = TokenTable.columns(table, name, role, packedAs);
     Precision q = role.has("q") ? shipped(cols.encoding("q"), precision) : null;
     Precision kv = role.has("k") ? shipped(common(cols.encoding("k"), cols.encoding("v")), precision) : null;
     Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv);

@@ -4,13 +4,15 @@ import static org.apache.spark.sql.functions.col;
 
 import io.flashspark.attention.AttentionSpec;
 import io.flashspark.attention.KeyValueBlock;
+import io.flashspark.attention.PackedRows;
 import io.flashspark.attention.QueryBlock;
 import io.flashspark.attention.ReferenceAttention;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -19,7 +21,7 @@ import org.apache.spark.sql.Row;
  * query token, nothing else) is checked for every (doc, head) with a Spark aggregation; values
  * are checked on the driver for the chosen (doc, head)s, on up to {@code sampleRows} query rows
  * each (evenly spaced), against all of that (doc, head)'s keys. The driver holds one (doc, head)'s
- * tokens at a time, so this scales to long documents as long as one (doc, head) fits the driver.
+ * rows at a time, packed as the job packs them ({@link Fragments}), so this scales to long documents as long as one (doc, head) fits the driver.
  */
 public final class ReferenceCheck {
   private ReferenceCheck() {}
@@ -44,29 +46,34 @@ public final class ReferenceCheck {
     long rowsChecked = 0;
     boolean self = keys == queries; // one pass over the table per (doc, head), not two
     for (DocHead dh : checked) {
-      List<Token> qs = tokens(queries, dh, self ? TableRole.SELF : TableRole.QUERIES, packedAs);
-      if (qs.isEmpty()) {
+      Sides qs = blocks(queries, dh, self ? TableRole.SELF : TableRole.QUERIES, packedAs);
+      if (qs.queries().isEmpty()) {
         continue;
       }
-      List<Token> kvs = self ? qs : tokens(keys, dh, TableRole.KEYS, packedAs);
-      int dim = qs.get(0).q().length;
-      int[] pick = evenlySpaced(qs.size(), sampleRows);
-      List<Token> sample = new ArrayList<>(pick.length);
-      List<Object> positions = new ArrayList<>(pick.length);
-      for (int i : pick) {
-        sample.add(qs.get(i));
-        positions.add(qs.get(i).pos());
+      List<KeyValueBlock> kv = new ArrayList<>();
+      for (PackedRows b : self ? qs.keys() : blocks(keys, dh, TableRole.KEYS, packedAs).keys()) {
+        kv.add(b.keyValueBlock());
       }
-      QueryBlock q = packed(dh, sample, TableRole.QUERIES).queryBlock();
-      List<KeyValueBlock> kv = kvs.isEmpty() ? List.of() : List.of(packed(dh, kvs, TableRole.KEYS).keyValueBlock());
+      QueryBlock all = concatenated(qs.queries());
+      int dim = all.dim();
+      int[] pick = evenlySpaced(all.rows(), sampleRows);
+      float[] sampled = new float[pick.length * dim];
+      long[] samplePos = new long[pick.length];
+      List<Object> positions = new ArrayList<>(pick.length);
+      for (int i = 0; i < pick.length; i++) {
+        System.arraycopy(all.q(), pick[i] * dim, sampled, i * dim, dim);
+        samplePos[i] = all.pos()[pick[i]];
+        positions.add(samplePos[i]);
+      }
+      QueryBlock q = new QueryBlock(pick.length, dim, sampled, samplePos);
       ReferenceAttention.Result ref = ReferenceAttention.forward(q, kv, spec);
       Map<Long, Row> rows = new HashMap<>();
       for (Row r : output.where(col(TokenTable.DOC_ID).equalTo(dh.docId()).and(col(TokenTable.HEAD).equalTo(dh.head()))
           .and(col(TokenTable.POS).isin(positions.toArray()))).collectAsList()) {
         rows.put(r.getLong(2), r);
       }
-      for (int s = 0; s < sample.size(); s++) {
-        Row row = rows.get(sample.get(s).pos());
+      for (int s = 0; s < pick.length; s++) {
+        Row row = rows.get(samplePos[s]);
         if (row == null) {
           continue; // counted by countMismatches
         }
@@ -110,21 +117,71 @@ public final class ReferenceCheck {
     return out;
   }
 
-  private static List<Token> tokens(Dataset<Row> table, DocHead dh, TableRole role, VectorEncoding packedAs) {
-    // the (doc, head) is selected by one parallel scan and cached, then streamed to the driver a
-    // partition at a time (one (doc, head) of a long document exceeds spark.driver.maxResultSize as
-    // a single collect); streaming straight from the table scanned it one partition at a time
+  /** One (doc, head)'s rows packed as the job packs them: query-side and key-side blocks by position. */
+  private record Sides(List<PackedRows> queries, List<PackedRows> keys) {}
+
+  /**
+   * The (doc, head)'s fragments, made as the job makes them (same checks), assembled into blocks.
+   * The (doc, head) is selected by one parallel scan and cached, then streamed to the driver a
+   * partition at a time (one (doc, head) of a long document exceeds spark.driver.maxResultSize as
+   * a single collect); streaming straight from the table scanned it one partition at a time.
+   */
+  private static Sides blocks(Dataset<Row> table, DocHead dh, TableRole role, VectorEncoding packedAs) {
     Dataset<Row> rows = table.where(col(TokenTable.DOC_ID).equalTo(dh.docId()).and(col(TokenTable.HEAD)
         .equalTo(dh.head()))).persist(org.apache.spark.storage.StorageLevel.DISK_ONLY());
-    List<Token> out = new ArrayList<>();
+    Map<Long, List<PackedRows>> q = new TreeMap<>();
+    Map<Long, List<PackedRows>> kv = new TreeMap<>();
     try {
       rows.count();
-      TokenTable.decode(rows, "check", role, packedAs).toLocalIterator().forEachRemaining(out::add);
+      Iterator<Row> fragments = Fragments.pack(rows, "check", role, packedAs, ScoreOptions.MAX_BLOCK_SIZE, null)
+          .rows().toLocalIterator();
+      while (fragments.hasNext()) {
+        Row f = fragments.next();
+        if (!f.isNullAt(7)) {
+          throw new InputException(f.getString(7));
+        }
+        if (!f.isNullAt(8)) {
+          q.computeIfAbsent(f.getLong(2), b -> new ArrayList<>()).add(PackedRows.of((byte[]) f.get(8)));
+        }
+        if (!f.isNullAt(9)) {
+          kv.computeIfAbsent(f.getLong(2), b -> new ArrayList<>()).add(PackedRows.of((byte[]) f.get(9)));
+        }
+      }
     } finally {
       rows.unpersist(false);
     }
-    out.sort(Comparator.comparingLong(Token::pos));
+    return new Sides(assembled(dh, q), assembled(dh, kv));
+  }
+
+  private static List<PackedRows> assembled(DocHead dh, Map<Long, List<PackedRows>> byBlock) {
+    List<PackedRows> out = new ArrayList<>(byBlock.size());
+    for (List<PackedRows> fragments : byBlock.values()) {
+      try {
+        out.add(PackedRows.concat(fragments));
+      } catch (IllegalArgumentException e) {
+        throw new InputException(dh + ": " + e.getMessage());
+      }
+    }
     return out;
+  }
+
+  /** Query blocks (in position order) as one block of fp32 rows. */
+  private static QueryBlock concatenated(List<PackedRows> blocks) {
+    int dim = blocks.get(0).dim();
+    int rows = 0;
+    for (PackedRows b : blocks) {
+      rows += b.rows();
+    }
+    float[] q = new float[rows * dim];
+    long[] pos = new long[rows];
+    int at = 0;
+    for (PackedRows b : blocks) {
+      QueryBlock block = b.queryBlock();
+      System.arraycopy(block.q(), 0, q, at * dim, block.rows() * dim);
+      System.arraycopy(block.pos(), 0, pos, at, block.rows());
+      at += block.rows();
+    }
+    return new QueryBlock(rows, dim, q, pos);
   }
 
   static int[] evenlySpaced(int n, int k) {
@@ -137,14 +194,5 @@ public final class ReferenceCheck {
       out[0] = n - 1; // the last row sees the most keys under causal masking
     }
     return out;
-  }
-
-  /** The tokens packed as the job packs a block (sorted by position, checked the same way). */
-  private static TokenBlock packed(DocHead dh, List<Token> tokens, TableRole role) {
-    TokenBlock block = BlockBuilder.build(new BlockKey(dh, 0), tokens, role);
-    if (block.problem() != null) {
-      throw new InputException(block.problem());
-    }
-    return block;
   }
 }

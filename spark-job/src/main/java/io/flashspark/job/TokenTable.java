@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -29,7 +28,8 @@ import org.apache.spark.sql.types.StructType;
 /**
  * The token tables (Parquet): {@code doc_id string, head int, pos long} and the role's vector
  * columns {@code q, k, v}, each {@code array<float>} or packed {@code binary} (see
- * {@link VectorEncoding}). Checks the schema on the driver and decodes rows into tokens.
+ * {@link VectorEncoding}). Checks the schema on the driver and selects the columns a role needs;
+ * {@link Fragments} packs them.
  */
 public final class TokenTable {
   public static final String DOC_ID = "doc_id";
@@ -91,28 +91,6 @@ public final class TokenTable {
   }
 
   /**
-   * Decodes rows into tokens after checking the schema on the driver.
-   *
-   * <p>Types: {@code doc_id} string (integer ids are converted to their decimal string);
-   * {@code head} and {@code pos} integer types only (a fractional type is refused; an int64
-   * {@code head} outside the int32 range is reported per row); vectors {@code array<float>}
-   * (other numeric element types are converted to fp32, rounding to nearest, the precision the
-   * kernels read) or packed {@code binary}. A binary column's encoding is the one recorded in the
-   * table; {@code packedAs} (from {@code --packed}) must agree with it, and is required where the
-   * table records none.
-   */
-  public static JavaRDD<Token> decode(Dataset<Row> df, String name, TableRole role, VectorEncoding packedAs) {
-    Columns cols = columns(df, name, role, packedAs);
-    List<String> present = role.vectorColumns();
-    VectorEncoding[] encodings = cols.encodings();
-    VectorEncoding[] packed = new VectorEncoding[3];
-    for (int i = 0; i < 3; i++) {
-      packed[i] = encodings[i] != null && encodings[i].packed() ? encodings[i] : null;
-    }
-    return cols.rows().javaRDD().map(row -> toToken(row, present, packed));
-  }
-
-  /**
    * A checked token table as {@code doc_id string, head long, pos long} and the role's vector
    * columns (binary as stored, or {@code array<float>}), with each vector column's encoding
    * ({@code encodings[i]} for q, k, v; null where the role lacks it).
@@ -123,7 +101,17 @@ public final class TokenTable {
     }
   }
 
-  /** Checks the schema on the driver and selects the columns a role needs (see {@link #decode}). */
+  /**
+   * Checks a token table's schema on the driver and selects the columns a role needs.
+   *
+   * <p>Types: {@code doc_id} string (integer ids are converted to their decimal string);
+   * {@code head} and {@code pos} integer types only (a fractional type is refused; an int64
+   * {@code head} outside the int32 range is reported per row); vectors {@code array<float>}
+   * (other numeric element types are converted to fp32, rounding to nearest, the precision the
+   * kernels read) or packed {@code binary}. A binary column's encoding is the one recorded in the
+   * table; {@code packedAs} (from {@code --packed}) must agree with it, and is required where the
+   * table records none.
+   */
   public static Columns columns(Dataset<Row> df, String name, TableRole role, VectorEncoding packedAs) {
     StructType schema = df.schema();
     List<String> missing = new ArrayList<>();
@@ -195,50 +183,5 @@ public final class TokenTable {
   private static boolean isInteger(DataType t) {
     return t instanceof IntegerType || t instanceof LongType || t instanceof ShortType || t instanceof ByteType
         || (t instanceof DecimalType && ((DecimalType) t).scale() == 0 && ((DecimalType) t).precision() <= 18);
-  }
-
-  private static Token toToken(Row row, List<String> present, VectorEncoding[] packed) {
-    String docId = row.isNullAt(0) ? null : row.getString(0);
-    String problem = null;
-    if (docId == null || row.isNullAt(1) || row.isNullAt(2)) {
-      return new Token(docId == null ? "<null>" : docId, row.isNullAt(1) ? -1 : (int) row.getLong(1),
-          row.isNullAt(2) ? -1 : row.getLong(2), null, null, null, "null doc_id, head or pos");
-    }
-    long head = row.getLong(1);
-    if (head != (int) head) {
-      return new Token(docId, (int) head, row.getLong(2), null, null, null,
-          "head " + head + " does not fit a 32-bit int");
-    }
-    float[][] vectors = new float[3][];
-    String[] columnProblem = new String[1];
-    int field = 3;
-    String[] names = {"q", "k", "v"};
-    for (int i = 0; i < 3; i++) {
-      if (!present.contains(names[i])) {
-        continue;
-      }
-      if (row.isNullAt(field)) {
-        problem = problem != null ? problem : "column '" + names[i] + "' is null";
-      } else if (packed[i] != null) {
-        vectors[i] = packed[i].decode((byte[]) row.get(field), columnProblem);
-        if (vectors[i] == null && problem == null) {
-          problem = "column '" + names[i] + "': " + columnProblem[0];
-        }
-      } else {
-        List<Object> values = row.getList(field);
-        float[] x = new float[values.size()];
-        for (int j = 0; j < x.length; j++) {
-          Object value = values.get(j);
-          if (value == null) {
-            problem = problem != null ? problem : "column '" + names[i] + "' has a null element at index " + j;
-            break;
-          }
-          x[j] = (Float) value;
-        }
-        vectors[i] = x;
-      }
-      field++;
-    }
-    return new Token(docId, (int) head, row.getLong(2), vectors[0], vectors[1], vectors[2], problem);
   }
 }
