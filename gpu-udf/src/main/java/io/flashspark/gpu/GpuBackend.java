@@ -73,7 +73,30 @@ public final class GpuBackend implements AttentionBackend {
 
   /** The backend of the GPU at a Spark resource address (ordinal, GPU UUID or MIG instance). */
   public static GpuBackend get(String address) {
-    return get(address == null ? -1 : GpuDevice.ordinalOf(address));
+    if (address == null) {
+      return get(-1);
+    }
+    int ordinal;
+    try {
+      ordinal = GpuDevice.ordinalOf(address);
+    } catch (GpuException e) {
+      throw e;
+    } catch (Throwable e) { // no CUDA driver: JCuda's library does not load
+      throw new GpuException("GPU backend unusable at GPU address " + address + ": " + unusable(e), e);
+    }
+    return get(ordinal);
+  }
+
+  /** The first line of what went wrong, naming the missing CUDA driver where that is the cause. */
+  private static String unusable(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String first = String.valueOf(root.getMessage()).lines().findFirst().orElse("");
+    boolean link = e instanceof LinkageError || root instanceof LinkageError || first.contains("native library");
+    return (link ? "no CUDA driver could be loaded (" : "") + root.getClass().getSimpleName() + ": " + first
+        + (link ? ")" : "");
   }
 
   public static GpuBackend getIfUsable(String address) {
@@ -104,7 +127,7 @@ public final class GpuBackend implements AttentionBackend {
     } catch (GpuException e) {
       throw e;
     } catch (Throwable e) { // UnsatisfiedLinkError when there is no CUDA driver, etc.
-      throw new GpuException("GPU backend unusable: " + e, e);
+      throw new GpuException("GPU backend unusable: " + unusable(e), e);
     }
   }
 

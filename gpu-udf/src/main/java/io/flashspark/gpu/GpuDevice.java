@@ -44,6 +44,10 @@ import jcuda.driver.JCudaDriver;
 final class GpuDevice {
   private static final Map<Integer, GpuDevice> OPEN = new ConcurrentHashMap<>();
 
+  static {
+    JCudaNatives.prepare(); // before anything here touches JCuda
+  }
+
   final int ordinal;
   final String name;
   final KernelConfig config;

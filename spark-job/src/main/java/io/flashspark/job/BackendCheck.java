@@ -23,6 +23,30 @@ final class BackendCheck {
           + " use --precision bf16 or fp16, or --backend cpu for fp32");
     }
     localGpu(spark);
+    clusterGpus(spark.sparkContext().isLocal(), spark.sparkContext().getConf());
+  }
+
+  /**
+   * On a cluster the executors compute, on the GPUs Spark gives their tasks: without GPU resources
+   * in the job's settings no task would get one, and every cell would fail on its executor.
+   */
+  static void clusterGpus(boolean local, org.apache.spark.SparkConf conf) {
+    if (local) {
+      return;
+    }
+    double executorGpus = conf.getDouble("spark.executor.resource.gpu.amount", 0);
+    double taskGpus = conf.getDouble("spark.task.resource.gpu.amount", 0);
+    if (executorGpus <= 0 || taskGpus <= 0) {
+      throw new InputException("--backend gpu on a cluster needs GPUs as Spark resources:"
+          + " spark.executor.resource.gpu.amount (now " + fmt(executorGpus) + ") and spark.task.resource.gpu.amount"
+          + " (now " + fmt(taskGpus) + ") must be set, with a discovery script where the cluster manager needs one"
+          + " (conf/spark-defaults.conf, conf/gpu-discovery.sh; bin/flashspark-cluster start --gpus-per-worker G);"
+          + " or use --backend auto or cpu");
+    }
+  }
+
+  private static String fmt(double v) {
+    return v <= 0 ? "unset" : Double.toString(v);
   }
 
   static void forDimension(SparkSession spark, ScoreOptions options, int dim) {

@@ -101,20 +101,36 @@ public final class BlockPlanner {
    * into chunks of {@code qChunk} blocks. Without zigzag, chunk r is Q shard r. With zigzag
    * (causal, at least two Q shards), there are twice as many chunks and Q shard r holds chunk r and
    * chunk 2a-1-r: an early chunk (few visible keys) with a late one (many), so every Q shard has
-   * about the same causal work, as context-parallel attention does.
+   * about the same causal work, as context-parallel attention does. KV blocks are cut the same way
+   * into chunks of {@code kvChunk} blocks: with {@code kvZigzag} (causal, at least two KV shards),
+   * KV shard s holds chunk s and chunk 2b-1-s, an early chunk (seen by many queries) with a late
+   * one (seen by few), which makes every cell's causal work equal, not only every Q shard's.
    */
   public record ShardPlan(long qFirstBlock, long qBlocks, long qChunk, int qShardCount, boolean zigzag,
-      long kvFirstBlock, long kvBlocks, long kvBlocksPerShard, boolean causal, long firstCellId)
-      implements Serializable {
+      long kvFirstBlock, long kvBlocks, long kvChunk, int kvShardCount, boolean kvZigzag, boolean causal,
+      long firstCellId) implements Serializable {
 
     static ShardPlan of(long qFirstBlock, long qBlocks, long qShards, long kvFirstBlock, long kvBlocks,
-        long kvBlocksPerShard, boolean causal, long firstCellId) {
-      boolean zigzag = causal && qShards > 1 && qBlocks >= 2 * qShards;
-      long chunks = zigzag ? 2 * qShards : qShards;
-      long chunk = (qBlocks + chunks - 1) / chunks;
-      int shards = (int) (zigzag ? qShards : (qBlocks + chunk - 1) / chunk);
-      return new ShardPlan(qFirstBlock, qBlocks, chunk, shards, zigzag, kvFirstBlock, kvBlocks, kvBlocksPerShard,
-          causal, firstCellId);
+        long kvShards, boolean causal, long firstCellId) {
+      Chunks q = Chunks.of(qBlocks, qShards, causal);
+      Chunks kv = Chunks.of(kvBlocks, kvShards, causal);
+      return new ShardPlan(qFirstBlock, qBlocks, q.chunk, q.shards, q.zigzag, kvFirstBlock, kvBlocks, kv.chunk,
+          kv.shards, kv.zigzag, causal, firstCellId);
+    }
+
+    /** {@code blocks} cut into {@code shards} shards, of two zigzagged chunks each where causal and long enough. */
+    private record Chunks(long chunk, int shards, boolean zigzag) {
+      static Chunks of(long blocks, long shards, boolean causal) {
+        boolean zigzag = causal && shards > 1 && blocks >= 2 * shards;
+        long chunks = zigzag ? 2 * shards : shards;
+        long chunk = (blocks + chunks - 1) / chunks;
+        return new Chunks(chunk, (int) (zigzag ? shards : (blocks + chunk - 1) / chunk), zigzag);
+      }
+
+      static int shardOf(long offset, long chunk, int shards, boolean zigzag) {
+        int c = (int) (offset / chunk);
+        return zigzag && c >= shards ? 2 * shards - 1 - c : c;
+      }
     }
 
     public int qShards() {
@@ -122,20 +138,25 @@ public final class BlockPlanner {
     }
 
     public int kvShards() {
-      return (int) ((kvBlocks + kvBlocksPerShard - 1) / kvBlocksPerShard);
+      return kvShardCount;
+    }
+
+    /** The most KV blocks one KV shard holds (two chunks under zigzag). */
+    public long kvBlocksPerShard() {
+      return kvZigzag ? 2 * kvChunk : kvChunk;
     }
 
     public int qShardOf(long block) {
-      int chunk = (int) ((block - qFirstBlock) / qChunk);
-      return zigzag && chunk >= qShardCount ? 2 * qShardCount - 1 - chunk : chunk;
+      return Chunks.shardOf(block - qFirstBlock, qChunk, qShardCount, zigzag);
     }
 
     public int kvShardOf(long block) {
-      return (int) ((block - kvFirstBlock) / kvBlocksPerShard);
+      return Chunks.shardOf(block - kvFirstBlock, kvChunk, kvShardCount, kvZigzag);
     }
 
+    /** The first KV block of KV shard {@code shard} (of its early chunk under zigzag). */
     long kvShardFirstBlock(int shard) {
-      return kvFirstBlock + shard * kvBlocksPerShard;
+      return kvFirstBlock + shard * kvChunk;
     }
 
     /** The last Q block index shard {@code shard} may hold (its late chunk under zigzag). */
@@ -190,6 +211,7 @@ public final class BlockPlanner {
     long kvSplitForMemory = 0;
     long qSplitForMemory = 0;
     long zigzag = 0;
+    long kvZigzag = 0;
     for (DocHead dh : new TreeSet<>(queries.keySet())) {
       DocSummary q = queries.get(dh);
       DocSummary kv = keys.get(dh);
@@ -220,9 +242,7 @@ public final class BlockPlanner {
       }
       a = Math.min(q.blocks(), a);
 
-      long kvPerShard = (kv.blocks() + b - 1) / b;
-      ShardPlan plan = ShardPlan.of(q.minBlock(), q.blocks(), a, kv.minBlock(), kv.blocks(), kvPerShard, causal,
-          cellId);
+      ShardPlan plan = ShardPlan.of(q.minBlock(), q.blocks(), a, kv.minBlock(), kv.blocks(), b, causal, cellId);
       shards.put(dh, plan);
       cellId += plan.cellCount();
       for (int i = 0; i < plan.qShards(); i++) {
@@ -232,13 +252,14 @@ public final class BlockPlanner {
       }
       maxA = Math.max(maxA, plan.qShards());
       zigzag += plan.zigzag() ? 1 : 0;
+      kvZigzag += plan.kvZigzag() ? 1 : 0;
       maxB = Math.max(maxB, plan.kvShards());
     }
     String description = String.format(
         "%d (doc, head) problems, %d cells (%d needed%s); largest grid %d Q shards x %d KV shards;"
-            + " zigzag Q shards in %d problems; split for task memory (%d MiB per task) in %d problems (Q) and"
+            + " zigzag Q shards in %d problems, zigzag KV shards in %d; split for task memory (%d MiB per task) in %d problems (Q) and"
             + " %d problems (KV)",
-        shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, zigzag, maxTaskBytes >> 20,
+        shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, zigzag, kvZigzag, maxTaskBytes >> 20,
         qSplitForMemory, kvSplitForMemory);
     return new Plan(shards, cellId, needed, description);
   }

@@ -102,7 +102,9 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       visible.add(seen);
     }
     int dim = queries.get(0).dim();
-    AttentionBackend backend = Backends.forName(backendName, taskGpu());
+    String gpu = taskGpu();
+    requireGpu(backendName, gpu, onDriver());
+    AttentionBackend backend = Backends.forName(backendName, gpu);
     if (backendName.equals("auto") && !backend.supports(dim, spec.precision())) {
       backend = Backends.forName("cpu"); // e.g. fp32 asked for, or a head dimension without GPU kernel
     }
@@ -126,7 +128,7 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       from = to;
     }
     if (acc != null) {
-      acc.backends.add(backend.name() + " " + resolved.precision().label());
+      acc.backends.add(backend.name() + " " + resolved.precision().label() + (gpu == null ? "" : " (Spark GPU " + gpu + ")"));
       acc.kernelNanos.add(nanos);
     }
     for (int i = 0; i < queries.size(); i++) {
@@ -157,6 +159,24 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
     if (task != null && task.getLocalProperty(FAULT) != null) {
       throw new IllegalStateException("cell task failed on purpose (" + FAULT + " is set)");
     }
+  }
+
+  /**
+   * {@code --backend gpu} in an executor whose task was given no GPU would compute on whatever
+   * device 0 is, shared with other executors unasked: refused, saying what to set. In local mode
+   * (the driver computes) the default device serves.
+   */
+  static void requireGpu(String backendName, String gpuAddress, boolean onDriver) {
+    if (backendName.equals("gpu") && gpuAddress == null && !onDriver) {
+      throw new IllegalStateException("--backend gpu: this executor's task was given no GPU by Spark; set"
+          + " spark.executor.resource.gpu.amount and spark.task.resource.gpu.amount (and a discovery script,"
+          + " conf/gpu-discovery.sh) so that every executor gets its own GPU");
+    }
+  }
+
+  private static boolean onDriver() {
+    org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+    return env == null || "driver".equals(env.executorId()); // SparkContext.DRIVER_IDENTIFIER
   }
 
   /**

@@ -13,7 +13,11 @@ final class Failures {
 
   static String describe(Throwable e) {
     Throwable root = e;
+    Throwable gpu = null;
     for (Throwable t = e; t != null; t = t.getCause()) {
+      if (gpu == null && t.getClass().getName().startsWith("io.flashspark.gpu")) {
+        gpu = t; // says what the GPU backend could not do; its causes are JCuda's or the driver's details
+      }
       if (t instanceof OutOfMemoryError || String.valueOf(t.getMessage()).contains("java.lang.OutOfMemoryError")) {
         return "out of memory: " + MEMORY_ADVICE;
       }
@@ -22,8 +26,8 @@ final class Failures {
       }
       root = t;
     }
-    if (root.getClass().getName().startsWith("io.flashspark.gpu")) {
-      return "GPU: " + firstLine(root);
+    if (gpu != null) {
+      return "GPU: " + firstLine(gpu);
     }
     return root.getClass().getSimpleName() + ": " + firstLine(root);
   }

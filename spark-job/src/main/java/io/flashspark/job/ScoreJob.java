@@ -114,10 +114,10 @@ public final class ScoreJob {
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       TaskMemory.checkDriverMerge(queryRows, dim);
     }
-    // one cell per core by default: both backends parallelise inside a cell (CPU: all cores of the
-    // executor; GPU: the whole device), so more cells only replicate more blocks
-    int targetCells = options.targetCells() > 0 ? options.targetCells()
-        : spark.sparkContext().defaultParallelism();
+    ClusterShape shape = ClusterShape.of(spark, options.backend().equals("gpu")
+        || options.backend().equals("auto") && !spark.sparkContext().isLocal()
+        && spark.sparkContext().getConf().getDouble("spark.executor.resource.gpu.amount", 0) > 0);
+    int targetCells = options.targetCells() > 0 ? options.targetCells() : shape.defaultCells(shape.gpus() > 0);
     // the block-sized arrays a cell holds: packed key/value and query blocks, vectors widened to fp32
     long blockRows = options.blockSize();
     long region = TaskMemory.heapRegionBytes(spark);
@@ -128,9 +128,11 @@ public final class ScoreJob {
       humongous = Math.max(humongous, BlockPlanner.CellMemory.humongousFactor(blockRows * 4L * dim, region));
     }
     BlockPlanner.CellMemory memory = new BlockPlanner.CellMemory(widened, valueBytes, humongous);
-    BlockPlanner.Plan plan = planWithinMemory(targetCells, memory, queryStats, keyStats);
+    BlockPlanner.Plan cut = planWithinMemory(targetCells, memory, queryStats, keyStats, shape);
+    BlockPlanner.Plan plan = new BlockPlanner.Plan(cut.shards(), cut.cells(), cut.neededCells(),
+        "for " + shape.description() + ": " + cut.description());
     BlockPlanner.Traffic traffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim);
-    progress.step("plan: " + plan.description() + "; " + traffic.description());
+    progress.step("plan " + plan.description() + "; " + traffic.description());
     long planned = System.currentTimeMillis();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards = jsc.broadcast(new HashMap<>(plan.shards()));
@@ -214,13 +216,13 @@ public final class ScoreJob {
    * share times the cells running at once fits the heap.
    */
   private BlockPlanner.Plan planWithinMemory(int targetCells, BlockPlanner.CellMemory memory, BlockStats queries,
-      BlockStats keys) {
+      BlockStats keys, ClusterShape shape) {
     if (options.maxTaskBytes() > 0) {
       return new BlockPlanner(targetCells, options.maxKvShardBytes(), options.maxTaskBytes(), memory)
           .plan(queries.docs(), keys.docs(), options.causal());
     }
-    int slots = TaskMemory.slots(spark);
-    int concurrent = spark.sparkContext().isLocal() ? Math.min(slots, targetCells) : slots;
+    int slots = shape.slotsPerExecutor();
+    int concurrent = shape.local() ? Math.min(slots, targetCells) : slots;
     while (true) {
       BlockPlanner.Plan plan = new BlockPlanner(targetCells, options.maxKvShardBytes(),
           TaskMemory.defaultTaskBytes(spark, concurrent), memory).plan(queries.docs(), keys.docs(),

@@ -15,10 +15,6 @@ final class TaskMemory {
 
   private TaskMemory() {}
 
-  static long defaultTaskBytes(SparkSession spark) {
-    return defaultTaskBytes(spark, slots(spark));
-  }
-
   /** The share of one of {@code concurrent} tasks running at once in an executor. */
   static long defaultTaskBytes(SparkSession spark, int concurrent) {
     SparkConf conf = spark.sparkContext().getConf();
@@ -49,14 +45,6 @@ final class TaskMemory {
     long heap = spark.sparkContext().executorMemory() * (1L << 20);
     long region = Long.highestOneBit(Math.max(1, heap / 2048));
     return Math.max(1L << 20, Math.min(32L << 20, region));
-  }
-
-  /** Tasks an executor runs at once. */
-  static int slots(SparkSession spark) {
-    SparkConf conf = spark.sparkContext().getConf();
-    boolean local = spark.sparkContext().isLocal();
-    return Math.max(1, (local ? spark.sparkContext().defaultParallelism() : conf.getInt("spark.executor.cores", 1))
-        / Math.max(1, conf.getInt("spark.task.cpus", 1)));
   }
 
   /** {@code --merge driver} holds every output row on the driver: refused when that cannot fit. */

@@ -132,11 +132,58 @@ class BlockPlannerTest {
 
   @Test
   void causalSkipsCellsAboveTheDiagonal() {
+    // shards of one or two blocks cannot zigzag: contiguous shards leave cells above the diagonal
     DocHead dh = new DocHead("d", 0);
-    Map<DocHead, DocSummary> s = Map.of(dh, summary("d", 64 * 100, 16, 0, 63));
+    Map<DocHead, DocSummary> s = Map.of(dh, summary("d", 8 * 100, 16, 0, 7));
     BlockPlanner.Plan plan = new BlockPlanner(64, 1L << 30, 1L << 40).plan(s, s, true);
+    BlockPlanner.ShardPlan sp = plan.shards().get(dh);
+    assertTrue(!sp.kvZigzag() && sp.kvShards() > 1, sp.toString());
     assertTrue(plan.neededCells() < plan.cells(), plan.description());
     assertTrue(plan.neededCells() >= plan.cells() / 2, plan.description());
+  }
+
+  /** Causal pairs per cell (block granularity, a diagonal block counted whole), needed cells only. */
+  private static List<Long> causalWorkPerCell(BlockPlanner.ShardPlan sp, long blocks) {
+    long[][] work = new long[sp.qShards()][sp.kvShards()];
+    for (long i = 0; i < blocks; i++) {
+      for (long j = 0; j <= i; j++) {
+        work[sp.qShardOf(i)][sp.kvShardOf(j)]++;
+      }
+    }
+    List<Long> needed = new java.util.ArrayList<>();
+    for (int a = 0; a < sp.qShards(); a++) {
+      for (int b = 0; b < sp.kvShards(); b++) {
+        if (sp.cellNeeded(a, b)) {
+          needed.add(work[a][b]);
+        }
+      }
+    }
+    return needed;
+  }
+
+  /**
+   * KV split too (e.g. by task memory): zigzag KV shards pair an early chunk with a late one, so
+   * every cell, not only every Q shard, gets the same causal work; contiguous KV shards would give
+   * the first KV shard's cells up to twice the mean.
+   */
+  @Test
+  void zigzagOnBothSidesBalancesCausalWorkPerCell() {
+    DocHead dh = new DocHead("d", 0);
+    long blocks = 240;
+    long rowBytes = BlockPlanner.keyRowBytes(16);
+    Map<DocHead, DocSummary> s = Map.of(dh, summary("d", blocks * 100, 16, 0, blocks - 1));
+    for (int kvShards : new int[] {2, 3, 4}) {
+      for (int cells : new int[] {1, 4, 8, 12}) {
+        long taskBytes = 2 * (blocks * 100 * rowBytes / kvShards + 1);
+        BlockPlanner.ShardPlan sp = new BlockPlanner(cells, 1L << 40, taskBytes).plan(s, s, true).shards().get(dh);
+        assertTrue(sp.kvShards() >= kvShards, sp.toString());
+        assertTrue(sp.kvZigzag(), sp.toString());
+        List<Long> work = causalWorkPerCell(sp, blocks);
+        double mean = work.stream().mapToLong(Long::longValue).average().orElseThrow();
+        long max = work.stream().mapToLong(Long::longValue).max().orElseThrow();
+        assertTrue(max <= 1.1 * mean, "cells' causal work " + work + " for " + sp);
+      }
+    }
   }
 
   @Test

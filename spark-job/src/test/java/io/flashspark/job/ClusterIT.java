@@ -21,9 +21,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code bin/flashspark-cluster}: a standalone Master and two Worker JVMs on loopback with Spark's
- * authentication on, the job submitted to it, a submission without the secret refused, a worker
- * killed in the middle of a score survived with a correct output, and nothing left running after
- * {@code stop}.
+ * authentication on, each worker offering one "GPU" as a Spark resource (addresses named through
+ * FLASHSPARK_GPUS, as on a GPU host; the CPU backend computes), the job submitted to it, a
+ * submission without the secret refused, a worker killed in the middle of a score survived with a
+ * correct output, {@code --backend gpu} without a CUDA driver failing clearly with nothing written,
+ * and nothing left running after {@code stop}.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterIT {
@@ -36,7 +38,7 @@ class ClusterIT {
     List<String> cmd = new ArrayList<>(List.of(CLUSTER.toString()));
     cmd.addAll(List.of(args));
     return Launched.start(cmd, java.util.Map.of("FLASHSPARK_CLUSTER_DIR", state.toString(), "FLASHSPARK_JAVA_OPTS",
-        "-Xmx1g"));
+        "-Xmx1g", "FLASHSPARK_GPUS", "fake-gpu-a,fake-gpu-b"));
   }
 
   private static Launched finished(String... args) throws Exception {
@@ -50,9 +52,13 @@ class ClusterIT {
   static void startCluster() throws Exception {
     assertTrue(Files.isExecutable(CLUSTER), CLUSTER + " (run mvn package first)");
     state = dir.resolve("cluster");
-    Launched r = finished("start", "2", "--cores", "1", "--memory", "1g");
+    Launched r = finished("start", "2", "--gpus-per-worker", "1", "--cores", "1", "--memory", "1g");
     assertEquals(0, r.process().exitValue(), r.lines().toString());
     assertTrue(r.lines().stream().anyMatch(s -> s.startsWith("master spark://127.0.0.1:")), r.lines().toString());
+    // the master saw each worker offer its own GPU, found by conf/gpu-discovery.sh
+    for (String gpu : List.of("fake-gpu-a", "fake-gpu-b")) {
+      assertEquals(1, r.lines().stream().filter(s -> s.endsWith("GPUs [" + gpu + "]")).count(), r.lines().toString());
+    }
   }
 
   @AfterAll
@@ -113,6 +119,8 @@ class ClusterIT {
     handle.destroyForcibly();
     assertTrue(score.process().waitFor(400, TimeUnit.SECONDS), "score finished");
     assertEquals(0, score.process().exitValue(), "the job survives a lost worker: " + score.lines());
+    assertTrue(score.lines().stream().anyMatch(s -> s.contains("(Spark GPU fake-gpu-a)")),
+        "cell tasks ran with the GPU Spark assigned them: " + score.lines());
     String driverLog = Files.readString(state.resolve("submit.log"));
     assertTrue(driverLog.contains("Lost executor") || driverLog.contains("lost executor"),
         "Spark saw the executor go and ran its tasks again");
@@ -123,6 +131,18 @@ class ClusterIT {
 
   @Test
   @Order(3)
+  void theGpuBackendWithoutACudaDriverFailsClearlyAndWritesNothing() throws Exception {
+    String out = dir.resolve("gpu-attention").toString();
+    Launched score = finished("submit", "score", "--input", dir.resolve("tokens").toString(), "--output", out,
+        "--causal", "--backend", "gpu");
+    assertEquals(1, score.process().exitValue(), score.lines().toString());
+    assertTrue(score.lines().stream().anyMatch(s -> s.startsWith("flashspark: failed: GPU: GPU backend unusable at"
+        + " GPU address fake-gpu-") && s.contains("no CUDA driver could be loaded")), score.lines().toString());
+    assertTrue(!Files.exists(Path.of(out)), "no output");
+  }
+
+  @Test
+  @Order(4)
   void stopLeavesNoProcess() throws Exception {
     List<Long> pids = new ArrayList<>();
     try (var s = Files.list(state)) {

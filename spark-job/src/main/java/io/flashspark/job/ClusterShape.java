@@ -1,0 +1,71 @@
+package io.flashspark.job;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The executors a job is planned for, as Spark describes them: how many, the tasks each runs at
+ * once (its cores, and its GPUs where tasks take GPU shares), and the GPUs each was given. In
+ * local mode the driver is the one executor, with its cores and (for the GPU backend) one GPU.
+ *
+ * @param gpusPerExecutor {@code spark.executor.resource.gpu.amount} (local mode, GPU backend: 1)
+ * @param tasksPerGpu tasks sharing one GPU at once: 1 / {@code spark.task.resource.gpu.amount}
+ *     (local mode: {@link #LOCAL_TASKS_PER_GPU}, as conf/spark-defaults.conf sets a cluster up)
+ */
+record ClusterShape(boolean local, int executors, int coresPerExecutor, int taskCpus, int gpusPerExecutor,
+    int tasksPerGpu) {
+  static final int LOCAL_TASKS_PER_GPU = 4;
+
+  static ClusterShape of(SparkSession spark, boolean gpuBackend) {
+    SparkConf conf = spark.sparkContext().getConf();
+    int taskCpus = Math.max(1, conf.getInt("spark.task.cpus", 1));
+    int parallelism = spark.sparkContext().defaultParallelism();
+    if (spark.sparkContext().isLocal()) {
+      return new ClusterShape(true, 1, parallelism, taskCpus, gpuBackend ? 1 : 0, LOCAL_TASKS_PER_GPU);
+    }
+    // executors registered so far (the input has been read by now, so they are up), the driver aside
+    int executors = spark.sparkContext().statusTracker().getExecutorInfos().length - 1;
+    int cores = conf.getInt("spark.executor.cores", 0);
+    if (executors < 1) {
+      executors = conf.getInt("spark.executor.instances", cores > 0 ? Math.max(1, parallelism / cores) : 1);
+    }
+    if (cores < 1) { // standalone without spark.executor.cores: an executor takes its worker's cores
+      cores = Math.max(1, parallelism / Math.max(1, executors));
+    }
+    int gpus = (int) Math.floor(conf.getDouble("spark.executor.resource.gpu.amount", 0));
+    double taskGpu = conf.getDouble("spark.task.resource.gpu.amount", 0);
+    int perGpu = taskGpu > 0 && taskGpu < 1 ? (int) Math.floor(1 / taskGpu + 1e-9) : 1;
+    return new ClusterShape(false, Math.max(1, executors), cores, taskCpus, gpus, perGpu);
+  }
+
+  /** Tasks one executor runs at once: its cores, and its GPU shares where tasks take them. */
+  int slotsPerExecutor() {
+    int byCores = Math.max(1, coresPerExecutor / taskCpus);
+    return gpusPerExecutor > 0 && !local ? Math.min(byCores, gpusPerExecutor * tasksPerGpu) : byCores;
+  }
+
+  int gpus() {
+    return executors * gpusPerExecutor;
+  }
+
+  /**
+   * Cells to aim for. CPU: one per task slot (the CPU kernel uses all of an executor's cores in a
+   * cell, more cells only replicate more blocks). GPU: the tasks the GPUs serve at once, so every
+   * GPU has a few cells to overlap one's copies with another's kernels, and no more: each extra
+   * cell ships another copy of its blocks.
+   */
+  int defaultCells(boolean gpuBackend) {
+    if (gpuBackend && gpusPerExecutor > 0) {
+      return Math.max(1, Math.min(executors * slotsPerExecutor(), gpus() * tasksPerGpu));
+    }
+    return Math.max(1, executors * slotsPerExecutor());
+  }
+
+  String description() {
+    String gpu = gpusPerExecutor == 0 ? ""
+        : String.format(", %d GPU%s each (%d task%s per GPU)", gpusPerExecutor, gpusPerExecutor == 1 ? "" : "s",
+            tasksPerGpu, tasksPerGpu == 1 ? "" : "s");
+    return String.format("%s%d executor%s x %d task slot%s%s", local ? "local: " : "", executors,
+        executors == 1 ? "" : "s", slotsPerExecutor(), slotsPerExecutor() == 1 ? "" : "s", gpu);
+  }
+}
