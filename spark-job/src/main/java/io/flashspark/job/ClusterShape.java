@@ -10,18 +10,19 @@ import org.apache.spark.sql.SparkSession;
  *
  * @param gpusPerExecutor {@code spark.executor.resource.gpu.amount} (local mode, GPU backend: 1)
  * @param tasksPerGpu tasks sharing one GPU at once: 1 / {@code spark.task.resource.gpu.amount}
- *     (local mode: {@link #LOCAL_TASKS_PER_GPU}, as conf/spark-defaults.conf sets a cluster up)
+ *     (local mode: every task slot)
  */
 record ClusterShape(boolean local, int executors, int coresPerExecutor, int taskCpus, int gpusPerExecutor,
     int tasksPerGpu) {
-  static final int LOCAL_TASKS_PER_GPU = 4;
+  /** Cells per GPU by default: enough to overlap one cell's copies with another's kernels. */
+  static final int CELLS_PER_GPU = 4;
 
   static ClusterShape of(SparkSession spark, boolean gpuBackend) {
     SparkConf conf = spark.sparkContext().getConf();
     int taskCpus = Math.max(1, conf.getInt("spark.task.cpus", 1));
     int parallelism = spark.sparkContext().defaultParallelism();
     if (spark.sparkContext().isLocal()) {
-      return new ClusterShape(true, 1, parallelism, taskCpus, gpuBackend ? 1 : 0, LOCAL_TASKS_PER_GPU);
+      return new ClusterShape(true, 1, parallelism, taskCpus, gpuBackend ? 1 : 0, Math.max(1, parallelism / taskCpus));
     }
     // executors registered so far (the input has been read by now, so they are up), the driver aside
     int executors = spark.sparkContext().statusTracker().getExecutorInfos().length - 1;
@@ -50,13 +51,14 @@ record ClusterShape(boolean local, int executors, int coresPerExecutor, int task
 
   /**
    * Cells to aim for. CPU: one per task slot (the CPU kernel uses all of an executor's cores in a
-   * cell, more cells only replicate more blocks). GPU: the tasks the GPUs serve at once, so every
-   * GPU has a few cells to overlap one's copies with another's kernels, and no more: each extra
-   * cell ships another copy of its blocks.
+   * cell, more cells only replicate more blocks). GPU: {@link #CELLS_PER_GPU} per GPU (fewer where
+   * fewer tasks may share one), so every GPU has a few cells to overlap one's copies with
+   * another's kernels, and no more: each extra cell ships another copy of its blocks. The reading,
+   * routing and writing tasks still use every slot.
    */
   int defaultCells(boolean gpuBackend) {
     if (gpuBackend && gpusPerExecutor > 0) {
-      return Math.max(1, Math.min(executors * slotsPerExecutor(), gpus() * tasksPerGpu));
+      return Math.max(1, gpus() * Math.min(tasksPerGpu, CELLS_PER_GPU));
     }
     return Math.max(1, executors * slotsPerExecutor());
   }

@@ -32,7 +32,10 @@ class ClusterShapeTest {
     assertEquals(8, gpus.defaultCells(true));
     assertTrue(gpus.description().contains("2 executors x 4 task slots, 1 GPU each (4 tasks per GPU)"),
         gpus.description());
-    ClusterShape local = new ClusterShape(true, 1, 16, 1, 1, ClusterShape.LOCAL_TASKS_PER_GPU);
+    ClusterShape wide = new ClusterShape(false, 2, 16, 1, 1, 16); // all 16 tasks may share the GPU
+    assertEquals(16, wide.slotsPerExecutor());
+    assertEquals(2 * ClusterShape.CELLS_PER_GPU, wide.defaultCells(true));
+    ClusterShape local = new ClusterShape(true, 1, 16, 1, 1, 16);
     assertEquals(16, local.slotsPerExecutor());
     assertEquals(4, local.defaultCells(true), "a few cells per GPU, not one per core");
     assertEquals(16, local.defaultCells(false));
@@ -46,7 +49,7 @@ class ClusterShapeTest {
   void gpuCellsKeepOneKvShardWhereItFits() {
     long taskBytes = 5L << 30;
     BlockPlanner.CellMemory packed = new BlockPlanner.CellMemory(false, 2, 1.0);
-    for (ClusterShape shape : List.of(new ClusterShape(true, 1, 16, 1, 1, 4), new ClusterShape(false, 2, 4, 1, 1, 4))) {
+    for (ClusterShape shape : List.of(new ClusterShape(true, 1, 16, 1, 1, 16), new ClusterShape(false, 2, 16, 1, 1, 16))) {
       Map<DocHead, DocSummary> doc = heads(8, 1L << 20, 2048);
       BlockPlanner.Plan plan = new BlockPlanner(shape.defaultCells(true), Long.MAX_VALUE / 4, taskBytes, packed)
           .plan(doc, doc, true);

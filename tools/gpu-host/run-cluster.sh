@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# On the GPU host, after unpack.sh staged the JRE, Spark's jars and the app in /opt/stage: the job
+# through bin/flashspark-cluster (standalone Master and Workers, one GPU per worker as a Spark
+# resource), next to Spark local mode on the same input.
+#   run-cluster.sh 1m      one document of TOKENS (1M) tokens x 8 heads, d=128, causal, packed bf16:
+#                          local mode, then clusters of 1..GPUS workers (one GPU each); outputs
+#                          checked on sampled rows against the float64 reference
+#   run-cluster.sh batch   DOCS (64) documents of BATCH_TOKENS (65536) tokens x 1 head, d=128, causal:
+#                          local mode, then clusters of 1..GPUS workers; documents per second
+# Each worker gets CORES cores (default: the host's cores / GPUS) and WORKER_MEM (100g) of executor heap;
+# WORKERS lists the cluster sizes to run (default 1..GPUS), SKIP_LOCAL=1 skips local mode. While each
+# score runs, nvidia-smi samples every GPU's utilisation every 250 ms: "GPU busy" is the sum over
+# samples of utilisation x 0.25 s (time a kernel was running), per GPU, to set against the wall time.
+# Logs go to $OUT; the table of wall times is printed last.
+set -uo pipefail
+mode=${1:-1m}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+stage=/opt/stage
+OUT=${OUT:-/tmp/flashspark-out}; mkdir -p "$OUT"
+export JAVA_HOME=$stage/jre FLASHSPARK_CLUSTER_DIR=/tmp/fs-cluster
+gpus=${GPUS:-$(nvidia-smi -L | grep -c '^GPU')}
+cores=${CORES:-$(( $(nproc) / gpus ))}
+# the layout bin/flashspark-cluster expects from a build: Spark's and the app's jars in
+# spark-job/target/lib, the job jar as the cluster jar (executors find the rest in lib)
+lib=$root/spark-job/target/lib; rm -rf "$lib"; mkdir -p "$lib"
+ln -s "$stage"/jars/* "$lib/"
+for j in "$stage"/app/*.jar; do
+  case $(basename "$j") in flashspark-job-*|*console-standalone*|gpu-udf-tests*) ;; *) ln -sf "$j" "$lib/" ;; esac
+done
+job_jar=$(ls "$stage"/app/flashspark-job-*.jar | head -n 1)
+cp "$job_jar" "$root/spark-job/target/$(basename "${job_jar%.jar}")-cluster.jar"
+cluster=$root/bin/flashspark-cluster
+java=$stage/jre/bin/java
+cp="$(ls "$stage"/app/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
+opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
+local_run() { "$java" -Xmx${HEAP:-100g} $opts -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local \
+  -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark "$@"; }
+export FLASHSPARK_JAVA_OPTS="-Xmx${DRIVER_MEM:-16g}"
+secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
+table=$OUT/table-$mode.txt; : > "$table"
+# row NAME LOG WALL UTIL: the score's own clock and its kernels from the summary, GPU busy from the samples
+row() { local s=$(grep -o 'in [0-9.]*s ->' "$2" | grep -o '[0-9.]*'); local k=$(sed -n 's/.*attention kernels \([0-9.]*\)s.*/\1/p' "$2")
+  local busy=$(python3 -c '
+import collections, sys
+busy = collections.defaultdict(float)
+for line in open(sys.argv[1]):
+    f = [x.strip() for x in line.split(",")]
+    if len(f) == 2 and f[1].isdigit():
+        busy[f[0]] += int(f[1]) / 100 * 0.25
+print(" ".join("gpu%s %.1fs" % (g, b) for g, b in sorted(busy.items())))' "$4")
+  printf '%-30s wall %7ss  score %7ss  kernels(summed) %7ss  busy: %s\n' "$1" "$3" "${s:-?}" "${k:-?}" "$busy" | tee -a "$table"; }
+# sampled RUN...: runs the command while nvidia-smi samples utilisation into $util
+sampled() { nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits -lms 250 > "$util" 2>/dev/null &
+  local mon=$!; "$@"; local rc=$?; kill $mon 2>/dev/null; wait $mon 2>/dev/null; return $rc; }
+checked() { timeout ${CHECK_TIMEOUT:-150} "$@"; }
+work=/tmp/fs; mkdir -p $work
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+if [[ $mode == 1m ]]; then
+  input=$work/tokens
+  [ -f $input/_SUCCESS ] || local_run generate --output $input --docs 1 --tokens ${TOKENS:-1048576} --heads 8 --dim 128 \
+    --packed bf16 > "$OUT/generate-1m.log" 2>&1
+  args=(--causal --backend gpu ${SCORE_ARGS:-})
+  check=(--causal --precision bf16 --doc-heads 1 --rows ${CHECK_ROWS:-16})
+else
+  input=$work/batch
+  [ -f $input/_SUCCESS ] || local_run generate --output $input --docs ${DOCS:-64} --tokens ${BATCH_TOKENS:-65536} \
+    --heads 1 --dim 128 --packed bf16 > "$OUT/generate-batch.log" 2>&1
+  args=(--causal --backend gpu --output-format bf16 ${SCORE_ARGS:-})
+  check=(--causal --precision bf16 --doc-heads 2 --rows ${CHECK_ROWS:-16})
+fi
+if [ "${SKIP_LOCAL:-0}" != 1 ]; then
+  rm -rf $work/out-local; t0=$(date +%s.%N); util=$OUT/util-$mode-local.csv
+  sampled local_run score --input $input --output $work/out-local "${args[@]}" > "$OUT/score-$mode-local.log" 2>&1
+  row "local[*], 1 GPU (exit $?)" "$OUT/score-$mode-local.log" "$(secs $t0)" "$util"
+  checked local_run check --input $input --output $work/out-local "${check[@]}" > "$OUT/check-$mode-local.log" 2>&1
+  grep -h "missing or extra\|max |o" "$OUT/check-$mode-local.log" | head -3 | tee -a "$table"
+  rm -rf $work/out-local
+fi
+for n in ${WORKERS:-$(seq 1 "$gpus")}; do
+  "$cluster" start "$n" --gpus-per-worker 1 --cores "$cores" --memory "${WORKER_MEM:-100g}" > "$OUT/cluster-$mode-$n.log" 2>&1 \
+    || { cat "$OUT/cluster-$mode-$n.log"; break; }
+  out=$work/out-cluster-$n; rm -rf "$out"; t0=$(date +%s.%N); util=$OUT/util-$mode-cluster-$n.csv
+  sampled "$cluster" submit score --input $input --output "$out" "${args[@]}" > "$OUT/score-$mode-cluster-$n.log" 2>&1
+  row "cluster, $n worker(s)/GPU(s) (exit $?)" "$OUT/score-$mode-cluster-$n.log" "$(secs $t0)" "$util"
+  "$cluster" stop >> "$OUT/cluster-$mode-$n.log" 2>&1
+  cp "$FLASHSPARK_CLUSTER_DIR/submit.log" "$OUT/submit-$mode-$n.log" 2>/dev/null
+  checked local_run check --input $input --output "$out" "${check[@]}" > "$OUT/check-$mode-cluster-$n.log" 2>&1
+  grep -h "missing or extra\|max |o" "$OUT/check-$mode-cluster-$n.log" | head -3 | tee -a "$table"
+  rm -rf "$out"
+done
+grep -h "time by stage\|shuffled\|backend:" "$OUT"/score-$mode-*.log | cut -c1-400
+cat "$table"
