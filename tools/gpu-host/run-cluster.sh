@@ -33,8 +33,9 @@ cluster=$root/bin/flashspark-cluster
 java=$stage/jre/bin/java
 cp="$(ls "$stage"/app/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
 opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
-local_run() { "$java" -Xmx${HEAP:-100g} $opts -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local \
-  -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark "$@"; }
+jrun=("$java" -Xmx${HEAP:-100g} $opts -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
+  -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
+local_run() { "${jrun[@]}" "$@"; }
 export FLASHSPARK_JAVA_OPTS="-Xmx${DRIVER_MEM:-16g}"
 secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
 table=$OUT/table-$mode.txt; : > "$table"
@@ -52,7 +53,7 @@ print(" ".join("gpu%s %.1fs" % (g, b) for g, b in sorted(busy.items())))' "$4")
 # sampled RUN...: runs the command while nvidia-smi samples utilisation into $util
 sampled() { nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits -lms 250 > "$util" 2>/dev/null &
   local mon=$!; "$@"; local rc=$?; kill $mon 2>/dev/null; wait $mon 2>/dev/null; return $rc; }
-checked() { timeout ${CHECK_TIMEOUT:-150} "$@"; }
+checked() { timeout ${CHECK_TIMEOUT:-150} "${jrun[@]}" check "$@"; }
 work=/tmp/fs; mkdir -p $work
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 if [[ $mode == 1m ]]; then
@@ -68,14 +69,18 @@ else
   args=(--causal --backend gpu --output-format bf16 ${SCORE_ARGS:-})
   check=(--causal --precision bf16 --doc-heads 2 --rows ${CHECK_ROWS:-16})
 fi
-if [ "${SKIP_LOCAL:-0}" != 1 ]; then
-  rm -rf $work/out-local; t0=$(date +%s.%N); util=$OUT/util-$mode-local.csv
-  sampled local_run score --input $input --output $work/out-local "${args[@]}" > "$OUT/score-$mode-local.log" 2>&1
-  row "local[*], 1 GPU (exit $?)" "$OUT/score-$mode-local.log" "$(secs $t0)" "$util"
-  checked local_run check --input $input --output $work/out-local "${check[@]}" > "$OUT/check-$mode-local.log" 2>&1
-  grep -h "missing or extra\|max |o" "$OUT/check-$mode-local.log" | head -3 | tee -a "$table"
+# local mode: each variant of LOCAL_VARIANTS ('|'-separated extra score arguments, "default" for
+# none; default: the cells' tasks write the output, then the default plan) on the same input
+IFS='|' read -r -a variants <<< "${LOCAL_VARIANTS:---write-tasks 0|default}"
+[ "${SKIP_LOCAL:-0}" = 1 ] && variants=()
+for i in "${!variants[@]}"; do
+  v=${variants[$i]}; [ "$v" = default ] && v=""; rm -rf $work/out-local; t0=$(date +%s.%N); util=$OUT/util-$mode-local-$i.csv
+  sampled local_run score --input $input --output $work/out-local "${args[@]}" $v > "$OUT/score-$mode-local-$i.log" 2>&1
+  row "local[*] ${v:-default} (exit $?)" "$OUT/score-$mode-local-$i.log" "$(secs $t0)" "$util"
+  checked --input $input --output $work/out-local "${check[@]}" > "$OUT/check-$mode-local-$i.log" 2>&1
+  grep -h "missing or extra\|max |o" "$OUT/check-$mode-local-$i.log" | head -3 | tee -a "$table"
   rm -rf $work/out-local
-fi
+done
 for n in ${WORKERS:-$(seq 1 "$gpus")}; do
   "$cluster" start "$n" --gpus-per-worker 1 --cores "$cores" --memory "${WORKER_MEM:-100g}" > "$OUT/cluster-$mode-$n.log" 2>&1 \
     || { cat "$OUT/cluster-$mode-$n.log"; break; }
@@ -84,9 +89,12 @@ for n in ${WORKERS:-$(seq 1 "$gpus")}; do
   row "cluster, $n worker(s)/GPU(s) (exit $?)" "$OUT/score-$mode-cluster-$n.log" "$(secs $t0)" "$util"
   "$cluster" stop >> "$OUT/cluster-$mode-$n.log" 2>&1
   cp "$FLASHSPARK_CLUSTER_DIR/submit.log" "$OUT/submit-$mode-$n.log" 2>/dev/null
-  checked local_run check --input $input --output "$out" "${check[@]}" > "$OUT/check-$mode-cluster-$n.log" 2>&1
+  checked --input $input --output "$out" "${check[@]}" > "$OUT/check-$mode-cluster-$n.log" 2>&1
   grep -h "missing or extra\|max |o" "$OUT/check-$mode-cluster-$n.log" | head -3 | tee -a "$table"
   rm -rf "$out"
 done
 grep -h "time by stage\|shuffled\|backend:" "$OUT"/score-$mode-*.log | cut -c1-400
+# one archive of every log (the device tool returns few files)
+tar czf "$OUT/logs-$mode.tgz" -C "$OUT" $(cd "$OUT" && ls | grep -v '\.tgz$')
+find "$OUT" -maxdepth 1 -type f ! -name '*.tgz' ! -name 'table-*' -delete
 cat "$table"

@@ -290,7 +290,8 @@ public final class BlockPlanner {
   /**
    * The bytes a plan moves through shuffles: each block's packed side once per cell that needs it
    * (plus Spark's per-row overhead, per fragment), and the partials of Q blocks that several cells
-   * serve. {@code mergedBlocks}: how many Q blocks need a merge.
+   * serve (and, where the output is spread over write tasks, those of the others too).
+   * {@code mergedBlocks}: how many Q blocks need a merge.
    */
   public record Traffic(long routeBytes, long mergeBytes, long mergedBlocks) {
     public long bytes() {
@@ -298,13 +299,13 @@ public final class BlockPlanner {
     }
 
     public String description() {
-      return String.format("shuffle estimate %.1f MB (routing %.1f MB, partials of %d query blocks %.1f MB)",
-          bytes() / 1e6, routeBytes / 1e6, mergedBlocks, mergeBytes / 1e6);
+      return String.format("shuffle estimate %.1f MB (routing %.1f MB, partials %.1f MB: %d query blocks merged)",
+          bytes() / 1e6, routeBytes / 1e6, mergeBytes / 1e6, mergedBlocks);
     }
   }
 
   static Traffic traffic(Plan plan, Map<BlockKey, BlockStats.Block> queryBlocks,
-      Map<BlockKey, BlockStats.Block> keyBlocks, int dim) {
+      Map<BlockKey, BlockStats.Block> keyBlocks, int dim, boolean spreadOutput) {
     long route = 0;
     long merge = 0;
     long merged = 0;
@@ -320,6 +321,8 @@ public final class BlockPlanner {
       if (copies > 1) {
         merged++;
         merge += copies * (BlockPartial.bytes(b.rows(), dim) + 128);
+      } else if (copies == 1 && spreadOutput) {
+        merge += BlockPartial.bytes(b.rows(), dim) + 128;
       }
     }
     for (Map.Entry<BlockKey, BlockStats.Block> e : keyBlocks.entrySet()) {

@@ -26,10 +26,14 @@ public final class FlashSpark {
       "",
       "  score --input DIR --output DIR [--causal] [--block-size T] [--merge driver|distributed]",
       "        [--backend auto|cpu|gpu] [--precision fp32|bf16|fp16] [--queries DIR] [--scale x]",
-      "        [--packed fp32|fp16|bf16] [--cells C] [--max-kv-shard-mb MB] [--max-task-mb MB] [--overwrite]",
+      "        [--packed fp32|fp16|bf16] [--cells C] [--max-kv-shard-mb MB] [--max-task-mb MB]",
+      "        [--output-format array|fp32|bf16] [--write-tasks W] [--overwrite]",
       "      exact attention for every query token of every document",
       "      defaults: block size " + ScoreOptions.DEFAULT_BLOCK_SIZE + ", merge distributed, backend auto,",
-      "      precision fp32 on the CPU and bf16 on the GPU, scale 1/sqrt(d), one cell per core (default parallelism),",
+      "      precision fp32 on the CPU and bf16 on the GPU, scale 1/sqrt(d), cells: one per task slot (CPU)",
+      "      or " + ClusterShape.CELLS_PER_GPU + " per GPU, output array; written by the cells' tasks, or by every task slot"
+          + " when",
+      "      the cells are fewer than half the slots,",
       "      KV shard cap " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " MiB, task memory from the executors' heap;",
       "      packed encodings are read from the table (--packed only for tables that do not record them)",
       "",
@@ -85,7 +89,7 @@ public final class FlashSpark {
           return EXIT_OK;
         case "score": {
           ScoreOptions options = parseScore(new Args("score", args, 1, Set.of("input", "output", "block-size",
-              "merge", "backend", "precision", "queries", "scale", "packed", "cells", "max-kv-shard-mb",
+              "merge", "backend", "precision", "queries", "scale", "packed", "cells", "write-tasks", "max-kv-shard-mb",
               "max-task-mb", "output-format"), Set.of("causal", "overwrite")));
           score(session("score"), options, out, err);
           return EXIT_OK;
@@ -183,7 +187,8 @@ public final class FlashSpark {
         a.getLong("max-kv-shard-mb", ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20, 1, 1L << 30) << 20,
         a.getLong("max-task-mb", 0, 16, 1L << 30) << 20,
         a.flag("overwrite"),
-        a.choice("output-format", "array", List.of("array", "fp32", "bf16"), OutputTable::parseFormat));
+        a.choice("output-format", "array", List.of("array", "fp32", "bf16"), OutputTable::parseFormat),
+        a.getInt("write-tasks", ScoreOptions.AUTO_WRITE_TASKS, 0, Integer.MAX_VALUE));
   }
 
   static ScoreJob.Result score(SparkSession spark, ScoreOptions options, PrintStream out, PrintStream err) {

@@ -131,8 +131,10 @@ public final class ScoreJob {
     BlockPlanner.Plan cut = planWithinMemory(targetCells, memory, queryStats, keyStats, shape);
     BlockPlanner.Plan plan = new BlockPlanner.Plan(cut.shards(), cut.cells(), cut.neededCells(),
         "for " + shape.description() + ": " + cut.description());
-    BlockPlanner.Traffic traffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim);
-    progress.step("plan " + plan.description() + "; " + traffic.description());
+    int writers = options.merge() == ScoreOptions.MergeMode.DRIVER ? 0 : writeTasks(plan, shape);
+    BlockPlanner.Traffic traffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim, writers > 0);
+    progress.step("plan " + plan.description() + (writers > 0 ? "; output written by " + writers + " tasks" : "")
+        + "; " + traffic.description());
     long planned = System.currentTimeMillis();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards = jsc.broadcast(new HashMap<>(plan.shards()));
@@ -173,7 +175,7 @@ public final class ScoreJob {
           .forEach((key, merged) -> rows.addAll(OutputTable.rows(key, merged, format)));
       out = spark.createDataFrame(rows, OutputTable.schema(format));
     } else if (traffic.mergedBlocks() == 0) {
-      out = OutputTable.fromBlocks(computed.union(unserved), format); // no merge: written by the cell tasks
+      out = OutputTable.fromBlocks(spread(computed, writers).union(unserved), format); // no merge: no cache
     } else {
       // computed once, read twice: final partials straight to the output, the others to the merge
       computed = computed.persist(StorageLevel.MEMORY_AND_DISK());
@@ -181,7 +183,7 @@ public final class ScoreJob {
       Column isFinal = functions.col("final");
       Dataset<Row> merged = PartialMerger.distributed(computed.filter(functions.not(isFinal)),
           spark.sparkContext().defaultParallelism(), acc);
-      out = OutputTable.fromBlocks(computed.filter(isFinal).union(unserved).union(merged), format);
+      out = OutputTable.fromBlocks(spread(computed.filter(isFinal), writers).union(unserved).union(merged), format);
     }
     long commitStart;
     try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), options.output(),
@@ -208,6 +210,27 @@ public final class ScoreJob {
    * map side; one after it writes partials for the merge (with AQE, the partials are read from the
    * cached cell results by a stage of their own).
    */
+  /**
+   * Tasks that write the output: {@code --write-tasks} (0: the cells' tasks write their final
+   * partials), by default none of their own unless the cells are fewer than half the task slots, as on GPUs
+   * (a few cells per GPU): turning partials into Parquet rows is CPU work that would then leave
+   * most cores idle (1M tokens x 8 heads on one GPU: 110 s of task time in 8 tasks on 32 cores),
+   * so the final partials are spread over every slot first, at the price of shuffling them once.
+   */
+  private int writeTasks(BlockPlanner.Plan plan, ClusterShape shape) {
+    if (options.writeTasks() != ScoreOptions.AUTO_WRITE_TASKS) {
+      return options.writeTasks();
+    }
+    long slots = (long) shape.executors() * shape.slotsPerExecutor();
+    return plan.neededCells() * 2 <= slots ? (int) Math.min(slots, Integer.MAX_VALUE) : 0;
+  }
+
+  /** Final partials, by block over {@code writers} partitions (0: where the cells left them). */
+  private static Dataset<Row> spread(Dataset<Row> finals, int writers) {
+    return writers == 0 ? finals : finals.repartition(writers, functions.col(TokenTable.DOC_ID),
+        functions.col(TokenTable.HEAD), functions.col("block"));
+  }
+
   /**
    * Plans the cells within the task memory: with {@code --max-task-mb}, that; else a task's share
    * of the heap among the tasks that run at once. In local mode fewer cells than task slots run

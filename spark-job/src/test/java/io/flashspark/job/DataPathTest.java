@@ -33,23 +33,32 @@ class DataPathTest extends SparkTestBase {
   }
 
   private ScoreJob.Result score(String input, String output, int cells, long maxKvShardBytes, VectorEncoding format) {
+    return score(input, output, cells, maxKvShardBytes, format, 0);
+  }
+
+  private ScoreJob.Result score(String input, String output, int cells, long maxKvShardBytes, VectorEncoding format,
+      int writeTasks) {
     ScoreOptions withFormat = new ScoreOptions(input, output, null, true, 512, ScoreOptions.MergeMode.DISTRIBUTED,
-        "cpu", null, Double.NaN, null, cells, maxKvShardBytes, 0, false, format);
+        "cpu", null, Double.NaN, null, cells, maxKvShardBytes, 0, false, format, writeTasks);
     return FlashSpark.score(spark, withFormat, new PrintStream(new ByteArrayOutputStream()),
         new PrintStream(new ByteArrayOutputStream()));
   }
 
   /**
    * One cell per (doc, head) moves each q/k/v byte once; more cells replicate blocks (Q-stationary:
-   * no merge); KV shards capped in size split the keys and merge partials. In every case Spark's
-   * shuffle bytes stay within 10% of the planner's estimate.
+   * no merge); KV shards capped in size split the keys and merge partials; write tasks of their
+   * own receive every final partial once. In every case Spark's shuffle bytes stay within 10% of
+   * the planner's estimate.
    */
-  @ParameterizedTest(name = "cells={0} max KV shard {1} B")
-  @CsvSource({"2, 1073741824, 1.5, false", "8, 1073741824, 4.0, false", "2, 100000, 6.0, true"})
-  void shuffleBytesMatchThePlannersEstimate(int cells, long maxKvShardBytes, double maxRatio, boolean merges) {
+  @ParameterizedTest(name = "cells={0} max KV shard {1} B write tasks {4}")
+  @CsvSource({"2, 1073741824, 1.5, false, 0", "8, 1073741824, 4.0, false, 0", "2, 100000, 6.0, true, 0",
+      "2, 1073741824, 3.5, true, 4"})
+  void shuffleBytesMatchThePlannersEstimate(int cells, long maxKvShardBytes, double maxRatio, boolean merges,
+      int writeTasks) {
     String input = dir.resolve("tokens").toString();
     SyntheticTokens.generate(spark, 1, 4096, 2, 64, 5, VectorEncoding.BF16).write().parquet(input);
-    ScoreJob.Result r = score(input, dir.resolve("out").toString(), cells, maxKvShardBytes, VectorEncoding.ARRAY);
+    ScoreJob.Result r = score(input, dir.resolve("out").toString(), cells, maxKvShardBytes, VectorEncoding.ARRAY,
+        writeTasks);
     ScoreJob.Timings t = r.timings();
     assertEquals(2L * 4096 * 3 * 64 * 2, t.payloadBytes(), "bf16 q, k, v of 2 x 4096 tokens");
     double ratio = (double) t.shuffleBytes() / t.payloadBytes();

@@ -60,6 +60,24 @@ class ScoreJobTest extends SparkTestBase {
         698);
   }
 
+  /**
+   * Final partials spread over write tasks of their own (as when a few GPU cells would otherwise
+   * write on few cores), with and without query blocks to merge: the same rows, each once.
+   */
+  @ParameterizedTest(name = "cells={0}")
+  @CsvSource({"1", "200"})
+  void outputSpreadOverWriteTasks(int cells) {
+    String input = write(dir, "in", rows(rnd, documents(), QKV, VectorEncoding.ARRAY), QKV, VectorEncoding.ARRAY, 3);
+    String output = dir.resolve("out").toString();
+    ScoreOptions o = options(input, output, null, true, 37, ScoreOptions.MergeMode.DISTRIBUTED, cells);
+    ScoreOptions spread = new ScoreOptions(o.input(), o.output(), o.queries(), o.causal(), o.blockSize(), o.merge(),
+        o.backend(), o.precision(), o.scale(), o.packedAs(), o.targetCells(), o.maxKvShardBytes(), o.maxTaskBytes(),
+        o.overwrite(), o.outputFormat(), 5);
+    ScoreJob.Result r = new ScoreJob(spark, spread, Progress.quiet()).run();
+    assertTrue(r.timings().mergeBytes() > 0, "final partials shuffled to the write tasks");
+    assertMatchesReference(input, input, output, AttentionSpec.defaults().withCausal(true), VectorEncoding.ARRAY, 698);
+  }
+
   @Test
   void bothMergesGiveTheSameNumbers() {
     String input = write(dir, "in", rows(rnd, documents(), QKV, VectorEncoding.ARRAY), QKV, VectorEncoding.ARRAY, 2);
@@ -126,7 +144,7 @@ class ScoreJobTest extends SparkTestBase {
     String output = dir.resolve("out").toString();
     ScoreOptions base = options(input, output, null, true, 64, ScoreOptions.MergeMode.DISTRIBUTED, 0);
     ScoreOptions packed = new ScoreOptions(base.input(), base.output(), null, true, 64, base.merge(), "cpu", null,
-        0.2, encoding, 0, base.maxKvShardBytes(), 0, false, null);
+        0.2, encoding, 0, base.maxKvShardBytes(), 0, false, null, 0);
     new ScoreJob(spark, packed, Progress.quiet()).run();
     assertMatchesReference(input, input, output, new AttentionSpec(0.2, true, null).withPrecision(
         io.flashspark.attention.Precision.FP32), encoding, 698);

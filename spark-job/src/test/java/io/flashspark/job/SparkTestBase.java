@@ -86,6 +86,6 @@ abstract class SparkTestBase {
   static ScoreOptions options(String input, String output, String queries, boolean causal, int blockSize,
       ScoreOptions.MergeMode merge, int cells) {
     return new ScoreOptions(input, output, queries, causal, blockSize, merge, "cpu", null, Double.NaN,
-        null, cells, ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES, 0, false, null);
+        null, cells, ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES, 0, false, null, 0);
   }
 }
