@@ -52,7 +52,8 @@ public final class ScoreJob {
    * the commit; task-time milliseconds: kernels, cell tasks, writing output rows. Bytes: Spark's
    * shuffle bytes written in all, by the route and by the merge, and the planner's estimate.
    */
-  public record Timings(long readMillis, long routeMillis, long computeMillis, long mergeMillis, long commitMillis,
+  public record Timings(long readMillis, long routeMillis, long computeMillis, long mergeMillis, long writeMillis,
+      long commitMillis,
       long cellTaskMillis, long mergeTaskMillis, long writeTaskMillis, long shuffleBytes, long routeBytes,
       long mergeBytes,
       long estimatedBytes, long payloadBytes) {}
@@ -274,6 +275,7 @@ public final class ScoreJob {
     long[] routeSpan = {Long.MAX_VALUE, 0};
     long[] cellSpan = {Long.MAX_VALUE, 0};
     long[] mergeSpan = {Long.MAX_VALUE, 0};
+    long[] writeSpan = {Long.MAX_VALUE, 0};
     for (JobMetrics.Stage s : metrics.stages()) {
       shuffle += s.shuffleWritten();
       if (s.submitted() < planned) {
@@ -291,6 +293,8 @@ public final class ScoreJob {
       } else if (s.shuffleWritten() > 0) {
         span = mergeSpan;
         merge += s.shuffleWritten();
+      } else if (s.submitted() >= firstCell) {
+        span = writeSpan; // tasks of their own writing spread final partials
       }
       if (span != null) {
         span[0] = Math.min(span[0], s.submitted());
@@ -298,7 +302,8 @@ public final class ScoreJob {
       }
     }
     long payload = queries.payloadBytes("q") + (cross ? keys.payloadBytes("kv") : queries.payloadBytes("kv"));
-    return new Timings(planned - start, millis(routeSpan), millis(cellSpan), millis(mergeSpan), end - commitStart,
+    return new Timings(planned - start, millis(routeSpan), millis(cellSpan), millis(mergeSpan), millis(writeSpan),
+        end - commitStart,
         acc.cellNanos.value() / 1_000_000, acc.mergeNanos.value() / 1_000_000, acc.outputNanos.value() / 1_000_000,
         shuffle, route, merge,
         traffic.bytes(), payload);
