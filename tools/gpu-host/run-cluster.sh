@@ -8,7 +8,8 @@
 #   run-cluster.sh batch   DOCS (64) documents of BATCH_TOKENS (65536) tokens x 1 head, d=128, causal:
 #                          local mode, then clusters of 1..GPUS workers; documents per second
 # Each worker gets CORES cores (default: the host's cores / GPUS) and WORKER_MEM (100g) of executor heap;
-# WORKERS lists the cluster sizes to run (default 1..GPUS), SKIP_LOCAL=1 skips local mode. While each
+# WORKERS lists the cluster sizes to run (default 1..GPUS; 0: none), SKIP_LOCAL=1 skips local mode,
+# JVM_EXTRA adds options to the local-mode JVM (e.g. a Flight Recorder recording into $OUT). While each
 # score runs, nvidia-smi samples every GPU's utilisation every 250 ms: "GPU busy" is the sum over
 # samples of utilisation x 0.25 s (time a kernel was running), per GPU, to set against the wall time.
 # Logs go to $OUT; the table of wall times is printed last.
@@ -33,7 +34,7 @@ cluster=$root/bin/flashspark-cluster
 java=$stage/jre/bin/java
 cp="$(ls "$stage"/app/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
 opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
-jrun=("$java" -Xmx${HEAP:-100g} $opts -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
+jrun=("$java" -Xmx${HEAP:-100g} $opts ${JVM_EXTRA:-} -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
 local_run() { "${jrun[@]}" "$@"; }
 export FLASHSPARK_JAVA_OPTS="-Xmx${DRIVER_MEM:-16g}"
@@ -82,6 +83,7 @@ for i in "${!variants[@]}"; do
   rm -rf $work/out-local
 done
 for n in ${WORKERS:-$(seq 1 "$gpus")}; do
+  [[ $n == 0 ]] && continue # WORKERS=0: local mode only
   "$cluster" start "$n" --gpus-per-worker 1 --cores "$cores" --memory "${WORKER_MEM:-100g}" > "$OUT/cluster-$mode-$n.log" 2>&1 \
     || { cat "$OUT/cluster-$mode-$n.log"; break; }
   out=$work/out-cluster-$n; rm -rf "$out"; t0=$(date +%s.%N); util=$OUT/util-$mode-cluster-$n.csv
@@ -95,6 +97,6 @@ for n in ${WORKERS:-$(seq 1 "$gpus")}; do
 done
 grep -h "time by stage\|shuffled\|backend:" "$OUT"/score-$mode-*.log | cut -c1-400
 # one archive of every log (the device tool returns few files)
-tar czf "$OUT/logs-$mode.tgz" -C "$OUT" $(cd "$OUT" && ls | grep -v '\.tgz$')
-find "$OUT" -maxdepth 1 -type f ! -name '*.tgz' ! -name 'table-*' -delete
+tar czf "$OUT/logs-$mode.tgz" -C "$OUT" $(cd "$OUT" && ls | grep -v '\.tgz$\|\.jfr$')
+find "$OUT" -maxdepth 1 -type f ! -name '*.tgz' ! -name '*.jfr' ! -name 'table-*' -delete
 cat "$table"
