@@ -9,7 +9,7 @@
 #                          local mode, then clusters of 1..GPUS workers; documents per second
 # Each worker gets CORES cores (default: the host's cores / GPUS) and WORKER_MEM (100g) of executor heap;
 # WORKERS lists the cluster sizes to run (default 1..GPUS; 0: none), SKIP_LOCAL=1 skips local mode,
-# JVM_EXTRA adds options to the local-mode JVM (e.g. a Flight Recorder recording into $OUT). While each
+# JVM_EXTRA adds options to the local-mode score's JVM (e.g. a Flight Recorder recording into $OUT). While each
 # score runs, nvidia-smi samples every GPU's utilisation every 250 ms: "GPU busy" is the sum over
 # samples of utilisation x 0.25 s (time a kernel was running), per GPU, to set against the wall time.
 # Logs go to $OUT; the table of wall times is printed last.
@@ -34,9 +34,10 @@ cluster=$root/bin/flashspark-cluster
 java=$stage/jre/bin/java
 cp="$(ls "$stage"/app/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
 opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
-jrun=("$java" -Xmx${HEAP:-100g} $opts ${JVM_EXTRA:-} -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
+jrun=("$java" -Xmx${HEAP:-100g} $opts -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
 local_run() { "${jrun[@]}" "$@"; }
+local_score() { "${jrun[0]}" ${JVM_EXTRA:-} "${jrun[@]:1}" score "$@"; }
 export FLASHSPARK_JAVA_OPTS="-Xmx${DRIVER_MEM:-16g}"
 secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
 table=$OUT/table-$mode.txt; : > "$table"
@@ -76,7 +77,7 @@ IFS='|' read -r -a variants <<< "${LOCAL_VARIANTS:---write-tasks 0|default}"
 [ "${SKIP_LOCAL:-0}" = 1 ] && variants=()
 for i in "${!variants[@]}"; do
   v=${variants[$i]}; [ "$v" = default ] && v=""; rm -rf $work/out-local; t0=$(date +%s.%N); util=$OUT/util-$mode-local-$i.csv
-  sampled local_run score --input $input --output $work/out-local "${args[@]}" $v > "$OUT/score-$mode-local-$i.log" 2>&1
+  sampled local_score --input $input --output $work/out-local "${args[@]}" $v > "$OUT/score-$mode-local-$i.log" 2>&1
   row "local[*] ${v:-default} (exit $?)" "$OUT/score-$mode-local-$i.log" "$(secs $t0)" "$util"
   checked --input $input --output $work/out-local "${check[@]}" > "$OUT/check-$mode-local-$i.log" 2>&1
   grep -h "missing or extra\|max |o" "$OUT/check-$mode-local-$i.log" | head -3 | tee -a "$table"
