@@ -92,12 +92,18 @@ public final class LaunchPlan {
       queryCopies.add(new Copy(q::q, 0, queryRows, q.rows(), q.packed(), 0));
       queryRows += q.rows();
     }
+    // a KV block's runs once, not once per query block that sees it (a cell's Q blocks each see
+    // up to all of its KV blocks: per query block that would be a pass over every visible key)
+    Map<KeyValueBlock, List<int[]>> kvRuns = new IdentityHashMap<>();
+    for (KeyValueBlock kv : kvRow.keySet()) {
+      kvRuns.put(kv, runs(kv.pos(), causal));
+    }
     for (int i = 0; i < queries.size(); i++) {
       QueryBlock q = queries.get(i);
       List<long[]> keySegments = new ArrayList<>(); // kRow0, kLen, kPos0, last kPos
       for (KeyValueBlock kv : kvs.get(i)) {
         long base = kvRow.get(kv);
-        for (int[] run : runs(kv.pos(), causal)) {
+        for (int[] run : kvRuns.get(kv)) {
           long kRow0 = base + run[0];
           long kPos0 = kv.pos()[run[0]];
           long kPosLast = kv.pos()[run[0] + run[1] - 1];
@@ -166,7 +172,8 @@ public final class LaunchPlan {
   /**
    * Per device query row, the index within its segment of the last key it may see: the last key
    * at a position <= the row's (-1: none) when causal, the segment's last key otherwise. Queries
-   * and keys of a segment ascend, so one merge-like pass per segment finds them all.
+   * and keys of a segment ascend: a binary search finds the first row's limit, a merge-like pass
+   * the others, so a segment costs its query rows (not the keys before its diagonal).
    */
   private int[] keyLimits(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, Map<KeyValueBlock, Long> kvRow,
       boolean causal) {
@@ -177,7 +184,8 @@ public final class LaunchPlan {
     int[] out = new int[Math.toIntExact(queryRows)];
     for (Segment g : segments) {
       long[] qPos = queries.get(g.query()).pos();
-      int seen = 0; // keys of the segment at positions <= the current row's
+      // keys of the segment at positions <= the current row's, from the first row's by bisection
+      int seen = causal && g.qLen() > 0 ? countAtMost(keyPos, g.kRow0(), g.kLen(), qPos[g.queryRow()]) : 0;
       for (int r = 0; r < g.qLen(); r++) {
         if (causal) {
           long p = qPos[g.queryRow() + r];
@@ -191,6 +199,21 @@ public final class LaunchPlan {
       }
     }
     return out;
+  }
+
+  /** How many of the {@code len} ascending positions from {@code from} are at most {@code p}. */
+  static int countAtMost(long[] keyPos, long from, int len, long p) {
+    int lo = 0;
+    int hi = len;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (keyPos[Math.toIntExact(from + mid)] <= p) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
 
   /** The kernel's causal limits, one int32 per device query row (see {@link #keyLimits}). */

@@ -223,4 +223,42 @@ class LaunchPlanTest {
       assertEquals(expected, limits[i], "row " + i);
     }
   }
+
+  /** A late query block over many earlier KV blocks: its limits start mid-segment (found by bisection). */
+  @Test
+  void causalLimitsOfALateQueryBlockOverManyKeyBlocks() {
+    SplittableRandom rnd = new SplittableRandom(11);
+    int d = 4;
+    List<KeyValueBlock> kvs = new java.util.ArrayList<>();
+    List<Long> allKeys = new java.util.ArrayList<>();
+    long p = 0;
+    for (int b = 0; b < 12; b++) {
+      long[] pos = new long[50];
+      for (int i = 0; i < 50; i++) {
+        p += 1 + rnd.nextInt(3);
+        pos[i] = p;
+        allKeys.add(p);
+      }
+      kvs.add(new KeyValueBlock(50, d, gaussian(rnd, 50 * d), gaussian(rnd, 50 * d), pos));
+    }
+    long[] qPos = new long[40];
+    for (int i = 0; i < 40; i++) {
+      qPos[i] = allKeys.get(400) + 2L * i; // inside the ninth key block and beyond
+    }
+    QueryBlock q = new QueryBlock(40, d, gaussian(rnd, 40 * d), qPos);
+    LaunchPlan plan = LaunchPlan.build(List.of(q), List.of(kvs), true, 64);
+    assertEquals(1, plan.segments().size(), "sorted, contiguous key rows make one segment: " + plan);
+    int[] limits = plan.keyLimitTable();
+    for (int i = 0; i < 40; i++) {
+      int expected = -1;
+      while (expected + 1 < allKeys.size() && allKeys.get(expected + 1) <= qPos[i]) {
+        expected++;
+      }
+      assertEquals(expected, limits[i], "row " + i);
+    }
+    assertEquals(0, LaunchPlan.countAtMost(new long[] {5, 6, 7}, 0, 3, 4));
+    assertEquals(2, LaunchPlan.countAtMost(new long[] {5, 6, 7}, 0, 3, 6));
+    assertEquals(1, LaunchPlan.countAtMost(new long[] {1, 5, 6, 7}, 1, 3, 5));
+    assertEquals(3, LaunchPlan.countAtMost(new long[] {5, 6, 7}, 0, 3, 70));
+  }
 }
