@@ -12,7 +12,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -47,18 +46,12 @@ public final class Fragments {
   private Fragments() {}
 
   /**
-   * The fragments of a token table.
+   * The fragments of a token table (named {@code name} in messages).
    *
    * @param precision the job's precision, or null (the backend's default): fp32 inputs are
    *     rounded to a 16-bit precision here when one is asked for, since the kernels would round
    *     them anyway; 16-bit inputs travel as they are
    */
-  public static Table read(SparkSession spark, String path, TableRole role, VectorEncoding packedAs,
-      int blockSize, Precision precision) {
-    return pack(TokenTable.open(spark, path, role.label()), path, role, packedAs, blockSize, precision);
-  }
-
-  /** The fragments of a token table already opened (named {@code name} in messages). */
   public static Table pack(Dataset<Row> table, String name, TableRole role, VectorEncoding packedAs, int blockSize,
       Precision precision) {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, packedAs);

@@ -15,6 +15,24 @@ public final class InputException extends RuntimeException {
     super(message);
   }
 
+  /**
+   * Throws the bad input an executor reported inside {@code failure}, else {@code failure} itself,
+   * unchanged (Spark's job failures are checked exceptions thrown from Scala code). Returns
+   * nothing; typed so that callers can write {@code throw rethrow(e)}.
+   */
+  static RuntimeException rethrow(Exception failure) {
+    InputException bad = fromJobFailure(failure);
+    if (bad != null) {
+      throw bad;
+    }
+    throw InputException.<RuntimeException>unchecked(failure);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T extends Exception> T unchecked(Exception e) throws T {
+    throw (T) e;
+  }
+
   /** The bad input an executor reported inside {@code failure}, or null. */
   static InputException fromJobFailure(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {

@@ -58,6 +58,104 @@ public final class ScoreJob {
       long mergeBytes,
       long estimatedBytes, long payloadBytes) {}
 
+  /**
+   * A planned score: the output Dataset, lazy (nothing of the route, cells, merge or output runs
+   * until an action on it, except {@code --merge driver}, which merges on the driver at once), and
+   * the cached fragments it reads, released by {@link #close}.
+   */
+  public final class Prepared implements AutoCloseable {
+    private final Dataset<Row> output;
+    private final BlockPlanner.Plan plan;
+    private final BlockPlanner.Traffic traffic;
+    private final JobMetrics.Accumulators acc;
+    private final BlockStats queryStats;
+    private final BlockStats keyStats;
+    private final int dim;
+    private final double pairs;
+    private final long plannedAt;
+    private final List<Dataset<Row>> cached;
+
+    private Prepared(Dataset<Row> output, BlockPlanner.Plan plan, BlockPlanner.Traffic traffic,
+        JobMetrics.Accumulators acc, BlockStats queryStats, BlockStats keyStats, int dim, double pairs, long plannedAt,
+        List<Dataset<Row>> cached) {
+      this.output = output;
+      this.plan = plan;
+      this.traffic = traffic;
+      this.acc = acc;
+      this.queryStats = queryStats;
+      this.keyStats = keyStats;
+      this.dim = dim;
+      this.pairs = pairs;
+      this.plannedAt = plannedAt;
+      this.cached = cached;
+    }
+
+    /** {@code doc_id, head, pos, o, lse}: the output table's schema ({@link OutputTable#schema}). */
+    public Dataset<Row> output() {
+      return output;
+    }
+
+    public BlockPlanner.Plan plan() {
+      return plan;
+    }
+
+    public long queryRows() {
+      return queryStats.rows();
+    }
+
+    public long keyRows() {
+      return keyStats.rows();
+    }
+
+    public int dim() {
+      return dim;
+    }
+
+    /** Query-key pairs the attention covers (half of N·M per head when causal). */
+    public double pairs() {
+      return pairs;
+    }
+
+    JobMetrics.Accumulators accumulators() {
+      return acc;
+    }
+
+    /** Releases the cached fragments (and cell results); the output cannot be computed after. */
+    @Override public void close() {
+      for (Dataset<Row> d : cached) {
+        d.unpersist(false);
+      }
+      progress.expectWork(null, 0, null);
+    }
+  }
+
+  /**
+   * Reads, validates and plans, and returns the output to compute. {@code keys}: the token table
+   * (self-attention) or the key/value table; {@code queries}: the query table for
+   * cross-attention, else null. Names are for messages.
+   */
+  public Prepared prepare(Dataset<Row> keys, String keysName, Dataset<Row> queries, String queriesName) {
+    BackendCheck.beforeReading(spark, options);
+    boolean cross = queries != null;
+    progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions");
+    List<Dataset<Row>> cached = new ArrayList<>();
+    try {
+      Fragments.Table keyTable = fragments(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF, cached);
+      Fragments.Table queryTable = cross ? fragments(queries, queriesName, TableRole.QUERIES, cached) : keyTable;
+      // the GPU stages packed bytes as they are when they travel in the precision it computes in:
+      // cells then never widen q, k, v to fp32, and the planner counts packed bytes per row
+      Precision gpuPrecision = options.precision() == null ? Precision.BF16 : options.precision();
+      boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
+          && queryTable.shippedIn(gpuPrecision);
+      int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
+      return plan(keyTable.rows(), keysName, queryTable.rows(), queriesName, cross, !packedCells, valueBytes, cached);
+    } catch (Exception e) {
+      cached.forEach(d -> d.unpersist(false)); // also when validation fails
+      throw InputException.rethrow(e);
+    }
+  }
+
+  /** {@code score} from and to files: the output written through a staging directory, timed. */
   public Result run() {
     long start = System.currentTimeMillis();
     org.apache.hadoop.conf.Configuration hadoop = spark.sparkContext().hadoopConfiguration();
@@ -66,52 +164,49 @@ public final class ScoreJob {
     inputs.put("queries", options.queries());
     OutputPaths.checkSeparate(hadoop, options.output(), inputs);
     OutputPaths.checkWritable(hadoop, options.output(), options.overwrite());
-    BackendCheck.beforeReading(spark, options);
     boolean cross = options.queries() != null;
     JobMetrics metrics = new JobMetrics();
     spark.sparkContext().addSparkListener(metrics);
-    progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions");
-    Fragments.Table keyTable = fragments(options.input(), cross ? TableRole.KEYS : TableRole.SELF);
-    Fragments.Table queryTable = cross ? fragments(options.queries(), TableRole.QUERIES) : keyTable;
-    Dataset<Row> keyFragments = keyTable.rows();
-    Dataset<Row> queryFragments = queryTable.rows();
-    // the GPU stages packed bytes as they are when they travel in the precision it computes in:
-    // cells then never widen q, k, v to fp32, and the planner counts packed bytes per row
-    Precision gpuPrecision = options.precision() == null ? Precision.BF16 : options.precision();
-    boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
-        && queryTable.shippedIn(gpuPrecision);
-    int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
     try {
-      return score(keyFragments, queryFragments, cross, start, metrics, !packedCells, valueBytes);
-    } catch (Exception e) { // Spark's job failures are checked SparkExceptions, rethrown as they are
-      InputException bad = InputException.fromJobFailure(e);
-      if (bad != null) {
-        throw bad;
+      Dataset<Row> keys = TokenTable.open(spark, options.input(), (cross ? TableRole.KEYS : TableRole.SELF).label());
+      Dataset<Row> queries = cross ? TokenTable.open(spark, options.queries(), TableRole.QUERIES.label()) : null;
+      try (Prepared p = prepare(keys, options.input(), queries, options.queries())) {
+        long commitStart;
+        try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, options.output(), options.overwrite())) {
+          p.output.write().parquet(staged.path());
+          commitStart = System.currentTimeMillis();
+          staged.commit();
+        } catch (Exception e) {
+          throw InputException.rethrow(e);
+        }
+        long end = System.currentTimeMillis();
+        List<String> backends = new ArrayList<>(new java.util.TreeSet<>(p.acc.backends.value()));
+        return new Result(p.queryRows(), p.keyRows(), p.dim, p.plan, backends, p.pairs, end - start,
+            p.acc.kernelNanos.value() / 1_000_000,
+            timings(metrics, p.acc, start, p.plannedAt, commitStart, end, p.traffic, p.queryStats, p.keyStats, cross));
       }
-      throw e;
     } finally {
-      keyFragments.unpersist(false); // also when validation or the job fails
-      queryFragments.unpersist(false);
       spark.sparkContext().removeSparkListener(metrics);
     }
   }
 
-  private Fragments.Table fragments(String path, TableRole role) {
+  private Fragments.Table fragments(Dataset<Row> table, String name, TableRole role, List<Dataset<Row>> cached) {
     // on local disk (the page cache keeps them warm): fragments held in the heap took the room
     // the cells need on small executors
-    Fragments.Table t = Fragments.read(spark, path, role, options.packedAs(), options.blockSize(), options.precision());
-    return new Fragments.Table(t.rows().persist(StorageLevel.DISK_ONLY()), t.query(), t.keys());
+    Fragments.Table t = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(), options.precision());
+    Dataset<Row> rows = t.rows().persist(StorageLevel.DISK_ONLY());
+    cached.add(rows);
+    return new Fragments.Table(rows, t.query(), t.keys());
   }
 
-  private Result score(Dataset<Row> keyFragments, Dataset<Row> queryFragments, boolean cross, long start,
-      JobMetrics metrics, boolean widened, int valueBytes) {
+  private Prepared plan(Dataset<Row> keyFragments, String keysName, Dataset<Row> queryFragments, String queriesName,
+      boolean cross, boolean widened, int valueBytes, List<Dataset<Row>> cached) {
     progress.step("validating input");
-    BlockStats keyStats = BlockStats.of(keyFragments, cross ? "kv" : null, options.input());
-    BlockStats queryStats = cross ? BlockStats.of(queryFragments, "q", options.queries()) : keyStats;
+    BlockStats keyStats = BlockStats.of(keyFragments, cross ? "kv" : null, keysName);
+    BlockStats queryStats = cross ? BlockStats.of(queryFragments, "q", queriesName) : keyStats;
     int dim = BlockStats.checkDimensions(queryStats.docs(), keyStats.docs());
     BackendCheck.forDimension(spark, options, dim);
     long queryRows = queryStats.rows();
-    long keyRows = keyStats.rows();
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       TaskMemory.checkDriverMerge(queryRows, dim);
     }
@@ -169,7 +264,6 @@ public final class ScoreJob {
         : ""));
     VectorEncoding format = options.outputFormat();
     Dataset<Row> out;
-    boolean cached = false;
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       List<Row> rows = new ArrayList<>();
       PartialMerger.onDriver(computed.union(unserved).toLocalIterator())
@@ -180,37 +274,15 @@ public final class ScoreJob {
     } else {
       // computed once, read twice: final partials straight to the output, the others to the merge
       computed = computed.persist(StorageLevel.MEMORY_AND_DISK());
-      cached = true;
+      cached.add(computed);
       Column isFinal = functions.col("final");
       Dataset<Row> merged = PartialMerger.distributed(computed.filter(functions.not(isFinal)),
           spark.sparkContext().defaultParallelism(), acc);
       out = OutputTable.fromBlocks(spread(computed.filter(isFinal), writers).union(unserved).union(merged), format);
     }
-    long commitStart;
-    try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), options.output(),
-        options.overwrite())) {
-      out.write().parquet(staged.path());
-      commitStart = System.currentTimeMillis();
-      staged.commit();
-    } finally {
-      progress.expectWork(null, 0, null);
-      if (cached) {
-        computed.unpersist(false);
-      }
-    }
-    long end = System.currentTimeMillis();
-    List<String> backends = new ArrayList<>(new java.util.TreeSet<>(acc.backends.value()));
-    return new Result(queryRows, keyRows, dim, plan, backends, pairs, end - start,
-        acc.kernelNanos.value() / 1_000_000,
-        timings(metrics, acc, start, planned, commitStart, end, traffic, queryStats, keyStats, cross));
+    return new Prepared(out, plan, traffic, acc, queryStats, keyStats, dim, pairs, planned, cached);
   }
 
-  /**
-   * Sorts the stages that ran after planning by what they did: cell stages and merge stages say so
-   * through the accumulators; a shuffle-writing stage before the first cell stage is the route's
-   * map side; one after it writes partials for the merge (with AQE, the partials are read from the
-   * cached cell results by a stage of their own).
-   */
   /**
    * Tasks that write the output: {@code --write-tasks} (0: the cells' tasks write their final
    * partials), by default none of their own unless the cells are fewer than half the task slots, as on GPUs
@@ -259,6 +331,12 @@ public final class ScoreJob {
     }
   }
 
+  /**
+   * Sorts the stages that ran after planning by what they did: cell stages and merge stages say so
+   * through the accumulators; a shuffle-writing stage before the first cell stage is the route's
+   * map side; one after it writes partials for the merge (with AQE, the partials are read from the
+   * cached cell results by a stage of their own).
+   */
   private static Timings timings(JobMetrics metrics, JobMetrics.Accumulators acc, long start, long planned,
       long commitStart, long end, BlockPlanner.Traffic traffic, BlockStats queries, BlockStats keys, boolean cross) {
     java.util.Set<Integer> cellStages = new java.util.HashSet<>(acc.cellStages.value());
