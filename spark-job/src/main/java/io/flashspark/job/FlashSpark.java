@@ -66,7 +66,14 @@ public final class FlashSpark {
   private static final Logger LOG = LogManager.getLogger(FlashSpark.class);
 
   public static void main(String[] args) {
-    System.exit(run(args, System.out, System.err));
+    int code = run(args, System.out, System.err);
+    // stopped here, not by Spark's shutdown hook: there, on a standalone cluster, the app client's
+    // last RPCs race the closing thread pools and print a RejectedExecutionException trace
+    SparkSession.getDefaultSession().foreach(session -> {
+      session.stop();
+      return null;
+    });
+    System.exit(code);
   }
 
   /**
