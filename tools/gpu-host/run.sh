@@ -23,10 +23,10 @@ if [[ $mode == tests || $mode == all ]]; then
 fi
 if [[ $mode == bench || $mode == all ]]; then
   "$java" -cp "$cp" io.flashspark.attention.KernelBench --backend gpu --dims ${DIMS:-64,128} \
-    --tokens ${TOKENS:-1024,4096,16384,65536} --precision ${PRECISIONS:-bf16,fp16} --causal no,yes --reps 10 2>&1 \
+    --tokens ${TOKENS:-1024,4096,16384,65536} --precision ${PRECISIONS:-bf16,fp16} --causal no,yes --reps 10 --json "$OUT/java-bench.json" 2>&1 \
     | tee "$OUT/java-bench.log"
   python3 "$app/sdpa_peer.py" --dims ${DIMS:-64,128} --tokens ${TOKENS:-1024,4096,16384,65536} 2>&1 | tee "$OUT/sdpa-peer.log"
-  python3 "$app/bench_table.py" "$OUT/java-bench.log" "$OUT/sdpa-peer.log" | tee "$OUT/bench-table.md"
+  python3 "$app/bench_table.py" "$OUT/java-bench.json" "$OUT/sdpa-peer.log" | tee "$OUT/bench-table.md"
   "$java" -cp "$cp" io.flashspark.gpu.MergeBench 2>&1 | tee "$OUT/merge-bench.log"
 fi
 exit $rc

@@ -16,9 +16,44 @@ import java.util.SplittableRandom;
  */
 public final class KernelBench {
   private static final String USAGE = "usage: bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4k]"
-      + " [--precision bf16,fp16] [--causal no,yes] [--tokens-per-launch T] [--reps R]";
+      + " [--precision bf16,fp16] [--causal no,yes] [--tokens-per-launch T] [--reps R] [--json FILE]";
   private static final List<String> USAGE_OPTIONS = List.of("--backend", "--dims", "--tokens", "--precision",
-      "--causal", "--tokens-per-launch", "--reps");
+      "--causal", "--tokens-per-launch", "--reps", "--json");
+
+  /**
+   * One size, checked then timed: medians of the kernel's own time and of the whole Java call;
+   * {@code flops} per launch (4·N·M·d per head, half when causal); the largest error of 16 sample
+   * rows against the float64 reference, and that of a naive attention in the same precision
+   * (the bound: {@code ok} when ours is at most twice it).
+   */
+  public record Measurement(String backend, String precision, int dim, int tokens, boolean causal, int heads,
+      double kernelMs, double callMs, double flops, double maxError, double naiveError, boolean ok) {
+    public double kernelFlopsPerSecond() {
+      return flops / (kernelMs / 1e3);
+    }
+
+    public double callFlopsPerSecond() {
+      return flops / (callMs / 1e3);
+    }
+
+    /** This measurement as a JSON object (the format tools/gpu-host/bench_table.py reads). */
+    public String toJson() {
+      return String.format(Locale.ROOT, "{\"backend\": \"%s\", \"precision\": \"%s\", \"dim\": %d, \"tokens\": %d,"
+          + " \"causal\": %b, \"heads\": %d, \"kernel_ms\": %.6f, \"call_ms\": %.6f, \"flops\": %.6e,"
+          + " \"kernel_tflops\": %.4f, \"call_tflops\": %.4f, \"max_error\": %.6e, \"naive_error\": %.6e,"
+          + " \"ok\": %b}", backend.replace("\"", "'"), precision, dim, tokens, causal, heads, kernelMs, callMs, flops,
+          kernelFlopsPerSecond() / 1e12, callFlopsPerSecond() / 1e12, maxError, naiveError, ok);
+    }
+  }
+
+  /** Measurements as a JSON array, one object per line. */
+  public static String toJson(List<Measurement> ms) {
+    StringBuilder b = new StringBuilder("[\n");
+    for (int i = 0; i < ms.size(); i++) {
+      b.append("  ").append(ms.get(i).toJson()).append(i + 1 < ms.size() ? ",\n" : "\n");
+    }
+    return b.append("]\n").toString();
+  }
 
   private KernelBench() {}
 
@@ -35,6 +70,7 @@ public final class KernelBench {
     List<Boolean> causal = List.of(false, true);
     long tokensPerLaunch = 262144;
     int reps = 10;
+    String json = null;
     try {
       for (int i = 0; i < args.length; i++) {
         String option = args[i];
@@ -58,6 +94,7 @@ public final class KernelBench {
           case "--precision": precisions = csv(option, value, Precision::parse); break;
           case "--causal": causal = csv(option, value, KernelBench::yesNo); break;
           case "--tokens-per-launch": tokensPerLaunch = inRange(option, tokenCount(value), 1, 1L << 30); break;
+          case "--json": json = value; break;
           default: reps = inRange(option, Integer.parseInt(value), 1, 100_000); break; // --reps
         }
       }
@@ -78,28 +115,54 @@ public final class KernelBench {
     String unit = backend == CpuBackend.INSTANCE ? "GF" : "TF"; // GFLOP/s on the CPU, TFLOP/s on the GPU
     table.add(String.format("%-5s %4s %7s %6s %5s %9s %10s %10s %10s %9s", "prec", "d", "N", "causal", "heads",
         "kernel_ms", "kernel_" + unit, "call_ms", "call_" + unit, "max_err"));
-    boolean allOk = true;
+    double flopUnit = unit.equals("GF") ? 1e-9 : 1e-12;
+    List<Measurement> all = measure(backend, precisions, dims, tokens, causal, tokensPerLaunch, reps, m -> {
+      String row = row(m, flopUnit);
+      table.add(row);
+      System.out.println(row);
+      System.out.flush();
+    });
+    System.out.println();
+    table.forEach(System.out::println);
+    if (json != null) {
+      try {
+        java.nio.file.Files.writeString(java.nio.file.Path.of(json), toJson(all));
+      } catch (java.io.IOException e) {
+        System.err.println("flashspark: failed: bench: cannot write " + json + ": " + e.getMessage());
+        return 1;
+      }
+    }
+    return all.stream().allMatch(Measurement::ok) ? 0 : 1;
+  }
+
+  /** Every size of the grid, checked then timed, in order; {@code each} sees each as it is done. */
+  public static List<Measurement> measure(AttentionBackend backend, List<Precision> precisions, List<Integer> dims,
+      List<Long> tokens, List<Boolean> causal, long tokensPerLaunch, int reps,
+      java.util.function.Consumer<Measurement> each) {
+    List<Measurement> out = new ArrayList<>();
     for (Precision precision : precisions) {
       for (int d : dims) {
         for (long n : tokens) {
           for (boolean c : causal) {
             int heads = (int) Math.max(1, tokensPerLaunch / n);
-            String row = run(backend, precision, d, (int) n, heads, c, reps, unit.equals("GF") ? 1e-9 : 1e-12);
-            allOk &= !row.endsWith("FAIL");
-            table.add(row);
-            System.out.println(row);
-            System.out.flush();
+            Measurement m = measure(backend, precision, d, (int) n, heads, c, reps);
+            out.add(m);
+            each.accept(m);
           }
         }
       }
     }
-    System.out.println();
-    table.forEach(System.out::println);
-    return allOk ? 0 : 1;
+    return out;
   }
 
-  private static String run(AttentionBackend backend, Precision precision, int d, int n, int heads, boolean causal,
-      int reps, double flopUnit) {
+  private static String row(Measurement m, double flopUnit) {
+    return String.format(Locale.ROOT, "%-5s %4d %7d %6s %5d %9.3f %10.1f %10.3f %10.1f %9.2e %s", m.precision(),
+        m.dim(), m.tokens(), m.causal() ? "yes" : "no", m.heads(), m.kernelMs(), m.kernelFlopsPerSecond() * flopUnit,
+        m.callMs(), m.callFlopsPerSecond() * flopUnit, m.maxError(), m.ok() ? "ok" : "FAIL");
+  }
+
+  private static Measurement measure(AttentionBackend backend, Precision precision, int d, int n, int heads,
+      boolean causal, int reps) {
     SplittableRandom rnd = new SplittableRandom();
     List<QueryBlock> queries = new ArrayList<>(heads);
     List<List<KeyValueBlock>> kvs = new ArrayList<>(heads);
@@ -126,12 +189,8 @@ public final class KernelBench {
       kernel[r] = backend.lastKernelNanos();
     }
     double flops = 4.0 * n * n * d * heads * (causal ? 0.5 : 1.0);
-    double kernelNs = median(kernel);
-    double callNs = median(call);
-    return String.format(Locale.ROOT, "%-5s %4d %7d %6s %5d %9.3f %10.1f %10.3f %10.1f %9.2e %s", precision.label(),
-        d, n, causal ? "yes" : "no", heads, kernelNs / 1e6, flops / kernelNs * 1e9 * flopUnit, callNs / 1e6,
-        flops / callNs * 1e9 * flopUnit,
-        maxErr, ok ? "ok" : "FAIL");
+    return new Measurement(backend.name(), precision.label(), d, n, causal, heads, median(kernel) / 1e6,
+        median(call) / 1e6, flops, maxErr, errors[1], ok);
   }
 
   /**

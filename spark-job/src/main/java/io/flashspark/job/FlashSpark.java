@@ -43,9 +43,12 @@ public final class FlashSpark {
       "      of R rows (default 256) in K (doc, head)s (default 2); --precision: the inputs' rounding",
       "",
       "  bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4096,...] [--precision bf16,fp16]",
-      "        [--causal no,yes] [--tokens-per-launch T] [--reps R]",
+      "        [--causal no,yes] [--tokens-per-launch T] [--reps R] [--json FILE]",
       "      time the attention kernel launched from Java (no Spark), after checking it against the",
       "      float64 reference; TFLOP/s of the kernel alone and of the whole call",
+      "  bench --sweep smoke|kernels|job --output DIR [--backend auto|cpu|gpu]",
+      "      a checked sweep of the kernels and/or the job: a table, DIR/results.json and PNG plots",
+      "      (kernels.png, job-stages.png); smoke: about a minute on 2 cores without a GPU",
       "",
       "  demo [--docs D] [--tokens N] [--heads H] [--dim d] [--backend auto|cpu|gpu] [--work DIR]",
       "      generate synthetic documents, score them (causal), check sample rows against the",
@@ -105,6 +108,9 @@ public final class FlashSpark {
           return CheckCommand.run(new Args("check", args, 1, Set.of("input", "output", "queries", "precision", "scale",
               "packed", "doc-heads", "rows", "tolerance"), Set.of("causal")), out) ? EXIT_OK : EXIT_FAILED;
         case "bench":
+          if (java.util.Arrays.stream(args).anyMatch(x -> x.equals("--sweep") || x.startsWith("--sweep="))) {
+            return BenchSweep.run(new Args("bench", args, 1, Set.of("sweep", "output", "backend"), Set.of()), out, err);
+          }
           return io.flashspark.attention.KernelBench.run(java.util.Arrays.copyOfRange(args, 1, args.length));
         case "demo":
           return Demo.run(new Args("demo", args, 1, Set.of("docs", "tokens", "heads", "dim", "backend", "work"),
