@@ -148,9 +148,9 @@ final class BenchSweep {
       Dataset<Row> tokens = spark.read().parquet(input);
       Dataset<Row> attention = spark.read().parquet(output);
       java.io.ByteArrayOutputStream checkLog = new java.io.ByteArrayOutputStream();
-      Precision precision = r.backends().stream().anyMatch(b -> b.endsWith("fp32")) ? Precision.FP32 : Precision.BF16;
-      boolean checked = CheckCommand.check(tokens, tokens, attention, new AttentionSpec(Double.NaN, true, Precision.BF16),
-          null, 1, 16, 2e-2, new PrintStream(checkLog));
+      Precision precision = CheckCommand.computedIn(r.backends());
+      boolean checked = CheckCommand.check(tokens, tokens, attention, new AttentionSpec(Double.NaN, true, precision),
+          null, 1, 16, CheckCommand.defaultTolerance(precision), new PrintStream(checkLog));
       ScoreJob.Timings t = r.timings();
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("case", c.label());
@@ -177,7 +177,7 @@ final class BenchSweep {
       out.printf(Locale.ROOT, "%-18s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %11.2f %s%n", c.label(), r.millis() / 1e3,
           t.readMillis() / 1e3, t.routeMillis() / 1e3, t.computeMillis() / 1e3, t.mergeMillis() / 1e3,
           t.writeMillis() / 1e3, r.kernelMillis() / 1e3, checked ? "ok" : "FAIL");
-      deleteTree(work);
+      OutputPaths.deleteLocalTree(work, e -> { });
     }
     return rows;
   }
@@ -208,16 +208,5 @@ final class BenchSweep {
     JFreeChart chart = ChartFactory.createStackedBarChart("score: wall time by stage", "case", "seconds", data,
         PlotOrientation.HORIZONTAL, true, false, false);
     ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 450);
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (var s = Files.walk(p)) {
-      for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(f);
-      }
-    }
   }
 }

@@ -20,6 +20,14 @@ final class CheckCommand {
     return precision == Precision.FP32 ? 1e-4 : 2e-2;
   }
 
+  /**
+   * The precision a score's inputs were rounded to, from the backends its summary names (e.g.
+   * "cpu fp32", "gpu:NVIDIA H200 bf16 (Spark GPU 0)"): fp32 only when every cell computed in fp32.
+   */
+  static Precision computedIn(List<String> backends) {
+    return backends.stream().allMatch(b -> b.contains(" " + Precision.FP32.label())) ? Precision.FP32 : Precision.BF16;
+  }
+
   private CheckCommand() {}
 
   /** Runs {@code check}; true when the output is complete and within the tolerance. */

@@ -56,8 +56,8 @@ record ClusterShape(boolean local, int executors, int coresPerExecutor, int task
    * another's kernels, and no more: each extra cell ships another copy of its blocks. The reading,
    * routing and writing tasks still use every slot.
    */
-  int defaultCells(boolean gpuBackend) {
-    if (gpuBackend && gpusPerExecutor > 0) {
+  int defaultCells() {
+    if (gpusPerExecutor > 0) {
       return Math.max(1, gpus() * Math.min(tasksPerGpu, CELLS_PER_GPU));
     }
     return Math.max(1, executors * slotsPerExecutor());

@@ -60,8 +60,7 @@ final class Demo {
     ScoreJob.Result result = FlashSpark.score(spark, options, out, err);
 
     Dataset<Row> in = spark.read().parquet(input);
-    boolean lowPrecision = !result.backends().stream().allMatch(b -> b.endsWith(Precision.FP32.label()));
-    Precision checkedAs = lowPrecision ? Precision.BF16 : Precision.FP32;
+    Precision checkedAs = CheckCommand.computedIn(result.backends());
     boolean ok = CheckCommand.check(in, in, spark.read().parquet(output), options.spec().withPrecision(checkedAs),
         null, 2, 2048, CheckCommand.defaultTolerance(checkedAs), out);
     out.println(keep ? "data in " + work : "temporary data deleted (keep it with --work DIR)");

@@ -213,7 +213,7 @@ public final class ScoreJob {
     ClusterShape shape = ClusterShape.of(spark, options.backend().equals("gpu")
         || options.backend().equals("auto") && !spark.sparkContext().isLocal()
         && spark.sparkContext().getConf().getDouble("spark.executor.resource.gpu.amount", 0) > 0);
-    int targetCells = options.targetCells() > 0 ? options.targetCells() : shape.defaultCells(shape.gpus() > 0);
+    int targetCells = options.targetCells() > 0 ? options.targetCells() : shape.defaultCells();
     // the block-sized arrays a cell holds: packed key/value and query blocks, vectors widened to fp32
     long blockRows = options.blockSize();
     long region = TaskMemory.heapRegionBytes(spark);

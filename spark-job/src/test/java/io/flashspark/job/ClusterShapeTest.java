@@ -25,20 +25,20 @@ class ClusterShapeTest {
   void slotsAreCoresOrGpuSharesWhicheverIsFewer() {
     ClusterShape cpu = new ClusterShape(false, 3, 8, 2, 0, 1);
     assertEquals(4, cpu.slotsPerExecutor());
-    assertEquals(12, cpu.defaultCells(false));
+    assertEquals(12, cpu.defaultCells());
     ClusterShape gpus = new ClusterShape(false, 2, 16, 1, 1, 4); // 16 cores, one GPU shared by 4 tasks
     assertEquals(4, gpus.slotsPerExecutor());
     assertEquals(2, gpus.gpus());
-    assertEquals(8, gpus.defaultCells(true));
+    assertEquals(8, gpus.defaultCells());
     assertTrue(gpus.description().contains("2 executors x 4 task slots, 1 GPU each (4 tasks per GPU)"),
         gpus.description());
     ClusterShape wide = new ClusterShape(false, 2, 16, 1, 1, 16); // all 16 tasks may share the GPU
     assertEquals(16, wide.slotsPerExecutor());
-    assertEquals(2 * ClusterShape.CELLS_PER_GPU, wide.defaultCells(true));
+    assertEquals(2 * ClusterShape.CELLS_PER_GPU, wide.defaultCells());
     ClusterShape local = new ClusterShape(true, 1, 16, 1, 1, 16);
     assertEquals(16, local.slotsPerExecutor());
-    assertEquals(4, local.defaultCells(true), "a few cells per GPU, not one per core");
-    assertEquals(16, local.defaultCells(false));
+    assertEquals(4, local.defaultCells(), "a few cells per GPU, not one per core");
+    assertEquals(16, new ClusterShape(true, 1, 16, 1, 0, 16).defaultCells(), "CPU backend: one per core");
   }
 
   /**
@@ -51,13 +51,13 @@ class ClusterShapeTest {
     BlockPlanner.CellMemory packed = new BlockPlanner.CellMemory(false, 2, 1.0);
     for (ClusterShape shape : List.of(new ClusterShape(true, 1, 16, 1, 1, 16), new ClusterShape(false, 2, 16, 1, 1, 16))) {
       Map<DocHead, DocSummary> doc = heads(8, 1L << 20, 2048);
-      BlockPlanner.Plan plan = new BlockPlanner(shape.defaultCells(true), Long.MAX_VALUE / 4, taskBytes, packed)
+      BlockPlanner.Plan plan = new BlockPlanner(shape.defaultCells(), Long.MAX_VALUE / 4, taskBytes, packed)
           .plan(doc, doc, true);
       assertEquals(8, plan.neededCells(), plan.description());
       plan.shards().values().forEach(sp -> assertEquals(1, sp.kvShards(), sp.toString()));
     }
     Map<DocHead, DocSummary> one = heads(1, 1L << 20, 2048);
-    BlockPlanner.ShardPlan sp = new BlockPlanner(new ClusterShape(false, 2, 1, 1, 1, 1).defaultCells(true),
+    BlockPlanner.ShardPlan sp = new BlockPlanner(new ClusterShape(false, 2, 1, 1, 1, 1).defaultCells(),
         Long.MAX_VALUE / 4, taskBytes, packed).plan(one, one, true).shards().get(new DocHead("doc", 0));
     assertEquals(2, sp.qShards(), sp.toString());
     assertTrue(sp.zigzag() && sp.kvShards() == 1, sp.toString());
