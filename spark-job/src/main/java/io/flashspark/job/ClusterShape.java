@@ -17,12 +17,13 @@ record ClusterShape(boolean local, int executors, int coresPerExecutor, int task
   /** Cells per GPU by default: enough to overlap one cell's copies with another's kernels. */
   static final int CELLS_PER_GPU = 4;
 
-  static ClusterShape of(SparkSession spark, boolean gpuBackend) {
+  /** {@code localGpu}: whether local mode computes on its GPU (the GPU backend); a cluster says itself. */
+  static ClusterShape of(SparkSession spark, boolean localGpu) {
     SparkConf conf = spark.sparkContext().getConf();
     int taskCpus = Math.max(1, conf.getInt("spark.task.cpus", 1));
     int parallelism = spark.sparkContext().defaultParallelism();
     if (spark.sparkContext().isLocal()) {
-      return new ClusterShape(true, 1, parallelism, taskCpus, gpuBackend ? 1 : 0, Math.max(1, parallelism / taskCpus));
+      return new ClusterShape(true, 1, parallelism, taskCpus, localGpu ? 1 : 0, Math.max(1, parallelism / taskCpus));
     }
     // executors registered so far (the input has been read by now, so they are up), the driver aside
     int executors = spark.sparkContext().statusTracker().getExecutorInfos().length - 1;

@@ -210,9 +210,8 @@ public final class ScoreJob {
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       TaskMemory.checkDriverMerge(queryRows, dim);
     }
-    ClusterShape shape = ClusterShape.of(spark, options.backend().equals("gpu")
-        || options.backend().equals("auto") && !spark.sparkContext().isLocal()
-        && spark.sparkContext().getConf().getDouble("spark.executor.resource.gpu.amount", 0) > 0);
+    // on a cluster the shape's GPUs come from the executors' settings; locally, from the backend
+    ClusterShape shape = ClusterShape.of(spark, options.backend().equals("gpu"));
     int targetCells = options.targetCells() > 0 ? options.targetCells() : shape.defaultCells();
     // the block-sized arrays a cell holds: packed key/value and query blocks, vectors widened to fp32
     long blockRows = options.blockSize();
