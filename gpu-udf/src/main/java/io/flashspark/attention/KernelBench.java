@@ -1,10 +1,18 @@
 package io.flashspark.attention;
 
+import io.flashspark.cli.Cli;
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The project's kernel benchmark ({@code flashspark bench}, or this main class alone where there
@@ -15,10 +23,93 @@ import java.util.SplittableRandom;
  * FLOPs: 4·N·M·d per head, half when causal.
  */
 public final class KernelBench {
-  private static final String USAGE = "usage: bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4k]"
-      + " [--precision bf16,fp16] [--causal no,yes] [--tokens-per-launch T] [--reps R] [--json FILE]";
-  private static final List<String> USAGE_OPTIONS = List.of("--backend", "--dims", "--tokens", "--precision",
-      "--causal", "--tokens-per-launch", "--reps", "--json");
+  /**
+   * The sizes a run covers: every (precision, d, N, causal), {@code heads = tokensPerLaunch / N}
+   * problems per launch (at least one), {@code reps} timed launches after two warm-ups.
+   */
+  public record Grid(List<Precision> precisions, List<Integer> dims, List<Long> tokens, List<Boolean> causal,
+      long tokensPerLaunch, int reps) {
+    /** {@code bench} on a GPU: the table of docs/benchmarks.md. */
+    public static Grid gpu() {
+      return new Grid(List.of(Precision.BF16, Precision.FP16), List.of(64, 128), List.of(1024L, 4096L, 16384L, 65536L),
+          List.of(false, true), 262144, 10);
+    }
+
+    /** {@code bench} on the CPU: under a minute on a 2-core laptop (the GPU grid would take hours there). */
+    public static Grid cpu() {
+      return new Grid(List.of(Precision.BF16), List.of(64, 128), List.of(1024L, 4096L, 16384L), List.of(false, true),
+          16384, 3);
+    }
+
+    public static Grid forBackend(AttentionBackend backend) {
+      return backend == CpuBackend.INSTANCE ? cpu() : gpu();
+    }
+  }
+
+  /** {@code bench}'s options; each one left out takes the backend's {@link Grid} value. */
+  public static final class Options {
+    @Spec(Spec.Target.MIXEE) CommandSpec spec;
+
+    @Option(names = "--backend", paramLabel = "auto|cpu|gpu", defaultValue = "auto",
+        description = "Kernels to time: auto takes the GPU when one is usable. Default: ${DEFAULT-VALUE}.")
+    public String backend;
+
+    @Option(names = "--dims", split = ",", paramLabel = "d",
+        description = "Head dimensions. Default: 64,128.")
+    List<Integer> dims;
+
+    @Option(names = "--tokens", split = ",", paramLabel = "N", converter = Cli.Count.class,
+        description = "Sequence lengths (N = M), e.g. 1k,4k. Default: 1k,4k,16k,64k on a GPU; 1k,4k,16k on the CPU.")
+    List<Long> tokens;
+
+    @Option(names = "--precision", split = ",", paramLabel = "bf16|fp16", converter = Cli.PrecisionName.class,
+        description = "Input precisions. Default: bf16,fp16 on a GPU; bf16 on the CPU.")
+    List<Precision> precisions;
+
+    @Option(names = "--causal", arity = "1", split = ",", paramLabel = "no|yes", converter = Cli.YesNo.class,
+        description = "Causal masking off, on, or both. Default: no,yes.")
+    List<Boolean> causal;
+
+    @Option(names = "--tokens-per-launch", paramLabel = "T", converter = Cli.Count.class,
+        description = "Query tokens per launch (heads = T / N). Default: 256k on a GPU; 16k on the CPU.")
+    Long tokensPerLaunch;
+
+    @Option(names = "--reps", paramLabel = "R", description = "Timed repetitions per size. Default: 10 on a GPU;"
+        + " 3 on the CPU.")
+    Integer reps;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the measurements as JSON.")
+    public String json;
+
+    /** The backend's grid with every option given replacing its value, checked. */
+    public Grid grid(AttentionBackend resolved) {
+      Cli.oneOf(spec, "--backend", backend, List.of("auto", "cpu", "gpu"));
+      Grid g = Grid.forBackend(resolved);
+      for (int d : dims == null ? List.<Integer>of() : dims) {
+        Cli.inRange(spec, "--dims", d, 1, TiledAttention.MAX_DIM);
+      }
+      for (long n : tokens == null ? List.<Long>of() : tokens) {
+        Cli.inRange(spec, "--tokens", n, 1, 1 << 24);
+      }
+      return new Grid(precisions != null ? precisions : g.precisions(), dims != null ? dims : g.dims(),
+          tokens != null ? tokens : g.tokens(), causal != null ? causal : g.causal(),
+          tokensPerLaunch != null ? Cli.inRange(spec, "--tokens-per-launch", tokensPerLaunch, 1, 1L << 30)
+              : g.tokensPerLaunch(),
+          reps != null ? (int) Cli.inRange(spec, "--reps", reps, 1, 100_000) : g.reps());
+    }
+  }
+
+  @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = false,
+      description = "Time the attention kernel launched from Java (no Spark), after checking it against the float64"
+          + " reference.")
+  static final class Main implements Callable<Integer> {
+    @Mixin Options options;
+
+    @Override
+    public Integer call() {
+      return run(options, System.out, System.err);
+    }
+  }
 
   /**
    * One size, checked then timed: medians of the kernel's own time and of the whole Java call;
@@ -57,95 +148,56 @@ public final class KernelBench {
 
   private KernelBench() {}
 
+  /** Where there is no Spark (a GPU host): the same options as {@code flashspark bench}. */
   public static void main(String[] args) {
-    System.exit(run(args));
+    System.exit(Cli.commandLine(new Main(), System.out, System.err).execute(args));
   }
 
-  /** Runs the benchmark; returns 0, 1 if a correctness check failed, 2 on bad arguments. */
-  public static int run(String[] args) {
-    String backendName = "auto";
-    List<Integer> dims = List.of(64, 128);
-    List<Long> tokens = List.of(1024L, 4096L, 16384L, 65536L);
-    List<Precision> precisions = List.of(Precision.BF16, Precision.FP16);
-    List<Boolean> causal = List.of(false, true);
-    long tokensPerLaunch = 262144;
-    int reps = 10;
-    String json = null;
-    try {
-      for (int i = 0; i < args.length; i++) {
-        String option = args[i];
-        if (!USAGE_OPTIONS.contains(option)) {
-          throw new IllegalArgumentException("unknown option " + option);
-        }
-        if (i + 1 >= args.length) {
-          throw new IllegalArgumentException(option + " needs a value");
-        }
-        String value = args[++i];
-        switch (option) {
-          case "--backend":
-            if (!List.of("auto", "cpu", "gpu").contains(value)) {
-              throw new IllegalArgumentException("--backend must be auto, cpu or gpu, got '" + value + "'");
-            }
-            backendName = value;
-            break;
-          case "--dims": dims = csv(option, value, d -> inRange(option, Integer.parseInt(d), 1, TiledAttention.MAX_DIM));
-            break;
-          case "--tokens": tokens = csv(option, value, t -> inRange(option, tokenCount(t), 1, 1 << 24)); break;
-          case "--precision": precisions = csv(option, value, Precision::parse); break;
-          case "--causal": causal = csv(option, value, KernelBench::yesNo); break;
-          case "--tokens-per-launch": tokensPerLaunch = inRange(option, tokenCount(value), 1, 1L << 30); break;
-          case "--json": json = value; break;
-          default: reps = inRange(option, Integer.parseInt(value), 1, 100_000); break; // --reps
-        }
-      }
-    } catch (IllegalArgumentException e) { // NumberFormatException included
-      System.err.println("flashspark: error: bench: " + e.getMessage());
-      System.err.println(USAGE);
-      return 2;
-    }
+  /** Runs the benchmark; returns 0, 1 if a correctness check failed or the JSON could not be written, 2 on bad arguments. */
+  public static int run(Options options, PrintStream out, PrintStream err) {
     AttentionBackend backend;
     try {
-      backend = Backends.forName(backendName);
+      backend = Backends.forName(options.backend);
     } catch (RuntimeException e) {
-      System.err.println("flashspark: error: bench: --backend " + backendName + ": " + e.getMessage());
-      return 2;
+      err.println("flashspark: error: bench: --backend " + options.backend + ": " + e.getMessage());
+      return Cli.EXIT_BAD_INPUT;
     }
-    System.out.println("backend " + backend.name() + ", " + reps + " timed reps after 2 warm-ups (medians)");
+    Grid grid = options.grid(backend);
+    out.println("backend " + backend.name() + ", " + grid.reps() + " timed reps after 2 warm-ups (medians)");
     List<String> table = new ArrayList<>();
     String unit = backend == CpuBackend.INSTANCE ? "GF" : "TF"; // GFLOP/s on the CPU, TFLOP/s on the GPU
     table.add(String.format("%-5s %4s %7s %6s %5s %9s %10s %10s %10s %9s", "prec", "d", "N", "causal", "heads",
         "kernel_ms", "kernel_" + unit, "call_ms", "call_" + unit, "max_err"));
     double flopUnit = unit.equals("GF") ? 1e-9 : 1e-12;
-    List<Measurement> all = measure(backend, precisions, dims, tokens, causal, tokensPerLaunch, reps, m -> {
+    List<Measurement> all = measure(backend, grid, m -> {
       String row = row(m, flopUnit);
       table.add(row);
-      System.out.println(row);
-      System.out.flush();
+      out.println(row);
+      out.flush();
     });
-    System.out.println();
-    table.forEach(System.out::println);
-    if (json != null) {
+    out.println();
+    table.forEach(out::println);
+    if (options.json != null) {
       try {
-        java.nio.file.Files.writeString(java.nio.file.Path.of(json), toJson(all));
+        java.nio.file.Files.writeString(java.nio.file.Path.of(options.json), toJson(all));
       } catch (java.io.IOException e) {
-        System.err.println("flashspark: failed: bench: cannot write " + json + ": " + e.getMessage());
-        return 1;
+        err.println("flashspark: failed: bench: cannot write " + options.json + ": " + e.getMessage());
+        return Cli.EXIT_FAILED;
       }
     }
-    return all.stream().allMatch(Measurement::ok) ? 0 : 1;
+    return all.stream().allMatch(Measurement::ok) ? Cli.EXIT_OK : Cli.EXIT_FAILED;
   }
 
   /** Every size of the grid, checked then timed, in order; {@code each} sees each as it is done. */
-  public static List<Measurement> measure(AttentionBackend backend, List<Precision> precisions, List<Integer> dims,
-      List<Long> tokens, List<Boolean> causal, long tokensPerLaunch, int reps,
+  public static List<Measurement> measure(AttentionBackend backend, Grid grid,
       java.util.function.Consumer<Measurement> each) {
     List<Measurement> out = new ArrayList<>();
-    for (Precision precision : precisions) {
-      for (int d : dims) {
-        for (long n : tokens) {
-          for (boolean c : causal) {
-            int heads = (int) Math.max(1, tokensPerLaunch / n);
-            Measurement m = measure(backend, precision, d, (int) n, heads, c, reps);
+    for (Precision precision : grid.precisions()) {
+      for (int d : grid.dims()) {
+        for (long n : grid.tokens()) {
+          for (boolean c : grid.causal()) {
+            int heads = (int) Math.max(1, grid.tokensPerLaunch() / n);
+            Measurement m = measure(backend, precision, d, (int) n, heads, c, grid.reps());
             out.add(m);
             each.accept(m);
           }
@@ -242,39 +294,5 @@ public final class KernelBench {
 
   private static float[] randn(SplittableRandom rnd, int n) {
     return Gaussian.floats(rnd, n, 1);
-  }
-
-  /** "4096" or "4k" (= 4096). */
-  private static long tokenCount(String t) {
-    return t.endsWith("k") ? 1024 * Long.parseLong(t.substring(0, t.length() - 1)) : Long.parseLong(t);
-  }
-
-  /** A comma-separated option value, each item parsed by {@code parse}; at least one item. */
-  private static <T> List<T> csv(String option, String value, java.util.function.Function<String, T> parse) {
-    List<T> out = new ArrayList<>();
-    for (String item : value.split(",")) {
-      if (!item.isBlank()) {
-        out.add(parse.apply(item.trim()));
-      }
-    }
-    if (out.isEmpty()) {
-      throw new IllegalArgumentException(option + " needs at least one value");
-    }
-    return out;
-  }
-
-  private static <T extends Number & Comparable<T>> T inRange(String option, T value, long min, long max) {
-    if (value.longValue() < min || value.longValue() > max) {
-      throw new IllegalArgumentException(option + " must be between " + min + " and " + max + ", got " + value);
-    }
-    return value;
-  }
-
-  private static boolean yesNo(String c) {
-    switch (c) {
-      case "yes": case "true": return true;
-      case "no": case "false": return false;
-      default: throw new IllegalArgumentException("--causal takes yes or no, got '" + c + "'");
-    }
   }
 }

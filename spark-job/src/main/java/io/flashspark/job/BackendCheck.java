@@ -40,7 +40,7 @@ final class BackendCheck {
       throw new InputException("--backend gpu on a cluster needs GPUs as Spark resources:"
           + " spark.executor.resource.gpu.amount (now " + fmt(executorGpus) + ") and spark.task.resource.gpu.amount"
           + " (now " + fmt(taskGpus) + ") must be set, with a discovery script where the cluster manager needs one"
-          + " (conf/spark-defaults.conf, conf/gpu-discovery.sh; bin/flashspark-cluster start --gpus-per-worker G);"
+          + " (conf/spark-cluster.conf, conf/gpu-discovery.sh; bin/flashspark-cluster start --gpus-per-worker G);"
           + " or use --backend auto or cpu");
     }
   }

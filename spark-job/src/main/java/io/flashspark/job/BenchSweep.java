@@ -53,11 +53,8 @@ final class BenchSweep {
     }
   }
 
-  static int run(Args a, PrintStream out, PrintStream err) throws IOException {
+  static int run(String sweep, Path dir, String backendName, PrintStream out) throws IOException {
     System.setProperty("java.awt.headless", "true"); // plots drawn without a display
-    String sweep = a.choice("sweep", null, List.of("smoke", "kernels", "job"), s -> s);
-    Path dir = Path.of(a.required("output"));
-    String backendName = a.choice("backend", "auto", List.of("auto", "cpu", "gpu"), b -> b);
     AttentionBackend backend = Backends.forName(backendName);
     boolean gpu = backend != CpuBackend.INSTANCE;
     Files.createDirectories(dir);
@@ -87,18 +84,19 @@ final class BenchSweep {
 
   private static List<KernelBench.Measurement> kernels(AttentionBackend backend, boolean smoke, boolean gpu,
       PrintStream out) {
-    List<Integer> dims = smoke && !gpu ? List.of(64) : List.of(64, 128);
-    List<Long> tokens = gpu ? (smoke ? List.of(1024L, 4096L) : List.of(1024L, 4096L, 16384L, 65536L))
-        : (smoke ? List.of(256L, 1024L) : List.of(256L, 1024L, 4096L));
-    List<Precision> precisions = gpu ? List.of(Precision.BF16, Precision.FP16) : List.of(Precision.BF16);
-    long perLaunch = gpu ? 262144 : (smoke ? 2048 : 8192);
-    int reps = smoke ? 3 : 10;
+    KernelBench.Grid full = KernelBench.Grid.forBackend(backend);
+    // smoke: the GPU's two shortest sizes, or a CPU grid of a few seconds
+    KernelBench.Grid grid = !smoke ? full : gpu
+        ? new KernelBench.Grid(full.precisions(), full.dims(), full.tokens().subList(0, 2), full.causal(),
+            full.tokensPerLaunch(), 3)
+        : new KernelBench.Grid(List.of(Precision.BF16), List.of(64), List.of(256L, 1024L), full.causal(), 2048, 3);
+    int reps = grid.reps();
     String unit = gpu ? "TFLOP/s" : "GFLOP/s";
     double scale = gpu ? 1e-12 : 1e-9;
     out.printf("kernels (%s, %d timed reps, medians; each size checked first):%n", backend.name(), reps);
     out.printf("%-5s %4s %7s %6s %5s %10s %12s %12s %10s %s%n", "prec", "d", "N", "causal", "heads", "kernel_ms",
         "kernel " + unit, "call " + unit, "max_err", "check");
-    return KernelBench.measure(backend, precisions, dims, tokens, List.of(false, true), perLaunch, reps,
+    return KernelBench.measure(backend, grid,
         m -> out.printf(Locale.ROOT, "%-5s %4d %7d %6s %5d %10.3f %12.2f %12.2f %10.2e %s%n", m.precision(), m.dim(),
             m.tokens(), m.causal() ? "yes" : "no", m.heads(), m.kernelMs(), m.kernelFlopsPerSecond() * scale,
             m.callFlopsPerSecond() * scale, m.maxError(), m.ok() ? "ok" : "FAIL"));

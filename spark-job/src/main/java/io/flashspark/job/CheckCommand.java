@@ -31,16 +31,8 @@ final class CheckCommand {
   private CheckCommand() {}
 
   /** Runs {@code check}; true when the output is complete and within the tolerance. */
-  static boolean run(Args a, PrintStream out) {
-    String input = a.required("input");
-    String output = a.required("output");
-    String queries = a.get("queries", null);
-    Precision precision = a.choice("precision", "fp32", List.of("fp32", "bf16", "fp16"), Precision::parse);
-    AttentionSpec spec = new AttentionSpec(a.getPositiveDouble("scale", Double.NaN), a.flag("causal"), precision);
-    VectorEncoding packedAs = a.choice("packed", null, List.of("fp32", "fp16", "bf16"), VectorEncoding::parse);
-    int docHeads = a.getInt("doc-heads", 2, 1, Integer.MAX_VALUE);
-    int rows = a.getInt("rows", 256, 1, Integer.MAX_VALUE);
-    double tolerance = a.getPositiveDouble("tolerance", defaultTolerance(precision));
+  static boolean run(String input, String output, String queries, AttentionSpec spec, VectorEncoding packedAs,
+      int docHeads, int rows, double tolerance, PrintStream out) {
     SparkSession spark = FlashSpark.session("check");
     Dataset<Row> kv = TokenTable.open(spark, input, "input");
     Dataset<Row> q = queries == null ? kv : TokenTable.open(spark, queries, "queries");

@@ -26,14 +26,10 @@ final class Demo {
   static final String MARKER = ".flashspark-demo";
   private static final Set<String> OWN = Set.of(MARKER, "tokens", "attention");
 
-  static int run(Args a, PrintStream out, PrintStream err) {
-    int docs = a.getInt("docs", 2, 1, Integer.MAX_VALUE);
-    long tokens = a.getLong("tokens", 16384, 1, Long.MAX_VALUE);
-    int heads = a.getInt("heads", 4, 1, Integer.MAX_VALUE);
-    int dim = a.getInt("dim", 64, 1, TiledAttention.MAX_DIM);
-    String backend = a.choice("backend", "auto", List.of("auto", "cpu", "gpu"), b -> b);
-    boolean keep = a.get("work", null) != null;
-    Path work = keep ? claim(Path.of(a.get("work", null))) : temporary();
+  static int run(int docs, long tokens, int heads, int dim, String backend, String workDir, PrintStream out,
+      PrintStream err) {
+    boolean keep = workDir != null;
+    Path work = keep ? claim(Path.of(workDir)) : temporary();
     try {
       return demo(work, docs, tokens, heads, dim, backend, keep, out, err);
     } finally {

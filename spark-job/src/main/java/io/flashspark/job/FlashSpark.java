@@ -1,72 +1,68 @@
 package io.flashspark.job;
 
+import io.flashspark.attention.AttentionSpec;
+import io.flashspark.attention.KernelBench;
 import io.flashspark.attention.Precision;
+import io.flashspark.attention.TiledAttention;
+import io.flashspark.cli.Cli;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import io.flashspark.attention.TiledAttention;
+import java.util.concurrent.Callable;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
 
 /**
- * The command line: {@code generate}, {@code score} and {@code demo}. The same main class and
- * arguments run under {@code spark-submit} (which sets the master) and under {@code bin/flashspark}
- * (Spark embedded, {@code local[*]}).
+ * The command line ({@code bin/flashspark}, or {@code spark-submit} with this main class, which sets
+ * the master): {@code generate}, {@code score}, {@code check}, {@code bench} and {@code demo},
+ * parsed by picocli; {@code flashspark <command> --help} lists each one's options with defaults.
+ * Exit codes: 0 ok, 1 failure (I/O, cluster, out of memory, check mismatch), 2 bad arguments or input.
  */
-public final class FlashSpark {
-  static final String USAGE = String.join("\n",
-      "usage: flashspark <command> [options]",
-      "",
-      "  generate --output DIR --docs D --tokens N --heads H --dim d [--seed S]",
-      "           [--packed array|fp32|fp16|bf16] [--overwrite]",
-      "      write a synthetic token table (q, k, v standard normal)",
-      "",
-      "  score --input DIR --output DIR [--causal] [--block-size T] [--merge driver|distributed]",
-      "        [--backend auto|cpu|gpu] [--precision fp32|bf16|fp16] [--queries DIR] [--scale x]",
-      "        [--packed fp32|fp16|bf16] [--cells C] [--max-kv-shard-mb MB] [--max-task-mb MB]",
-      "        [--output-format array|fp32|bf16] [--write-tasks W] [--overwrite]",
-      "      exact attention for every query token of every document",
-      "      defaults: block size " + ScoreOptions.DEFAULT_BLOCK_SIZE + ", merge distributed, backend auto,",
-      "      precision fp32 on the CPU and bf16 on the GPU, scale 1/sqrt(d), cells: one per task slot (CPU)",
-      "      or " + ClusterShape.CELLS_PER_GPU + " per GPU, output array; written by the cells' tasks, or by every task slot"
-          + " when",
-      "      the cells are fewer than half the slots,",
-      "      KV shard cap " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " MiB, task memory from the executors' heap;",
-      "      packed encodings are read from the table (--packed only for tables that do not record them)",
-      "",
-      "  check --input DIR --output DIR [--queries DIR] [--causal] [--scale x] [--precision fp32|bf16|fp16]",
-      "        [--packed fp32|fp16|bf16] [--doc-heads K] [--rows R] [--tolerance t]",
-      "      compare a score output with the float64 reference: completeness of every (doc, head), values",
-      "      of R rows (default 256) in K (doc, head)s (default 2); --precision: the inputs' rounding",
-      "",
-      "  bench [--backend auto|cpu|gpu] [--dims 64,128] [--tokens 1024,4096,...] [--precision bf16,fp16]",
-      "        [--causal no,yes] [--tokens-per-launch T] [--reps R] [--json FILE]",
-      "      time the attention kernel launched from Java (no Spark), after checking it against the",
-      "      float64 reference; TFLOP/s of the kernel alone and of the whole call",
-      "  bench --sweep smoke|kernels|job --output DIR [--backend auto|cpu|gpu]",
-      "      a checked sweep of the kernels and/or the job: a table, DIR/results.json and PNG plots",
-      "      (kernels.png, job-stages.png); smoke: about a minute on 2 cores without a GPU",
-      "",
-      "  demo [--docs D] [--tokens N] [--heads H] [--dim d] [--backend auto|cpu|gpu] [--work DIR]",
-      "      generate synthetic documents, score them (causal), check sample rows against the",
-      "      float64 reference and print a summary",
-      "",
-      "  any command: --verbose puts Spark's warnings and failures' stack traces on the console",
-      "  exit codes: 0 ok, 1 failure (I/O, cluster, out of memory, check mismatch), 2 bad arguments or input");
+@Command(name = "flashspark", mixinStandardHelpOptions = true, versionProvider = FlashSpark.Version.class,
+    sortOptions = false, usageHelpAutoWidth = true,
+    description = "Exact attention over very long sequences, as a Spark job.",
+    subcommands = {FlashSpark.GenerateCli.class, FlashSpark.ScoreCli.class, FlashSpark.CheckCli.class, FlashSpark.BenchCli.class,
+        FlashSpark.DemoCli.class, CommandLine.HelpCommand.class},
+    footer = {"", "Exit codes: 0 ok, 1 failure (I/O, cluster, out of memory, check mismatch), 2 bad arguments or input.",
+        "Spark settings: -Dspark.* in FLASHSPARK_JAVA_OPTS (bin/flashspark), or spark-submit --conf."})
+public final class FlashSpark implements Runnable {
+  /** Exit codes, as the README lists them. */
+  public static final int EXIT_OK = Cli.EXIT_OK;
+  /** Any failure that is not the user's input: I/O, cluster, out of memory, a check that found a mismatch. */
+  public static final int EXIT_FAILED = Cli.EXIT_FAILED;
+  /** Bad arguments or bad input, reported before anything is written. */
+  public static final int EXIT_BAD_INPUT = Cli.EXIT_BAD_INPUT;
+
+  private static final Logger LOG = LogManager.getLogger(FlashSpark.class);
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--verbose", scope = ScopeType.INHERIT,
+      description = "Spark's warnings on the console, and a failure's stack trace.")
+  boolean verbose;
+
+  private PrintStream out = System.out;
+  private PrintStream err = System.err;
 
   private FlashSpark() {}
 
-  /** Exit codes, as the README lists them. */
-  public static final int EXIT_OK = 0;
-  /** Any failure that is not the user's input: I/O, cluster, out of memory, a check that found a mismatch. */
-  public static final int EXIT_FAILED = 1;
-  /** Bad arguments or bad input, reported before anything is written. */
-  public static final int EXIT_BAD_INPUT = 2;
-
-  private static final Logger LOG = LogManager.getLogger(FlashSpark.class);
+  /** No command given: the usage, and exit 2. */
+  @Override
+  public void run() {
+    spec.commandLine().usage(err);
+    throw new ParameterException(spec.commandLine(), "a command is required");
+  }
 
   public static void main(String[] args) {
     int code = run(args, System.out, System.err);
@@ -84,61 +80,256 @@ public final class FlashSpark {
    * (the stack trace goes to the log, and to {@code err} as well with {@code --verbose}).
    */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    List<String> rest = new java.util.ArrayList<>(List.of(args));
-    boolean verbose = rest.remove("--verbose");
-    args = rest.toArray(new String[0]);
-    if (args.length == 0 || List.of("-h", "--help", "help").contains(args[0])) {
-      out.println(USAGE);
-      return args.length == 0 ? EXIT_BAD_INPUT : EXIT_OK;
+    FlashSpark top = new FlashSpark();
+    top.out = out;
+    top.err = err;
+    CommandLine cl = Cli.commandLine(top, out, err);
+    cl.setExecutionExceptionHandler((e, where, parsed) -> top.failed(e, where.getCommandName(), err));
+    return cl.execute(args);
+  }
+
+  /** A command's failure as one line and an exit code: 2 for bad input, 1 for anything else. */
+  private int failed(Exception e, String command, PrintStream err) {
+    if (org.apache.hadoop.util.ShutdownHookManager.get().isShutdownInProgress()) {
+      err.println("flashspark: interrupted; the output was not written");
+      return EXIT_FAILED; // the JVM's exit code is the signal's (130, 143)
     }
+    InputException input = inputCause(e);
+    String message = input != null ? "error: " + input.getMessage() : "failed: " + Failures.describe(e);
+    if (input != null) {
+      LOG.warn("flashspark {} {}", command, message);
+    } else {
+      LOG.error("flashspark " + command + " " + message, e);
+    }
+    err.println("flashspark: " + message);
+    if (verbose) {
+      e.printStackTrace(err);
+    } else if (input == null) {
+      String log = System.getProperty("flashspark.log.file");
+      err.println("flashspark: the stack trace is in " + (log != null ? log : "the log") + " (or rerun with --verbose)");
+    }
+    return input != null ? EXIT_BAD_INPUT : EXIT_FAILED;
+  }
+
+  /** Out of memory is a failure of the command, not of the JVM: reported like any other. */
+  private static <T> T reportingOutOfMemory(Callable<T> work) throws Exception {
     try {
-      switch (args[0]) {
-        case "generate":
-          generate(new Args("generate", args, 1,
-              Set.of("output", "docs", "tokens", "heads", "dim", "seed", "packed"), Set.of("overwrite")), out);
-          return EXIT_OK;
-        case "score": {
-          ScoreOptions options = parseScore(new Args("score", args, 1, Set.of("input", "output", "block-size",
-              "merge", "backend", "precision", "queries", "scale", "packed", "cells", "write-tasks", "max-kv-shard-mb",
-              "max-task-mb", "output-format"), Set.of("causal", "overwrite")));
-          score(session("score"), options, out, err);
-          return EXIT_OK;
+      return work.call();
+    } catch (OutOfMemoryError e) {
+      throw new IllegalStateException("out of memory (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** Options every Spark command shares: where its output and console go. */
+  abstract static class SparkCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @picocli.CommandLine.ParentCommand FlashSpark top;
+
+    @Override
+    public final Integer call() throws Exception {
+      return reportingOutOfMemory(() -> run(top.out, top.err));
+    }
+
+    abstract int run(PrintStream out, PrintStream err) throws Exception;
+  }
+
+  @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false, showDefaultValues = true,
+      description = "Write a synthetic token table (q, k, v standard normal).")
+  static final class GenerateCli extends SparkCommand {
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where the table goes.")
+    String output;
+    @Option(names = "--docs", defaultValue = "1", description = "Documents.") int docs;
+    @Option(names = "--tokens", defaultValue = "4096", converter = Cli.Count.class,
+        description = "Tokens per document (e.g. 4096, 64k, 1m).") long tokens;
+    @Option(names = "--heads", defaultValue = "1", description = "Heads per document.") int heads;
+    @Option(names = "--dim", defaultValue = "64", paramLabel = "d", description = "Head dimension.") int dim;
+    @Option(names = "--seed", defaultValue = "1", description = "Random seed.") long seed;
+    @Option(names = "--packed", defaultValue = "array", paramLabel = "array|fp32|fp16|bf16",
+        description = "How q, k, v are stored: array<float> columns or packed binary.") String packed;
+    @Option(names = "--overwrite", description = "Replace an existing output (never an input).") boolean overwrite;
+
+    @Override
+    int run(PrintStream out, PrintStream err) {
+      Cli.inRange(spec, "--docs", docs, 1, Integer.MAX_VALUE);
+      Cli.inRange(spec, "--tokens", tokens, 1, Long.MAX_VALUE);
+      Cli.inRange(spec, "--heads", heads, 1, Integer.MAX_VALUE);
+      Cli.inRange(spec, "--dim", dim, 1, TiledAttention.MAX_DIM);
+      VectorEncoding encoding = VectorEncoding.parse(Cli.oneOf(spec, "--packed", packed,
+          List.of("array", "fp32", "fp16", "bf16")));
+      SparkSession spark = session("generate");
+      long start = System.currentTimeMillis();
+      try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), output,
+          overwrite)) {
+        SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding).write().parquet(staged.path());
+        staged.commit();
+      }
+      out.printf("generated %d docs x %d heads x %d tokens (d=%d, %s) into %s in %.1fs%n", docs, heads, tokens, dim,
+          encoding.name().toLowerCase(Locale.ROOT), output, (System.currentTimeMillis() - start) / 1000.0);
+      return EXIT_OK;
+    }
+  }
+
+  /** The options {@code score} and {@code check} share: what the inputs are and how attention was asked for. */
+  static final class InputOptions {
+    @Option(names = "--input", required = true, paramLabel = "DIR",
+        description = "The token table (keys and values; also the queries unless --queries).")
+    String input;
+    @Option(names = "--queries", paramLabel = "DIR",
+        description = "A separate query table (cross-attention); same documents and heads as --input.")
+    String queries;
+    @Option(names = "--causal", description = "Each query attends to keys at positions <= its own.")
+    boolean causal;
+    @Option(names = "--scale", paramLabel = "x", description = "Softmax scale. Default: 1/sqrt(d).")
+    Double scale;
+    @Option(names = "--packed", paramLabel = "fp32|fp16|bf16", description = "How a table that does not record its"
+        + " encoding is packed (tables written by generate record it).")
+    String packed;
+
+    VectorEncoding packedAs(CommandSpec spec) {
+      String p = Cli.oneOf(spec, "--packed", packed, List.of("fp32", "fp16", "bf16"));
+      return p == null ? null : VectorEncoding.parse(p);
+    }
+  }
+
+  @Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false, showDefaultValues = true,
+      description = "Exact attention for every query token of every document.")
+  static final class ScoreCli extends SparkCommand {
+    @Mixin InputOptions in;
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where o and lse go.")
+    String output;
+    @Option(names = "--block-size", paramLabel = "T", defaultValue = "" + ScoreOptions.DEFAULT_BLOCK_SIZE,
+        description = "Tokens per block (the unit of routing and merging).") int blockSize;
+    @Option(names = "--merge", paramLabel = "driver|distributed", defaultValue = "distributed",
+        description = "Where partials of a query block are combined.") String merge;
+    @Option(names = "--backend", paramLabel = "auto|cpu|gpu", defaultValue = "auto",
+        description = "Attention kernels: auto takes the GPU when one is usable.") String backend;
+    @Option(names = "--precision", paramLabel = "fp32|bf16|fp16", converter = Cli.PrecisionName.class,
+        description = "Compute precision. Default: fp32 on the CPU, bf16 on the GPU.") Precision precision;
+    @Option(names = "--cells", paramLabel = "C", description = "Cells (tasks computing attention). Default: one per"
+        + " task slot on the CPU, " + ClusterShape.CELLS_PER_GPU + " per GPU.") Integer cells;
+    @Option(names = "--max-kv-shard-mb", paramLabel = "MB", defaultValue = "" + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20),
+        description = "Largest key/value shard one cell holds.") long maxKvShardMb;
+    @Option(names = "--max-task-mb", paramLabel = "MB", description = "Memory a cell may use. Default: from the"
+        + " executors' heap.") Long maxTaskMb;
+    @Option(names = "--output-format", paramLabel = "array|fp32|bf16", defaultValue = "array",
+        description = "o as array<float>, or packed little-endian binary.") String outputFormat;
+    @Option(names = "--write-tasks", paramLabel = "W", description = "Tasks writing the output; 0: the cells' own."
+        + " Default: every task slot when the cells are fewer than half the slots, else the cells.") Integer writeTasks;
+    @Option(names = "--overwrite", description = "Replace an existing output (never an input).") boolean overwrite;
+
+    ScoreOptions options() {
+      return new ScoreOptions(in.input, output, in.queries, in.causal,
+          (int) Cli.inRange(spec, "--block-size", blockSize, 1, ScoreOptions.MAX_BLOCK_SIZE),
+          ScoreOptions.MergeMode.valueOf(Cli.oneOf(spec, "--merge", merge, List.of("driver", "distributed"))
+              .toUpperCase(Locale.ROOT)),
+          Cli.oneOf(spec, "--backend", backend, List.of("auto", "cpu", "gpu")), precision,
+          Cli.positive(spec, "--scale", in.scale), in.packedAs(spec),
+          cells == null ? 0 : (int) Cli.inRange(spec, "--cells", cells, 1, Integer.MAX_VALUE),
+          Cli.inRange(spec, "--max-kv-shard-mb", maxKvShardMb, 1, 1L << 30) << 20,
+          maxTaskMb == null ? 0 : Cli.inRange(spec, "--max-task-mb", maxTaskMb, 16, 1L << 30) << 20,
+          overwrite,
+          OutputTable.parseFormat(Cli.oneOf(spec, "--output-format", outputFormat, List.of("array", "fp32", "bf16"))),
+          writeTasks == null ? ScoreOptions.AUTO_WRITE_TASKS
+              : (int) Cli.inRange(spec, "--write-tasks", writeTasks, 0, Integer.MAX_VALUE));
+    }
+
+    @Override
+    int run(PrintStream out, PrintStream err) {
+      ScoreOptions options = options();
+      score(session("score"), options, out, err);
+      return EXIT_OK;
+    }
+  }
+
+  @Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false, showDefaultValues = true,
+      description = {"Compare a score output with the float64 reference.",
+          "Every query row must be present once, and R rows in each of K (doc, head)s within the tolerance."})
+  static final class CheckCli extends SparkCommand {
+    @Mixin InputOptions in;
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "The score output to check.")
+    String output;
+    @Option(names = "--precision", paramLabel = "fp32|bf16|fp16", defaultValue = "fp32",
+        converter = Cli.PrecisionName.class, description = "The precision the inputs were rounded to.")
+    Precision precision;
+    @Option(names = "--doc-heads", paramLabel = "K", defaultValue = "2", description = "(doc, head)s checked.")
+    int docHeads;
+    @Option(names = "--rows", paramLabel = "R", defaultValue = "256", description = "Rows checked per (doc, head).")
+    int rows;
+    @Option(names = "--tolerance", paramLabel = "t",
+        description = "Largest |o - ref| and |lse - ref|. Default: 1e-4 for fp32, 2e-2 for 16-bit inputs.")
+    Double tolerance;
+
+    @Override
+    int run(PrintStream out, PrintStream err) {
+      AttentionSpec attention = new AttentionSpec(Cli.positive(spec, "--scale", in.scale), in.causal, precision);
+      double t = Cli.positive(spec, "--tolerance", tolerance);
+      return CheckCommand.run(in.input, output, in.queries, attention, in.packedAs(spec),
+          (int) Cli.inRange(spec, "--doc-heads", docHeads, 1, Integer.MAX_VALUE),
+          (int) Cli.inRange(spec, "--rows", rows, 1, Integer.MAX_VALUE),
+          Double.isNaN(t) ? CheckCommand.defaultTolerance(precision) : t, out) ? EXIT_OK : EXIT_FAILED;
+    }
+  }
+
+  @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+      description = {"Time the attention kernels (checked first), or run a benchmark sweep.",
+          "Without --sweep: the kernel launched from Java (no Spark) over a grid of sizes, each checked against the"
+              + " float64 reference first. With --sweep: a checked sweep of the kernels and/or the job, with a table,"
+              + " results.json and PNG plots."})
+  static final class BenchCli extends SparkCommand {
+    @Mixin KernelBench.Options kernels;
+    @Option(names = "--sweep", paramLabel = "smoke|kernels|job", description = "A sweep instead of one grid: smoke"
+        + " (about a minute on 2 cores without a GPU), kernels, or job.") String sweep;
+    @Option(names = "--output", paramLabel = "DIR", description = "Where a sweep writes results.json,"
+        + " kernels.png and job-stages.png (required with --sweep).") String output;
+
+    @Override
+    int run(PrintStream out, PrintStream err) throws java.io.IOException {
+      if (sweep == null) {
+        if (output != null) {
+          throw new ParameterException(spec.commandLine(), "--output is for --sweep; the kernel grid writes --json");
         }
-        case "check":
-          return CheckCommand.run(new Args("check", args, 1, Set.of("input", "output", "queries", "precision", "scale",
-              "packed", "doc-heads", "rows", "tolerance"), Set.of("causal")), out) ? EXIT_OK : EXIT_FAILED;
-        case "bench":
-          if (java.util.Arrays.stream(args).anyMatch(x -> x.equals("--sweep") || x.startsWith("--sweep="))) {
-            return BenchSweep.run(new Args("bench", args, 1, Set.of("sweep", "output", "backend"), Set.of()), out, err);
-          }
-          return io.flashspark.attention.KernelBench.run(java.util.Arrays.copyOfRange(args, 1, args.length));
-        case "demo":
-          return Demo.run(new Args("demo", args, 1, Set.of("docs", "tokens", "heads", "dim", "backend", "work"),
-              Set.of()), out, err);
-        default:
-          throw new InputException("unknown command '" + args[0] + "' (commands: generate, score, check, bench, demo;"
-              + " --help lists their options)");
+        return KernelBench.run(kernels, out, err);
       }
-    } catch (Exception | OutOfMemoryError e) { // Spark throws checked exceptions undeclared
-      if (org.apache.hadoop.util.ShutdownHookManager.get().isShutdownInProgress()) {
-        err.println("flashspark: interrupted; the output was not written");
-        return EXIT_FAILED; // the JVM's exit code is the signal's (130, 143)
+      Cli.oneOf(spec, "--sweep", sweep, List.of("smoke", "kernels", "job"));
+      Cli.oneOf(spec, "--backend", kernels.backend, List.of("auto", "cpu", "gpu"));
+      if (output == null) {
+        throw new ParameterException(spec.commandLine(), "--sweep needs --output DIR");
       }
-      InputException input = inputCause(e);
-      String message = input != null ? "error: " + input.getMessage() : "failed: " + Failures.describe(e);
-      if (input != null) {
-        LOG.warn("flashspark {} {}", args[0], message);
-      } else {
-        LOG.error("flashspark " + args[0] + " " + message, e);
-      }
-      err.println("flashspark: " + message);
-      if (verbose) {
-        e.printStackTrace(err);
-      } else if (input == null) {
-        String log = System.getProperty("flashspark.log.file");
-        err.println("flashspark: the stack trace is in " + (log != null ? log : "the log") + " (or rerun with --verbose)");
-      }
-      return input != null ? EXIT_BAD_INPUT : EXIT_FAILED;
+      return BenchSweep.run(sweep, Path.of(output), kernels.backend, out);
+    }
+  }
+
+  @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, showDefaultValues = true,
+      description = {"Generate, score (causal) and check synthetic documents.",
+          "Sample rows are checked against the float64 reference; a summary is printed."})
+  static final class DemoCli extends SparkCommand {
+    @Option(names = "--docs", defaultValue = "2", description = "Documents.") int docs;
+    @Option(names = "--tokens", defaultValue = "16384", converter = Cli.Count.class,
+        description = "Tokens per document.") long tokens;
+    @Option(names = "--heads", defaultValue = "4", description = "Heads per document.") int heads;
+    @Option(names = "--dim", defaultValue = "64", paramLabel = "d", description = "Head dimension.") int dim;
+    @Option(names = "--backend", paramLabel = "auto|cpu|gpu", defaultValue = "auto",
+        description = "Attention kernels.") String backend;
+    @Option(names = "--work", paramLabel = "DIR", description = "Keep the data there (new, empty or an earlier"
+        + " demo's). Default: a temporary directory, deleted.") String work;
+
+    @Override
+    int run(PrintStream out, PrintStream err) {
+      return Demo.run(
+          (int) Cli.inRange(spec, "--docs", docs, 1, Integer.MAX_VALUE),
+          Cli.inRange(spec, "--tokens", tokens, 1, Long.MAX_VALUE),
+          (int) Cli.inRange(spec, "--heads", heads, 1, Integer.MAX_VALUE),
+          (int) Cli.inRange(spec, "--dim", dim, 1, TiledAttention.MAX_DIM),
+          Cli.oneOf(spec, "--backend", backend, List.of("auto", "cpu", "gpu")), work, out, err);
+    }
+  }
+
+  /** {@code --version}: the jar's version. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = FlashSpark.class.getPackage().getImplementationVersion();
+      return new String[] {"flashspark " + (v != null ? v : "(development build)")};
     }
   }
 
@@ -160,48 +351,6 @@ public final class FlashSpark {
     }
     ScratchDirs.configure(conf, conf.get("spark.master"));
     return SparkSession.builder().appName("flashspark " + app).config(conf).getOrCreate();
-  }
-
-  private static void generate(Args a, PrintStream out) {
-    String output = a.required("output");
-    int docs = a.getInt("docs", 1, 1, Integer.MAX_VALUE);
-    long tokens = a.getLong("tokens", 4096, 1, Long.MAX_VALUE);
-    int heads = a.getInt("heads", 1, 1, Integer.MAX_VALUE);
-    int dim = a.getInt("dim", 64, 1, TiledAttention.MAX_DIM);
-    long seed = a.getLong("seed", 1, Long.MIN_VALUE, Long.MAX_VALUE);
-    VectorEncoding encoding = a.choice("packed", "array", List.of("array", "fp32", "fp16", "bf16"),
-        VectorEncoding::parse);
-    SparkSession spark = session("generate");
-    long start = System.currentTimeMillis();
-    try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), output,
-        a.flag("overwrite"))) {
-      SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding).write().parquet(staged.path());
-      staged.commit();
-    }
-    out.printf("generated %d docs x %d heads x %d tokens (d=%d, %s) into %s in %.1fs%n", docs, heads, tokens, dim,
-        encoding.name().toLowerCase(Locale.ROOT), output, (System.currentTimeMillis() - start) / 1000.0);
-  }
-
-  static ScoreOptions parseScore(Args a) {
-    String precision = a.get("precision", null);
-    return new ScoreOptions(
-        a.required("input"),
-        a.required("output"),
-        a.get("queries", null),
-        a.flag("causal"),
-        a.getInt("block-size", ScoreOptions.DEFAULT_BLOCK_SIZE, 1, ScoreOptions.MAX_BLOCK_SIZE),
-        a.choice("merge", "distributed", List.of("driver", "distributed"),
-            m -> ScoreOptions.MergeMode.valueOf(m.toUpperCase(Locale.ROOT))),
-        a.choice("backend", "auto", List.of("auto", "cpu", "gpu"), b -> b),
-        precision == null ? null : a.choice("precision", precision, List.of("fp32", "bf16", "fp16"), Precision::parse),
-        a.getPositiveDouble("scale", Double.NaN),
-        a.choice("packed", null, List.of("fp32", "fp16", "bf16"), VectorEncoding::parse),
-        a.getInt("cells", 0, 1, Integer.MAX_VALUE),
-        a.getLong("max-kv-shard-mb", ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20, 1, 1L << 30) << 20,
-        a.getLong("max-task-mb", 0, 16, 1L << 30) << 20,
-        a.flag("overwrite"),
-        a.choice("output-format", "array", List.of("array", "fp32", "bf16"), OutputTable::parseFormat),
-        a.getInt("write-tasks", ScoreOptions.AUTO_WRITE_TASKS, 0, Integer.MAX_VALUE));
   }
 
   static ScoreJob.Result score(SparkSession spark, ScoreOptions options, PrintStream out, PrintStream err) {

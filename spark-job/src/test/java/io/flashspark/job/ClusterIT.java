@@ -94,40 +94,6 @@ class ClusterIT {
     assertTrue(!Files.exists(dir.resolve("intruder").resolve("_SUCCESS")), "nothing written");
   }
 
-  /** TCP ports a process listens on, as "address:port" from /proc/net/tcp{,6} (Linux). */
-  private static List<String> listening(long pid) throws IOException {
-    java.util.Set<String> inodes = new java.util.HashSet<>();
-    try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
-      for (Path fd : fds.collect(Collectors.toList())) {
-        try {
-          String target = Files.readSymbolicLink(fd).toString();
-          if (target.startsWith("socket:[")) {
-            inodes.add(target.substring(8, target.length() - 1));
-          }
-        } catch (IOException e) {
-          // closed meanwhile
-        }
-      }
-    }
-    List<String> out = new ArrayList<>();
-    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-      for (String line : Files.readAllLines(Path.of(table))) {
-        String[] f = line.trim().split("\\s+");
-        if (f.length > 9 && f[3].equals("0A") && inodes.contains(f[9])) { // 0A: LISTEN
-          out.add(f[1]);
-        }
-      }
-    }
-    return out;
-  }
-
-  /** Hex address of /proc/net/tcp{,6} on the loopback interface (IPv4, or IPv4-mapped / ::1 in IPv6). */
-  private static boolean loopback(String hexAddressAndPort) {
-    String a = hexAddressAndPort.substring(0, hexAddressAndPort.indexOf(':'));
-    return a.equals("0100007F") || a.equals("0000000000000000FFFF00000100007F")
-        || a.equals("00000000000000000000000001000000");
-  }
-
   @Test
   @Order(2)
   void aWorkerKilledDuringScoreIsSurvived() throws Exception {
@@ -158,9 +124,9 @@ class ClusterIT {
     score.process().toHandle().descendants().forEach(cluster::add);
     int ports = 0;
     for (ProcessHandle h : cluster) {
-      for (String address : listening(h.pid())) {
+      for (String address : Launched.listening(h.pid())) {
         ports++;
-        assertTrue(loopback(address), "process " + h.pid() + " " + h.info().command().orElse("") + " listens on "
+        assertTrue(Launched.loopback(address), "process " + h.pid() + " " + h.info().command().orElse("") + " listens on "
             + address);
       }
     }

@@ -3,10 +3,13 @@ package io.flashspark.job;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /** A process the launcher tests started, and its output lines as they come (echoed to the test log). */
 record Launched(Process process, List<String> lines) {
@@ -28,5 +31,39 @@ record Launched(Process process, List<String> lines) {
     reader.setDaemon(true);
     reader.start();
     return new Launched(p, lines);
+  }
+
+  /** TCP ports a process listens on, as "address:port" from /proc/net/tcp{,6} (Linux). */
+  static List<String> listening(long pid) throws IOException {
+    java.util.Set<String> inodes = new java.util.HashSet<>();
+    try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+      for (Path fd : fds.collect(Collectors.toList())) {
+        try {
+          String target = Files.readSymbolicLink(fd).toString();
+          if (target.startsWith("socket:[")) {
+            inodes.add(target.substring(8, target.length() - 1));
+          }
+        } catch (IOException e) {
+          // closed meanwhile
+        }
+      }
+    }
+    List<String> out = new ArrayList<>();
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      for (String line : Files.readAllLines(Path.of(table))) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 9 && f[3].equals("0A") && inodes.contains(f[9])) { // 0A: LISTEN
+          out.add(f[1]);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Hex address of /proc/net/tcp{,6} on the loopback interface (IPv4, or IPv4-mapped / ::1 in IPv6). */
+  static boolean loopback(String hexAddressAndPort) {
+    String a = hexAddressAndPort.substring(0, hexAddressAndPort.indexOf(':'));
+    return a.equals("0100007F") || a.equals("0000000000000000FFFF00000100007F")
+        || a.equals("00000000000000000000000001000000");
   }
 }

@@ -95,6 +95,18 @@ class LauncherIT {
     assertTrue(waitFor(l, s -> s.contains("query-key pairs") && s.contains("left (estimated)"), 240),
         "compute progress: " + l.lines());
     assertTrue(l.process().isAlive(), "still computing, not out of memory: " + l.lines());
+    // conf/spark-local.conf: the embedded Spark (RPC, block manager, web UI) listens on loopback only
+    List<String> ports = new java.util.ArrayList<>();
+    l.process().toHandle().descendants().forEach(h -> {
+      try {
+        ports.addAll(Launched.listening(h.pid()));
+      } catch (IOException e) {
+        // gone meanwhile
+      }
+    });
+    ports.addAll(Launched.listening(l.process().pid()));
+    assertTrue(ports.size() >= 3, "RPC, block manager and web UI: " + ports);
+    assertTrue(ports.stream().allMatch(Launched::loopback), "loopback only: " + ports);
     assertFalse(scratch(tmp).isEmpty(), "Spark's scratch space is under the run's own directory");
     l.process().toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its pipes)
     assertTrue(l.process().waitFor(60, TimeUnit.SECONDS));
