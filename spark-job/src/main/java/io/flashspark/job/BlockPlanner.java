@@ -1,7 +1,9 @@
 package io.flashspark.job;
 
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -187,9 +189,40 @@ public final class BlockPlanner {
     }
   }
 
-  /** The plan of a whole job, with the reasons for its choices. */
-  public record Plan(Map<DocHead, ShardPlan> shards, long cells, long neededCells, String description)
-      implements Serializable {}
+  /**
+   * The plan of a whole job, with the reasons for its choices. {@code partitionStarts}: the first
+   * cell id of each task partition, ascending from 0 (cells in id order, a contiguous run per
+   * partition); null: one cell per partition.
+   */
+  public record Plan(Map<DocHead, ShardPlan> shards, long cells, long neededCells, String description,
+      long[] partitionStarts) implements Serializable {
+    public Plan(Map<DocHead, ShardPlan> shards, long cells, long neededCells, String description) {
+      this(shards, cells, neededCells, description, null);
+    }
+
+    /** Task partitions the cells are grouped into. */
+    public int partitions() {
+      return partitionStarts == null ? (int) Math.max(1, Math.min(cells, Integer.MAX_VALUE)) : partitionStarts.length;
+    }
+
+    /** The task partition of cell {@code cell}. */
+    public int partitionOf(long cell) {
+      return partitionOf(partitionStarts, cell, partitions());
+    }
+
+    /** {@link #partitionOf(long)} from a plan's {@code partitionStarts} alone (what tasks get). */
+    static int partitionOf(long[] partitionStarts, long cell, int partitions) {
+      if (partitionStarts == null) {
+        return (int) (cell % partitions);
+      }
+      int i = java.util.Arrays.binarySearch(partitionStarts, cell);
+      return i >= 0 ? i : -i - 2;
+    }
+
+    Plan withDescription(String text) {
+      return new Plan(shards, cells, neededCells, text, partitionStarts);
+    }
+  }
 
   /**
    * @param queries per (doc, head) summary of the query side
@@ -255,13 +288,61 @@ public final class BlockPlanner {
       kvZigzag += plan.kvZigzag() ? 1 : 0;
       maxB = Math.max(maxB, plan.kvShards());
     }
+    long[] starts = needed > targetCells ? groupCells(shards, queries, keys, causal, totalWork) : null;
     String description = String.format(
-        "%d (doc, head) problems, %d cells (%d needed%s); largest grid %d Q shards x %d KV shards;"
+        "%d (doc, head) problems, %d cells (%d needed%s)%s; largest grid %d Q shards x %d KV shards;"
             + " zigzag Q shards in %d problems, zigzag KV shards in %d; split for task memory (%d MiB per task) in %d problems (Q) and"
             + " %d problems (KV)",
-        shards.size(), cellId, needed, causal ? ", causal" : "", maxA, maxB, zigzag, kvZigzag, maxTaskBytes >> 20,
+        shards.size(), cellId, needed, causal ? ", causal" : "",
+        starts == null ? "" : " in " + starts.length + " tasks", maxA, maxB, zigzag, kvZigzag, maxTaskBytes >> 20,
         qSplitForMemory, kvSplitForMemory);
-    return new Plan(shards, cellId, needed, description);
+    return new Plan(shards, cellId, needed, description, starts);
+  }
+
+  /**
+   * More cells than the job aims for (many short documents: at least one cell each): runs of
+   * consecutive cells share a task, each run about the job's work over {@code targetCells} and
+   * within the task memory (a task holds all its cells' blocks at once). One task per cell would
+   * pay a task's and a Parquet file's overhead per document, and write as many small files.
+   */
+  private long[] groupCells(Map<DocHead, ShardPlan> shards, Map<DocHead, DocSummary> queries,
+      Map<DocHead, DocSummary> keys, boolean causal, double totalWork) {
+    double workPerTask = totalWork / targetCells;
+    List<Long> starts = new ArrayList<>(List.of(0L));
+    double workBefore = 0; // of all cells before this one
+    long share = 0; // the work share (of targetCells) the current task fills
+    long bytes = 0;
+    boolean empty = true;
+    for (Map.Entry<DocHead, ShardPlan> e : shards.entrySet()) {
+      ShardPlan p = e.getValue();
+      DocSummary q = queries.get(e.getKey());
+      DocSummary kv = keys.get(e.getKey());
+      long neededHere = 0;
+      for (int i = 0; i < p.qShards(); i++) {
+        for (int j = 0; j < p.kvShards(); j++) {
+          neededHere += p.cellNeeded(i, j) ? 1 : 0;
+        }
+      }
+      double cellWork = work(q, kv, causal) / Math.max(1, neededHere);
+      long cellBytes = ceilDiv(q.rows(), p.qShards()) * memory.queryRowBytes(q.dim())
+          + ceilDiv(kv.rows(), p.kvShards()) * memory.keyRowBytes(kv.dim());
+      for (int i = 0; i < p.qShards(); i++) {
+        for (int j = 0; j < p.kvShards(); j++) {
+          double w = p.cellNeeded(i, j) ? cellWork : 0;
+          // a cell belongs to the share its middle falls in; memory may cut a share further
+          long cellShare = Math.min(targetCells - 1, (long) ((workBefore + w / 2) / Math.max(workPerTask, 1e-300)));
+          if (!empty && (cellShare > share || bytes + cellBytes > maxTaskBytes)) {
+            starts.add(p.cell(e.getKey(), i, j).id());
+            bytes = 0;
+          }
+          share = Math.max(share, cellShare);
+          workBefore += w;
+          bytes += cellBytes;
+          empty = false;
+        }
+      }
+    }
+    return starts.stream().mapToLong(Long::longValue).toArray();
   }
 
   /**

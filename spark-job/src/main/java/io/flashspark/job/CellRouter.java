@@ -17,7 +17,8 @@ import org.apache.spark.sql.types.StructType;
  * Sends each fragment's packed bytes to the cells that need them, once per cell: the query side
  * ({@code q}) to the cells of its Q shard it needs, the key side ({@code kv}) to the cells of its
  * KV shard. Routed rows ({@link #SCHEMA}) carry the partition key of {@link CellPartitions}, so
- * {@code repartition(cells, part)} puts each cell alone in its partition.
+ * {@code repartition(partitions, part)} puts each cell in the partition the plan gave it (alone,
+ * or in a run of small cells).
  */
 final class CellRouter {
   static final StructType SCHEMA = DataTypes.createStructType(List.of(
@@ -69,12 +70,15 @@ final class CellRouter {
   static final class Route implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
     private final Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards;
+    private final long[] partitionStarts; // the plan's (null: one cell per partition)
     private final int[] keys;
     private final boolean querySide;
     private final boolean keySide;
 
-    Route(Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards, int[] keys, boolean querySide, boolean keySide) {
+    Route(Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards, BlockPlanner.Plan plan, int[] keys,
+        boolean querySide, boolean keySide) {
       this.shards = shards;
+      this.partitionStarts = plan.partitionStarts();
       this.keys = keys;
       this.querySide = querySide;
       this.keySide = keySide;
@@ -104,7 +108,7 @@ final class CellRouter {
     }
 
     private Row routed(long cell, int side, DocHead dh, long block, byte[] data) {
-      return RowFactory.create(keys[(int) (cell % keys.length)], cell, side, dh.docId(), dh.head(), block, data);
+      return RowFactory.create(keys[BlockPlanner.Plan.partitionOf(partitionStarts, cell, keys.length)], cell, side, dh.docId(), dh.head(), block, data);
     }
   }
 

@@ -160,7 +160,8 @@ public final class FlashSpark implements Runnable {
       long start = System.currentTimeMillis();
       try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), output,
           overwrite)) {
-        SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding).write().parquet(staged.path());
+        TokenTable.parquetWriter(SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding))
+            .parquet(staged.path());
         staged.commit();
       }
       out.printf("generated %d docs x %d heads x %d tokens (d=%d, %s) into %s in %.1fs%n", docs, heads, tokens, dim,

@@ -73,11 +73,11 @@ public final class ScoreJob {
     private final int dim;
     private final double pairs;
     private final long plannedAt;
-    private final List<Dataset<Row>> cached;
+    private final DiskCache cached;
 
     private Prepared(Dataset<Row> output, BlockPlanner.Plan plan, BlockPlanner.Traffic traffic,
         JobMetrics.Accumulators acc, BlockStats queryStats, BlockStats keyStats, int dim, double pairs, long plannedAt,
-        List<Dataset<Row>> cached) {
+        DiskCache cached) {
       this.output = output;
       this.plan = plan;
       this.traffic = traffic;
@@ -122,9 +122,7 @@ public final class ScoreJob {
 
     /** Releases the cached fragments (and cell results); the output cannot be computed after. */
     @Override public void close() {
-      for (Dataset<Row> d : cached) {
-        d.unpersist(false);
-      }
+      cached.close();
       progress.expectWork(null, 0, null);
     }
   }
@@ -138,7 +136,7 @@ public final class ScoreJob {
     BackendCheck.beforeReading(spark, options);
     boolean cross = queries != null;
     progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions");
-    List<Dataset<Row>> cached = new ArrayList<>();
+    DiskCache cached = new DiskCache();
     try {
       Fragments.Table keyTable = fragments(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF, cached);
       Fragments.Table queryTable = cross ? fragments(queries, queriesName, TableRole.QUERIES, cached) : keyTable;
@@ -150,7 +148,7 @@ public final class ScoreJob {
       int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
       return plan(keyTable.rows(), keysName, queryTable.rows(), queriesName, cross, !packedCells, valueBytes, cached);
     } catch (Exception e) {
-      cached.forEach(d -> d.unpersist(false)); // also when validation fails
+      cached.close(); // also when validation fails
       throw InputException.rethrow(e);
     }
   }
@@ -173,7 +171,7 @@ public final class ScoreJob {
       try (Prepared p = prepare(keys, options.input(), queries, options.queries())) {
         long commitStart;
         try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, options.output(), options.overwrite())) {
-          p.output.write().parquet(staged.path());
+          TokenTable.parquetWriter(p.output).parquet(staged.path());
           commitStart = System.currentTimeMillis();
           staged.commit();
         } catch (Exception e) {
@@ -190,17 +188,16 @@ public final class ScoreJob {
     }
   }
 
-  private Fragments.Table fragments(Dataset<Row> table, String name, TableRole role, List<Dataset<Row>> cached) {
+  private Fragments.Table fragments(Dataset<Row> table, String name, TableRole role, DiskCache cached) {
     // on local disk (the page cache keeps them warm): fragments held in the heap took the room
     // the cells need on small executors
     Fragments.Table t = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(), options.precision());
-    Dataset<Row> rows = t.rows().persist(StorageLevel.DISK_ONLY());
-    cached.add(rows);
+    Dataset<Row> rows = cached.keep(t.rows(), StorageLevel.DISK_ONLY());
     return new Fragments.Table(rows, t.query(), t.keys());
   }
 
   private Prepared plan(Dataset<Row> keyFragments, String keysName, Dataset<Row> queryFragments, String queriesName,
-      boolean cross, boolean widened, int valueBytes, List<Dataset<Row>> cached) {
+      boolean cross, boolean widened, int valueBytes, DiskCache cached) {
     progress.step("validating input");
     BlockStats keyStats = BlockStats.of(keyFragments, cross ? "kv" : null, keysName);
     BlockStats queryStats = cross ? BlockStats.of(queryFragments, "q", queriesName) : keyStats;
@@ -224,8 +221,7 @@ public final class ScoreJob {
     }
     BlockPlanner.CellMemory memory = new BlockPlanner.CellMemory(widened, valueBytes, humongous);
     BlockPlanner.Plan cut = planWithinMemory(targetCells, memory, queryStats, keyStats, shape);
-    BlockPlanner.Plan plan = new BlockPlanner.Plan(cut.shards(), cut.cells(), cut.neededCells(),
-        "for " + shape.description() + ": " + cut.description());
+    BlockPlanner.Plan plan = cut.withDescription("for " + shape.description() + ": " + cut.description());
     int writers = options.merge() == ScoreOptions.MergeMode.DRIVER ? 0 : writeTasks(plan, shape);
     BlockPlanner.Traffic traffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim, writers > 0);
     progress.step("plan " + plan.description() + (writers > 0 ? "; output written by " + writers + " tasks" : "")
@@ -244,15 +240,15 @@ public final class ScoreJob {
     }
     progress.expectWork("attention", pairs, acc.pairsDone);
     AttentionSpec spec = options.spec();
-    // one cell per partition: a partition holds all of its cells' blocks at once, so more cells
-    // per partition would break the planner's memory bound
-    int partitions = (int) Math.max(1, Math.min(plan.cells(), Integer.MAX_VALUE));
+    // the planner's partitions: one cell each, or runs of small cells within the task memory (a
+    // partition holds all of its cells' blocks at once)
+    int partitions = plan.partitions();
     int[] keys = CellPartitions.keys(partitions);
     Dataset<Row> routed = cross
-        ? queryFragments.mapPartitions(new CellRouter.Route(shards, keys, true, false), Encoders.row(CellRouter.SCHEMA))
-            .union(keyFragments.mapPartitions(new CellRouter.Route(shards, keys, false, true),
+        ? queryFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, false), Encoders.row(CellRouter.SCHEMA))
+            .union(keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, false, true),
                 Encoders.row(CellRouter.SCHEMA)))
-        : keyFragments.mapPartitions(new CellRouter.Route(shards, keys, true, true), Encoders.row(CellRouter.SCHEMA));
+        : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true), Encoders.row(CellRouter.SCHEMA));
     Dataset<Row> computed = routed.repartition(partitions, functions.col("part"))
         .mapPartitions(new CellTask(shards, options.backend(), spec, acc), Encoders.row(BlockPartial.SCHEMA));
     Dataset<Row> unserved = queryFragments.mapPartitions(new CellRouter.Unserved(shards),
@@ -272,8 +268,7 @@ public final class ScoreJob {
       out = OutputTable.fromBlocks(spread(computed, writers).union(unserved), format); // no merge: no cache
     } else {
       // computed once, read twice: final partials straight to the output, the others to the merge
-      computed = computed.persist(StorageLevel.MEMORY_AND_DISK());
-      cached.add(computed);
+      computed = cached.keep(computed, StorageLevel.MEMORY_AND_DISK());
       Column isFinal = functions.col("final");
       Dataset<Row> merged = PartialMerger.distributed(computed.filter(functions.not(isFinal)),
           spark.sparkContext().defaultParallelism(), acc);
@@ -294,7 +289,7 @@ public final class ScoreJob {
       return options.writeTasks();
     }
     long slots = (long) shape.executors() * shape.slotsPerExecutor();
-    return plan.neededCells() * 2 <= slots ? (int) Math.min(slots, Integer.MAX_VALUE) : 0;
+    return Math.min(plan.neededCells(), plan.partitions()) * 2 <= slots ? (int) Math.min(slots, Integer.MAX_VALUE) : 0;
   }
 
   /** Final partials, by block over {@code writers} partitions (0: where the cells left them). */

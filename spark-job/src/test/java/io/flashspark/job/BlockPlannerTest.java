@@ -58,6 +58,52 @@ class BlockPlannerTest {
   }
 
   @Test
+  void manySmallProblemsShareTasksWithinTheTaskMemory() {
+    Map<DocHead, DocSummary> s = new java.util.TreeMap<>();
+    for (int d = 0; d < 500; d++) {
+      String doc = String.format("doc-%04d", d);
+      s.put(new DocHead(doc, 0), summary(doc, 1024 + 7 * (d % 13), 64, 0, 0));
+    }
+    for (long taskBytes : new long[] {1L << 40, 64L << 20}) {
+      BlockPlanner.Plan plan = new BlockPlanner(8, 1L << 30, taskBytes).plan(s, s, true);
+      assertEquals(500, plan.cells(), plan.description());
+      long[] starts = plan.partitionStarts();
+      assertEquals(0, starts[0]);
+      for (int i = 1; i < starts.length; i++) {
+        assertTrue(starts[i] > starts[i - 1], "ascending");
+      }
+      long[] bytes = new long[starts.length];
+      double[] work = new double[starts.length];
+      for (Map.Entry<DocHead, BlockPlanner.ShardPlan> e : plan.shards().entrySet()) {
+        long cell = e.getValue().cell(e.getKey(), 0, 0).id();
+        int p = plan.partitionOf(cell);
+        DocSummary d = s.get(e.getKey());
+        bytes[p] += d.rows() * (BlockPlanner.CellMemory.WIDENED_FP32.queryRowBytes(64)
+            + BlockPlanner.CellMemory.WIDENED_FP32.keyRowBytes(64));
+        work[p] += BlockPlanner.work(d, d, true);
+      }
+      double total = java.util.Arrays.stream(work).sum();
+      double largestCell = BlockPlanner.work(s.get(new DocHead("doc-0012", 0)), s.get(new DocHead("doc-0012", 0)), true);
+      for (int p = 0; p < starts.length; p++) {
+        assertTrue(bytes[p] <= taskBytes, "task " + p + " holds " + bytes[p]);
+        assertTrue(work[p] <= total / 8 + largestCell, "task " + p + " work " + work[p] / total);
+      }
+      if (taskBytes == 1L << 40) {
+        assertEquals(8, starts.length, "the work of 8 cells in 8 tasks: " + plan.description());
+      } else {
+        assertTrue(starts.length > 8, "memory splits further: " + starts.length);
+      }
+      assertTrue(plan.description().contains("in " + starts.length + " tasks"), plan.description());
+    }
+    // a few large problems: one cell per task, as before
+    BlockPlanner.Plan single = new BlockPlanner(8, 1L << 30, 1L << 40).plan(
+        Map.of(new DocHead("big", 0), summary("big", 1 << 20, 64, 0, 511)),
+        Map.of(new DocHead("big", 0), summary("big", 1 << 20, 64, 0, 511)), true);
+    assertEquals(null, single.partitionStarts());
+    assertEquals(single.cells(), single.partitions());
+  }
+
+  @Test
   void sharesCellsByWorkAndCapsKvShards() {
     DocHead big = new DocHead("big", 0);
     DocHead small = new DocHead("small", 0);
