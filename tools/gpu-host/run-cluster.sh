@@ -12,7 +12,8 @@
 # JVM_EXTRA adds options to the local-mode score's JVM (e.g. a Flight Recorder recording into $OUT). While each
 # score runs, nvidia-smi samples every GPU's utilisation every 250 ms: "GPU busy" is the sum over
 # samples of utilisation x 0.25 s (time a kernel was running), per GPU, to set against the wall time.
-# Logs go to $OUT; the table of wall times is printed last.
+# APP=app-before runs an earlier build staged beside the current one (local mode), SKIP_CHECK=1 skips
+# the reference checks. Logs go to $OUT; the table of wall times is printed last.
 set -uo pipefail
 mode=${1:-1m}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,14 +26,15 @@ cores=${CORES:-$(( $(nproc) / gpus ))}
 # spark-job/target/lib, the job jar as the cluster jar (executors find the rest in lib)
 lib=$root/spark-job/target/lib; rm -rf "$lib"; mkdir -p "$lib"
 ln -s "$stage"/jars/* "$lib/"
-for j in "$stage"/app/*.jar; do
+app=$stage/${APP:-app}
+for j in "$app"/*.jar; do
   case $(basename "$j") in flashspark-job-*|*console-standalone*|gpu-udf-tests*) ;; *) ln -sf "$j" "$lib/" ;; esac
 done
-job_jar=$(ls "$stage"/app/flashspark-job-*.jar | head -n 1)
+job_jar=$(ls "$app"/flashspark-job-*.jar | head -n 1)
 cp "$job_jar" "$root/spark-job/target/$(basename "${job_jar%.jar}")-cluster.jar"
 cluster=$root/bin/flashspark-cluster
 java=$stage/jre/bin/java
-cp="$(ls "$stage"/app/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
+cp="$(ls "$app"/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
 opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
 jrun=("$java" -Xmx${HEAP:-100g} $opts -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
@@ -55,7 +57,7 @@ print(" ".join("gpu%s %.1fs" % (g, b) for g, b in sorted(busy.items())))' "$4")
 # sampled RUN...: runs the command while nvidia-smi samples utilisation into $util
 sampled() { nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits -lms 250 > "$util" 2>/dev/null &
   local mon=$!; "$@"; local rc=$?; kill $mon 2>/dev/null; wait $mon 2>/dev/null; return $rc; }
-checked() { timeout ${CHECK_TIMEOUT:-150} "${jrun[@]}" check "$@"; }
+checked() { [ "${SKIP_CHECK:-0}" = 1 ] && return 0; timeout ${CHECK_TIMEOUT:-150} "${jrun[@]}" check "$@"; }
 work=/tmp/fs; mkdir -p $work
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 if [[ $mode == 1m ]]; then

@@ -11,6 +11,8 @@ cp "$root"/gpu-udf/target/flashspark-gpu-udf-*.jar "$root"/kernels/target/flashs
 (cd "$root/gpu-udf/target/test-classes" && zip -q -r "$app/gpu-udf-tests.jar" .)
 cp "$root"/spark-job/target/flashspark-job-*-SNAPSHOT.jar "$app/" 2>/dev/null || true
 cp "$m2"/org/jcuda/jcuda/12.6.0/jcuda-12.6.0.jar "$app/"
+# the command line's parser and the bench sweep's plots (Spark's jars have neither)
+cp "$m2"/info/picocli/picocli/4.7.7/picocli-4.7.7.jar "$m2"/org/jfree/jfreechart/1.5.6/jfreechart-1.5.6.jar "$app/"
 # the natives jar without the PTX compiler and NVRTC bindings (24 MB, unused: kernels are prebuilt)
 tmp=$(mktemp -d); (cd "$tmp" && unzip -q "$m2"/org/jcuda/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar \
   && rm -f lib/libJNvPTXCompiler-* lib/libJNvrtc-* && zip -q -r "$app/jcuda-natives-linux-x86_64.jar" .); rm -rf "$tmp"
