@@ -5,6 +5,7 @@
 #   run-cluster.sh 1m      one document of TOKENS (1M) tokens x 8 heads, d=128, causal, packed bf16:
 #                          local mode, then clusters of 1..GPUS workers (one GPU each); outputs
 #                          checked on sampled rows against the float64 reference
+#   run-cluster.sh sweep   bench --sweep SWEEP (smoke) --backend gpu --output $OUT/sweep (results.json, plots)
 #   run-cluster.sh batch   DOCS (64) documents of BATCH_TOKENS (65536) tokens x 1 head, d=128, causal:
 #                          local mode, then clusters of 1..GPUS workers; documents per second
 # Each worker gets CORES cores (default: the host's cores / GPUS) and WORKER_MEM (100g) of executor heap;
@@ -60,6 +61,10 @@ sampled() { nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,n
 checked() { [ "${SKIP_CHECK:-0}" = 1 ] && return 0; timeout ${CHECK_TIMEOUT:-150} "${jrun[@]}" check "$@"; }
 work=/tmp/fs; mkdir -p $work
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+if [[ $mode == sweep ]]; then
+  local_run bench --sweep "${SWEEP:-smoke}" --backend gpu --output "$OUT/sweep" 2>&1 | tee "$OUT/sweep.log" | tail -40
+  exit "${PIPESTATUS[0]}"
+fi
 if [[ $mode == 1m ]]; then
   input=$work/tokens
   [ -f $input/_SUCCESS ] || local_run generate --output $input --docs 1 --tokens ${TOKENS:-1048576} --heads 8 --dim 128 \

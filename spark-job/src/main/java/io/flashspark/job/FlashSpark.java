@@ -111,12 +111,17 @@ public final class FlashSpark implements Runnable {
     return input != null ? EXIT_BAD_INPUT : EXIT_FAILED;
   }
 
-  /** Out of memory is a failure of the command, not of the JVM: reported like any other. */
-  private static <T> T reportingOutOfMemory(Callable<T> work) throws Exception {
+  /**
+   * Out of memory and a missing native library are failures of the command, not of the JVM:
+   * reported like any other (one line, exit 1), not as an uncaught error's stack trace.
+   */
+  private static <T> T reportingErrors(Callable<T> work) throws Exception {
     try {
       return work.call();
     } catch (OutOfMemoryError e) {
       throw new IllegalStateException("out of memory (" + e.getMessage() + ")", e);
+    } catch (LinkageError e) {
+      throw new IllegalStateException(e.getClass().getSimpleName() + ": " + e.getMessage(), e);
     }
   }
 
@@ -127,7 +132,7 @@ public final class FlashSpark implements Runnable {
 
     @Override
     public final Integer call() throws Exception {
-      return reportingOutOfMemory(() -> run(top.out, top.err));
+      return reportingErrors(() -> run(top.out, top.err));
     }
 
     abstract int run(PrintStream out, PrintStream err) throws Exception;
