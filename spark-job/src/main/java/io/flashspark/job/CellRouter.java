@@ -66,6 +66,21 @@ final class CellRouter {
     return cells;
   }
 
+  /**
+   * Whether some query block of {@code queries} is served by no cell: a (doc, head) without keys,
+   * or a causal query block before every key. A Q block needs at least the KV shards an earlier
+   * one needs, so the first block of each (doc, head) decides.
+   */
+  static boolean anyUnserved(BlockPlanner.Plan plan, Map<DocHead, DocSummary> queries) {
+    for (Map.Entry<DocHead, DocSummary> e : queries.entrySet()) {
+      BlockPlanner.ShardPlan p = plan.shards().get(e.getKey());
+      if (p == null || cellsOfQueryBlock(p, e.getKey(), e.getValue().minBlock()).isEmpty()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Fragment rows to routed rows, for the sides asked. */
   static final class Route implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;

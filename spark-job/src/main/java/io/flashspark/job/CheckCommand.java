@@ -58,7 +58,8 @@ final class CheckCommand {
         chosen.add(all.get(i));
       }
     }
-    ReferenceCheck.Errors e = ReferenceCheck.compare(keys, queries, output, spec, packedAs, chosen, rows);
+    ReferenceCheck.Errors e = Progress.described(output.sparkSession(), "checking the output against the float64"
+        + " reference", () -> ReferenceCheck.compare(keys, queries, output, spec, packedAs, chosen, rows));
     boolean ok = e.missingRows() == 0 && e.rowsChecked() > 0 && e.maxOError() <= tolerance
         && e.maxLseError() <= tolerance;
     out.printf("output rows missing or extra: %d%n", e.missingRows());

@@ -3,12 +3,14 @@ package io.flashspark.job;
 import java.io.PrintStream;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
 import scala.jdk.javaapi.CollectionConverters;
 
@@ -21,6 +23,8 @@ import scala.jdk.javaapi.CollectionConverters;
  */
 public final class Progress extends SparkListener {
   private static final long REPORT_EVERY_MS = 5000;
+  /** The local property {@code SparkContext.setJobDescription} sets (Spark's constant is internal). */
+  private static final String JOB_DESCRIPTION = "spark.job.description";
   private final PrintStream out;
   private final long start = System.currentTimeMillis();
   private final Map<Integer, int[]> stages = new ConcurrentHashMap<>(); // stage id -> {done, total}
@@ -55,9 +59,27 @@ public final class Progress extends SparkListener {
     out.flush();
   }
 
+  /**
+   * Runs {@code action} with Spark's job description set to {@code what}: Spark's own stage names
+   * for Dataset operations say nothing to a user ("$anonfun$withThreadLocalCaptured$2"), so the
+   * progress lines, the web UI and the event log name the stages by this instead.
+   */
+  public static <T> T described(SparkSession spark, String what, java.util.function.Supplier<T> action) {
+    SparkContext sc = spark.sparkContext();
+    String before = sc.getLocalProperty(JOB_DESCRIPTION);
+    sc.setJobDescription(what);
+    try {
+      return action.get();
+    } finally {
+      sc.setJobDescription(before);
+    }
+  }
+
   @Override public void onStageSubmitted(SparkListenerStageSubmitted event) {
     stages.put(event.stageInfo().stageId(), new int[] {0, event.stageInfo().numTasks()});
-    names.put(event.stageInfo().stageId(), shortName(event.stageInfo().name()));
+    String description = event.properties() == null ? null
+        : event.properties().getProperty(JOB_DESCRIPTION);
+    names.put(event.stageInfo().stageId(), description != null ? description : shortName(event.stageInfo().name()));
   }
 
   @Override public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate event) {
@@ -129,13 +151,14 @@ public final class Progress extends SparkListener {
 
   @Override public void onStageCompleted(SparkListenerStageCompleted event) {
     stages.remove(event.stageInfo().stageId());
-    names.remove(event.stageInfo().stageId());
     long ms = event.stageInfo().completionTime().isDefined() && event.stageInfo().submissionTime().isDefined()
         ? (Long) event.stageInfo().completionTime().get() - (Long) event.stageInfo().submissionTime().get() : -1;
     if (ms >= 2000) {
       step(String.format("  stage %d '%s' done: %d tasks in %.1fs", event.stageInfo().stageId(),
-          shortName(event.stageInfo().name()), event.stageInfo().numTasks(), ms / 1000.0));
+          names.getOrDefault(event.stageInfo().stageId(), shortName(event.stageInfo().name())),
+          event.stageInfo().numTasks(), ms / 1000.0));
     }
+    names.remove(event.stageInfo().stageId());
   }
 
   private static String shortName(String name) {

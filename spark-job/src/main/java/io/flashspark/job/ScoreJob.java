@@ -171,7 +171,10 @@ public final class ScoreJob {
       try (Prepared p = prepare(keys, options.input(), queries, options.queries())) {
         long commitStart;
         try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, options.output(), options.overwrite())) {
-          TokenTable.parquetWriter(p.output).parquet(staged.path());
+          Progress.described(spark, "routing blocks to cells, computing attention, writing the output", () -> {
+            TokenTable.parquetWriter(p.output).parquet(staged.path());
+            return null;
+          });
           commitStart = System.currentTimeMillis();
           staged.commit();
         } catch (Exception e) {
@@ -199,8 +202,10 @@ public final class ScoreJob {
   private Prepared plan(Dataset<Row> keyFragments, String keysName, Dataset<Row> queryFragments, String queriesName,
       boolean cross, boolean widened, int valueBytes, DiskCache cached) {
     progress.step("validating input");
-    BlockStats keyStats = BlockStats.of(keyFragments, cross ? "kv" : null, keysName);
-    BlockStats queryStats = cross ? BlockStats.of(queryFragments, "q", queriesName) : keyStats;
+    BlockStats keyStats = Progress.described(spark, "reading, packing and validating " + (cross ? "keys" : "tokens"),
+        () -> BlockStats.of(keyFragments, cross ? "kv" : null, keysName));
+    BlockStats queryStats = cross ? Progress.described(spark, "reading, packing and validating queries",
+        () -> BlockStats.of(queryFragments, "q", queriesName)) : keyStats;
     int dim = BlockStats.checkDimensions(queryStats.docs(), keyStats.docs());
     BackendCheck.forDimension(spark, options, dim);
     long queryRows = queryStats.rows();
@@ -251,8 +256,10 @@ public final class ScoreJob {
         : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true), Encoders.row(CellRouter.SCHEMA));
     Dataset<Row> computed = routed.repartition(partitions, functions.col("part"))
         .mapPartitions(new CellTask(shards, options.backend(), spec, acc), Encoders.row(BlockPartial.SCHEMA));
-    Dataset<Row> unserved = queryFragments.mapPartitions(new CellRouter.Unserved(shards),
-        Encoders.row(BlockPartial.SCHEMA));
+    // query rows no cell serves come out empty; a scan of the fragments only when the plan has some
+    Dataset<Row> unserved = CellRouter.anyUnserved(plan, queryStats.docs())
+        ? queryFragments.mapPartitions(new CellRouter.Unserved(shards), Encoders.row(BlockPartial.SCHEMA))
+        : spark.createDataFrame(List.of(), BlockPartial.SCHEMA);
 
     progress.step("computing " + plan.neededCells() + " cells" + (traffic.mergedBlocks() > 0
         ? " and merging the " + traffic.mergedBlocks() + " query blocks served by several cells (" + options.merge() + ")"
@@ -261,8 +268,12 @@ public final class ScoreJob {
     Dataset<Row> out;
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       List<Row> rows = new ArrayList<>();
-      PartialMerger.onDriver(computed.union(unserved).toLocalIterator())
-          .forEach((key, merged) -> rows.addAll(OutputTable.rows(key, merged, format)));
+      Dataset<Row> partials = computed.union(unserved);
+      Progress.described(spark, "routing blocks to cells, computing attention, merging on the driver", () -> {
+        PartialMerger.onDriver(partials.toLocalIterator())
+            .forEach((key, merged) -> rows.addAll(OutputTable.rows(key, merged, format)));
+        return null;
+      });
       out = spark.createDataFrame(rows, OutputTable.schema(format));
     } else if (traffic.mergedBlocks() == 0) {
       out = OutputTable.fromBlocks(spread(computed, writers).union(unserved), format); // no merge: no cache
