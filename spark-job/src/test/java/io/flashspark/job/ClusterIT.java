@@ -74,6 +74,10 @@ class ClusterIT {
     Path conf = state.resolve("spark.conf");
     assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"),
         Files.getPosixFilePermissions(conf));
+    // the profile conf/spark-standalone.conf adds its settings to those start derives from its flags
+    List<String> settings = Files.readAllLines(conf);
+    assertTrue(settings.contains("spark.shuffle.reduceLocality.enabled false"), settings.toString());
+    assertEquals(1, settings.stream().filter(l -> l.startsWith("spark.executor.cores ")).count(), settings.toString());
     String master = Files.readString(state.resolve("master-url")).trim();
     Path jar;
     try (var s = Files.list(ROOT.resolve("spark-job/target"))) {
