@@ -24,5 +24,6 @@ mkdir -p "$OUTDIR"
   "$@" \
   -o "$OUTDIR/flashspark.fatbin.tmp" "$HERE/src/flashspark_all.cu"
 mv "$OUTDIR/flashspark.fatbin.tmp" "$OUTDIR/flashspark.fatbin"
-cp "$HERE/src/kernels.properties" "$OUTDIR/kernels.properties"
+# the launch configuration, from the same constants the kernels were compiled with (fsk_config.h)
+python3 "$HERE/src/gen_properties.py" "$OUTDIR/kernels.properties"
 echo "flashspark: built $OUTDIR/flashspark.fatbin" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run on the GPU host from the repo root:  bash kernels/dev/run_on_gpu.sh [check|bench|all|sanitize|full]
 # Builds the fatbin with kernels/build.sh into /tmp/fsk, runs the harness, writes logs to $OUT.
-# VARIANTS="name:d64=BN,NW,MT,QREG:d128=BN,NW,MT,QREG ..." builds extra sm_90a-only variants that are
+# VARIANTS="name ..." (or all) builds the named lines of kernels/dev/variants.txt as extra variants that are
 # timed side by side with the default build (column ours1, ours2, ...).
 set -uo pipefail
 MODE=${1:-full}

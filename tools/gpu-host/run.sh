@@ -27,6 +27,5 @@ if [[ $mode == bench || $mode == all ]]; then
     | tee "$OUT/java-bench.log"
   python3 "$app/sdpa_peer.py" --dims ${DIMS:-64,128} --tokens ${TOKENS:-1024,4096,16384,65536} 2>&1 | tee "$OUT/sdpa-peer.log"
   python3 "$app/bench_table.py" "$OUT/java-bench.json" "$OUT/sdpa-peer.log" | tee "$OUT/bench-table.md"
-  "$java" -cp "$cp" io.flashspark.gpu.MergeBench 2>&1 | tee "$OUT/merge-bench.log"
 fi
 exit $rc

@@ -175,40 +175,6 @@ class GpuBackendTest {
   }
 
   @Test
-  void mergeKernelMatchesJavaMerge() {
-    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("GpuBackendTest");
-    int rows = 1000;
-    int d = 128;
-    List<Partial> parts = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      float[] m = new float[rows];
-      float[] l = new float[rows];
-      for (int r = 0; r < rows; r++) {
-        boolean empty = (r + i) % 7 == 0 || r % 11 == 0; // rows 0, 11, 22.. empty in every part
-        m[r] = empty ? Float.NEGATIVE_INFINITY : (float) (rnd.nextDouble() * 40 - 20);
-        l[r] = empty ? 0f : (float) (1 + rnd.nextDouble() * 100);
-      }
-      parts.add(new Partial(rows, d, randn(rnd, rows * d), m, l));
-    }
-    Partial onGpu = gpu.mergeOnDevice(parts, null);
-    Partial inJava = parts.get(0).copy();
-    for (int i = 1; i < parts.size(); i++) {
-      inJava.mergeFrom(parts.get(i));
-    }
-    for (int r = 0; r < rows; r++) {
-      assertEquals(inJava.isEmptyRow(r), onGpu.isEmptyRow(r), "row " + r);
-      if (!inJava.isEmptyRow(r)) {
-        assertEquals(inJava.lse(r), onGpu.lse(r), 1e-5, "lse row " + r);
-      }
-      float[] a = inJava.outputRow(r);
-      float[] b = onGpu.outputRow(r);
-      for (int c = 0; c < d; c++) {
-        assertEquals(a[c], b[c], 1e-5, "o row " + r);
-      }
-    }
-  }
-
-  @Test
   void supportsWhatWasBuilt() {
     assertTrue(gpu.supports(64, Precision.BF16) && gpu.supports(128, Precision.FP16) && gpu.supports(128, null));
     assertTrue(!gpu.supports(128, Precision.FP32) && !gpu.supports(96, Precision.BF16));
