@@ -153,7 +153,10 @@ public final class KernelBench {
     System.exit(Cli.commandLine(new Main(), System.out, System.err).execute(args));
   }
 
-  /** Runs the benchmark; returns 0, 1 if a correctness check failed or the JSON could not be written, 2 on bad arguments. */
+  /**
+   * Runs the benchmark; returns 0, 1 if a correctness check failed or the JSON could not be written,
+   * 2 on bad arguments.
+   */
   public static int run(Options options, PrintStream out, PrintStream err) {
     AttentionBackend backend;
     try {

@@ -123,7 +123,8 @@ final class CellRouter {
     }
 
     private Row routed(long cell, int side, DocHead dh, long block, byte[] data) {
-      return RowFactory.create(keys[BlockPlanner.Plan.partitionOf(partitionStarts, cell, keys.length)], cell, side, dh.docId(), dh.head(), block, data);
+      int partition = BlockPlanner.Plan.partitionOf(partitionStarts, cell, keys.length);
+      return RowFactory.create(keys[partition], cell, side, dh.docId(), dh.head(), block, data);
     }
   }
 
