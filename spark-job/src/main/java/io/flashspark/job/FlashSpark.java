@@ -222,6 +222,8 @@ public final class FlashSpark implements Runnable {
     @Option(names = "--write-tasks", paramLabel = "W", description = "Tasks writing the output; 0: the cells' own."
         + " Default: every task slot when the cells are fewer than half the slots, else the cells.") Integer writeTasks;
     @Option(names = "--overwrite", description = "Replace an existing output (never an input).") boolean overwrite;
+    @Option(names = "--explain", description = "Print Spark's physical plan of the job (which operators run where;"
+        + " with the RAPIDS Accelerator, which run on the GPU) before computing it.") boolean explain;
 
     ScoreOptions options() {
       return new ScoreOptions(in.input, output, in.queries, in.causal,
@@ -242,7 +244,7 @@ public final class FlashSpark implements Runnable {
     @Override
     int run(PrintStream out, PrintStream err) {
       ScoreOptions options = options();
-      score(session("score"), options, out, err);
+      score(session("score"), options, explain, out, err);
       return EXIT_OK;
     }
   }
@@ -360,10 +362,17 @@ public final class FlashSpark implements Runnable {
   }
 
   static ScoreJob.Result score(SparkSession spark, ScoreOptions options, PrintStream out, PrintStream err) {
+    return score(spark, options, false, out, err);
+  }
+
+  /** {@code score}: the job, then its summary on {@code out}; {@code explain}: the physical plan first. */
+  static ScoreJob.Result score(SparkSession spark, ScoreOptions options, boolean explain, PrintStream out,
+      PrintStream err) {
     Progress progress = new Progress(err);
     spark.sparkContext().addSparkListener(progress);
     try {
-      ScoreJob.Result r = new ScoreJob(spark, options, progress).run();
+      ScoreJob job = new ScoreJob(spark, options, progress);
+      ScoreJob.Result r = (explain ? job.explainTo(out) : job).run();
       double seconds = r.millis() / 1000.0;
       out.printf("scored %d query rows against %d key rows (d=%d%s) in %.2fs -> %s%n", r.queryRows(), r.keyRows(),
           r.dim(), options.causal() ? ", causal" : "", seconds, options.output());

@@ -2,6 +2,7 @@ package io.flashspark.job;
 
 import io.flashspark.attention.AttentionSpec;
 import io.flashspark.attention.Precision;
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,11 +36,22 @@ public final class ScoreJob {
   private final SparkSession spark;
   private final ScoreOptions options;
   private final Progress progress;
+  private PrintStream explainTo;
 
   public ScoreJob(SparkSession spark, ScoreOptions options, Progress progress) {
     this.spark = spark;
     this.options = options;
     this.progress = progress;
+  }
+
+  /**
+   * {@code score --explain}: {@link #run} prints Spark's physical plan of the output to {@code out}
+   * before computing it, so a user sees which operators run where (with the RAPIDS Accelerator on,
+   * which run on the GPU and which fall back).
+   */
+  public ScoreJob explainTo(PrintStream out) {
+    this.explainTo = out;
+    return this;
   }
 
   /** What a run did, for the CLI's summary. */
@@ -169,6 +181,10 @@ public final class ScoreJob {
       Dataset<Row> keys = TokenTable.open(spark, options.input(), (cross ? TableRole.KEYS : TableRole.SELF).label());
       Dataset<Row> queries = cross ? TokenTable.open(spark, options.queries(), TableRole.QUERIES.label()) : null;
       try (Prepared p = prepare(keys, options.input(), queries, options.queries())) {
+        if (explainTo != null) {
+          explainTo.println(((org.apache.spark.sql.classic.Dataset<Row>) p.output).queryExecution()
+              .explainString(org.apache.spark.sql.execution.ExplainMode.fromString("formatted")));
+        }
         long commitStart;
         try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, options.output(), options.overwrite())) {
           Progress.described(spark, "routing blocks to cells, computing attention, writing the output", () -> {

@@ -151,6 +151,17 @@ class GuardsTest extends SparkTestBase {
   }
 
   @Test
+  void explainPrintsThePhysicalPlanBeforeTheJobRuns() {
+    Outcome o = score(input, dir.resolve("explained").toString(), "--causal", "--explain");
+    assertEquals(0, o.code(), o.err());
+    int plan = o.out().indexOf("== Physical Plan ==");
+    int summary = o.out().indexOf("scored ");
+    assertTrue(plan >= 0 && plan < summary, o.out());
+    // the routing shuffle and the fragments read from the disk cache are in it
+    assertTrue(o.out().contains("Exchange") && o.out().contains("Scan ExistingRDD flashspark"), o.out());
+  }
+
+  @Test
   void packedEncodingIsRecordedDetectedAndNeverContradicted() {
     // recorded bf16: scored without --packed, decoded as bf16 (d = 8, not 4 fp32 values)
     String out = dir.resolve("out").toString();
