@@ -11,16 +11,8 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
-template <bool BF16>
-__device__ __forceinline__ uint32_t fsk_cvt2(float a, float b) {
-  if (BF16) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(a, b);
-    return *reinterpret_cast<uint32_t*>(&v);
-  } else {
-    __half2 v = __floats2half2_rn(a, b);
-    return *reinterpret_cast<uint32_t*>(&v);
-  }
-}
+#include "fsk_device.cuh"  // fsk::pack2: two fp32 to a 16-bit pair, round to nearest even
+
 template <bool BF16>
 __device__ __forceinline__ unsigned short fsk_cvt1(float a) {
   if (BF16) {
@@ -44,10 +36,10 @@ __device__ __forceinline__ void fsk_convert(const float* __restrict__ in, unsign
       const float4 a = __ldcs(reinterpret_cast<const float4*>(in) + 2 * i);
       const float4 b = __ldcs(reinterpret_cast<const float4*>(in) + 2 * i + 1);
       uint4 r;
-      r.x = fsk_cvt2<BF16>(a.x, a.y);
-      r.y = fsk_cvt2<BF16>(a.z, a.w);
-      r.z = fsk_cvt2<BF16>(b.x, b.y);
-      r.w = fsk_cvt2<BF16>(b.z, b.w);
+      r.x = fsk::pack2<BF16>(a.x, a.y);
+      r.y = fsk::pack2<BF16>(a.z, a.w);
+      r.z = fsk::pack2<BF16>(b.x, b.y);
+      r.w = fsk::pack2<BF16>(b.z, b.w);
       reinterpret_cast<uint4*>(out)[i] = r;
     }
     done = n8 << 3;
