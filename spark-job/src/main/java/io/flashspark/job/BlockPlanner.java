@@ -187,6 +187,17 @@ public final class BlockPlanner {
     public long cellCount() {
       return (long) qShards() * kvShards();
     }
+
+    /** Cells of this grid that compute something ({@link #cellNeeded}). */
+    public long neededCellCount() {
+      long needed = 0;
+      for (int i = 0; i < qShards(); i++) {
+        for (int j = 0; j < kvShards(); j++) {
+          needed += cellNeeded(i, j) ? 1 : 0;
+        }
+      }
+      return needed;
+    }
   }
 
   /**
@@ -278,11 +289,7 @@ public final class BlockPlanner {
       ShardPlan plan = ShardPlan.of(q.minBlock(), q.blocks(), a, kv.minBlock(), kv.blocks(), b, causal, cellId);
       shards.put(dh, plan);
       cellId += plan.cellCount();
-      for (int i = 0; i < plan.qShards(); i++) {
-        for (int j = 0; j < plan.kvShards(); j++) {
-          needed += plan.cellNeeded(i, j) ? 1 : 0;
-        }
-      }
+      needed += plan.neededCellCount();
       maxA = Math.max(maxA, plan.qShards());
       zigzag += plan.zigzag() ? 1 : 0;
       kvZigzag += plan.kvZigzag() ? 1 : 0;
@@ -317,13 +324,7 @@ public final class BlockPlanner {
       ShardPlan p = e.getValue();
       DocSummary q = queries.get(e.getKey());
       DocSummary kv = keys.get(e.getKey());
-      long neededHere = 0;
-      for (int i = 0; i < p.qShards(); i++) {
-        for (int j = 0; j < p.kvShards(); j++) {
-          neededHere += p.cellNeeded(i, j) ? 1 : 0;
-        }
-      }
-      double cellWork = work(q, kv, causal) / Math.max(1, neededHere);
+      double cellWork = work(q, kv, causal) / Math.max(1, p.neededCellCount());
       long cellBytes = ceilDiv(q.rows(), p.qShards()) * memory.queryRowBytes(q.dim())
           + ceilDiv(kv.rows(), p.kvShards()) * memory.keyRowBytes(kv.dim());
       for (int i = 0; i < p.qShards(); i++) {
