@@ -9,8 +9,8 @@ import java.util.Map;
 import jcuda.driver.CUdeviceptr;
 
 /**
- * Device buffers reused across tasks: sizes rounded up to a power of two (at least 1 MiB), freed
- * lists per size. cuMemAlloc/cuMemFree synchronise the device, so the job's steady state makes none.
+ * Device buffers reused across tasks: sizes rounded up to a power of two (at least 1 MiB; above
+ * 1 GiB to a multiple of 256 MiB, so a 9 GiB launch does not take 16), freed lists per size. cuMemAlloc/cuMemFree synchronise the device, so the job's steady state makes none.
  * If an allocation fails, the cached buffers are released and it is tried once more.
  */
 final class DeviceMemoryPool {
@@ -20,6 +20,9 @@ final class DeviceMemoryPool {
   private long cachedBytes;
 
   static long sizeClass(long bytes) {
+    if (bytes > (1L << 30)) {
+      return ((bytes + (256L << 20) - 1) >> 28) << 28;
+    }
     long size = MIN_BYTES;
     while (size < bytes) {
       size <<= 1;

@@ -52,19 +52,26 @@ final class GpuDevice {
   final String name;
   final KernelConfig config;
   final int computeCapabilityMajor;
+  /** The device's memory in bytes (cuDeviceTotalMem). */
+  final long totalMemory;
   final DeviceMemoryPool pool = new DeviceMemoryPool();
   private final CUcontext context = new CUcontext();
   private final CUmodule module = new CUmodule();
   private final Map<String, CUfunction> functions = new HashMap<>();
   private final ConcurrentLinkedQueue<Stream> streams = new ConcurrentLinkedQueue<>();
 
-  /** Chunks one forward call is pipelined in (see GpuBackend): events are made for this many. */
-  static final int MAX_CHUNKS = 4;
+  /**
+   * Query chunks of one launch whose events may be alive at once (see StagedLaunch: chunk c
+   * uploads and computes while chunk c-1 comes back); events are reused modulo this, which is also
+   * the fewest chunks a launch is cut into, so that copies overlap kernels.
+   */
+  static final int CHUNKS_IN_FLIGHT = 4;
 
   /**
    * What one concurrent task uses: a copy-in stream ({@code stream}), a compute stream and a
-   * copy-out stream, so that one chunk's copies overlap another chunk's kernel; per chunk the
-   * events that order them and time the kernels; and a pinned staging buffer grown on demand.
+   * copy-out stream, so that one chunk's copies overlap another chunk's kernel; per chunk in flight
+   * the events that order them and time the kernels; a pinned staging ring grown on demand, and
+   * per ring slot an event marking the end of the last copy that used it.
    */
   final class Stream {
     final CUstream stream = new CUstream();
@@ -72,10 +79,11 @@ final class GpuDevice {
     final CUstream copyOut = new CUstream();
     final CUevent start = new CUevent();
     final CUevent stop = new CUevent();
-    final CUevent[] uploaded = events(MAX_CHUNKS, CUevent_flags.CU_EVENT_DISABLE_TIMING);
-    final CUevent[] computed = events(MAX_CHUNKS, 0); // also ends the chunk's kernel timing
-    final CUevent[] downloaded = events(MAX_CHUNKS, CUevent_flags.CU_EVENT_BLOCKING_SYNC);
-    final CUevent[] kernelStart = events(MAX_CHUNKS, 0);
+    final CUevent[] uploaded = events(CHUNKS_IN_FLIGHT, CUevent_flags.CU_EVENT_DISABLE_TIMING);
+    final CUevent[] computed = events(CHUNKS_IN_FLIGHT, 0); // also ends the chunk's kernel timing
+    final CUevent[] kernelStart = events(CHUNKS_IN_FLIGHT, 0);
+    final CUevent[] slotDone = events(4,
+        CUevent_flags.CU_EVENT_DISABLE_TIMING | CUevent_flags.CU_EVENT_BLOCKING_SYNC);
     Pointer pinned;
     long capacity;
 
@@ -99,8 +107,8 @@ final class GpuDevice {
     /** The staging buffer, at least {@code bytes} long, as a little-endian view. */
     ByteBuffer staging(long bytes) {
       if (bytes > Integer.MAX_VALUE - (64L << 20)) {
-        throw new GpuException("one launch needs " + bytes + " bytes of staging, more than 2 GiB: use smaller"
-            + " blocks or shards (--block-size, --max-kv-shard-mb)");
+        throw new GpuException("a staging ring of " + bytes + " bytes asked for, more than 2 GiB"
+            + " (flashspark.gpu.stagingSlotBytes too large)");
       }
       if (bytes > capacity) {
         if (pinned != null) {
@@ -142,6 +150,9 @@ final class GpuDevice {
     Cuda.check(cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
         "cuDeviceGetAttribute(COMPUTE_CAPABILITY_MAJOR)");
     this.computeCapabilityMajor = major[0];
+    long[] total = new long[1];
+    Cuda.check(JCudaDriver.cuDeviceTotalMem(total, device), "cuDeviceTotalMem");
+    this.totalMemory = total[0];
     Cuda.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain", "ordinal", ordinal);
     makeCurrent();
     byte[] fatbin = KernelConfig.fatbin();

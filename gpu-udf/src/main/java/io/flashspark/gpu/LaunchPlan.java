@@ -320,7 +320,7 @@ public final class LaunchPlan {
    */
   public List<Partial> assemble(List<QueryBlock> queries, float[] o, float[] m, float[] l) {
     List<Partial> out = emptyPartials(queries);
-    assemble(out, 0, queries.size(), FloatBuffer.wrap(o), FloatBuffer.wrap(m), FloatBuffer.wrap(l));
+    assembleRows(out, 0, queryRows, FloatBuffer.wrap(o), FloatBuffer.wrap(m), FloatBuffer.wrap(l));
     return out;
   }
 
@@ -332,21 +332,53 @@ public final class LaunchPlan {
     return out;
   }
 
-  /** Folds the kernel's output rows of queries {@code [fromQuery, toQuery)} into their partials. */
-  public void assemble(List<Partial> partials, int fromQuery, int toQuery, FloatBuffer o, FloatBuffer m,
+  /**
+   * Folds the kernel's output for device query rows {@code [rowA, rowB)} into their partials:
+   * {@code o} holds those rows ({@code dim} values each) from its index 0, {@code m} and
+   * {@code l} one value per row; a range may cut a segment anywhere.
+   */
+  public void assembleRows(List<Partial> partials, long rowA, long rowB, FloatBuffer o, FloatBuffer m,
       FloatBuffer l) {
-    float[] row = new float[dim];
-    for (Segment g : segments) {
-      if (g.query() < fromQuery || g.query() >= toQuery) {
-        continue;
-      }
-      Partial p = partials.get(g.query());
-      for (int r = 0; r < g.qLen(); r++) {
-        int deviceRow = Math.toIntExact(g.qRow0() + r);
-        o.get(Math.toIntExact((long) deviceRow * dim), row);
-        p.mergeRow(g.queryRow() + r, row, 0, m.get(deviceRow), l.get(deviceRow));
+    int[] order = segmentsByRow();
+    // the first segment (in device-row order) that ends after rowA
+    int lo = 0;
+    int hi = order.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      Segment g = segments.get(order[mid]);
+      if (g.qRow0() + g.qLen() <= rowA) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
       }
     }
+    float[] row = new float[dim];
+    for (int i = lo; i < order.length; i++) {
+      Segment g = segments.get(order[i]);
+      if (g.qRow0() >= rowB) {
+        break;
+      }
+      Partial p = partials.get(g.query());
+      long from = Math.max(g.qRow0(), rowA);
+      long to = Math.min(g.qRow0() + g.qLen(), rowB);
+      for (long r = from; r < to; r++) {
+        int k = Math.toIntExact(r - rowA);
+        o.get(k * dim, row);
+        p.mergeRow(g.queryRow() + (int) (r - g.qRow0()), row, 0, m.get(k), l.get(k));
+      }
+    }
+  }
+
+  private int[] segmentsByRow;
+
+  /** Segment indices by first device row (extra query copies lie after all originals). */
+  private int[] segmentsByRow() {
+    if (segmentsByRow == null) {
+      segmentsByRow = java.util.stream.IntStream.range(0, segments.size()).boxed()
+          .sorted(java.util.Comparator.comparingLong(i -> segments.get(i).qRow0())).mapToInt(Integer::intValue)
+          .toArray();
+    }
+    return segmentsByRow;
   }
 
   @Override public String toString() {

@@ -174,6 +174,48 @@ class GpuBackendTest {
     }
   }
 
+  /**
+   * Streaming through tiny pinned slots (every copy straddles slots, every output piece is a few
+   * rows) and many query chunks must not change a bit of the results, packed or converted inputs.
+   */
+  @ParameterizedTest(name = "packed={0}")
+  @CsvSource({"true", "false"})
+  void stagingInSmallSlotsAndManyChunksChangesNoBit(boolean packed) {
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("GpuBackendTest");
+    int d = 128;
+    List<QueryBlock> queries = new ArrayList<>();
+    List<KeyValueBlock> blocks = new ArrayList<>();
+    List<List<KeyValueBlock>> kvs = new ArrayList<>();
+    long pos = 0;
+    for (int b = 0; b < 8; b++) {
+      int n = 300 + rnd.nextInt(900);
+      io.flashspark.attention.PackedRows.Writer qw = new io.flashspark.attention.PackedRows.Writer(d, Precision.BF16, 1);
+      io.flashspark.attention.PackedRows.Writer kw = new io.flashspark.attention.PackedRows.Writer(d, Precision.BF16, 2);
+      for (int i = 0; i < n; i++) {
+        qw.addFloats(pos + i, new float[][] {randn(rnd, d)});
+        kw.addFloats(pos + i, new float[][] {randn(rnd, d), randn(rnd, d)});
+      }
+      pos += n + rnd.nextInt(3);
+      QueryBlock q = io.flashspark.attention.PackedRows.of(qw.finish()).queryBlock();
+      KeyValueBlock kv = io.flashspark.attention.PackedRows.of(kw.finish()).keyValueBlock();
+      queries.add(packed ? q : new QueryBlock(q.rows(), d, q.q(), q.pos()));
+      blocks.add(packed ? kv : new KeyValueBlock(kv.rows(), d, kv.k(), kv.v(), kv.pos()));
+      kvs.add(new ArrayList<>(blocks)); // block b sees blocks 0..b
+    }
+    AttentionSpec spec = new AttentionSpec(Double.NaN, true, Precision.BF16);
+    List<Partial> whole = gpu.attend(queries, kvs, spec);
+    List<Partial> streamed = gpu.staging(4096, 64 << 10).attend(queries, kvs, spec);
+    for (int i = 0; i < queries.size(); i++) {
+      assertArrayEquals(whole.get(i).o(), streamed.get(i).o(), "block " + i);
+      assertArrayEquals(whole.get(i).m(), streamed.get(i).m(), "block " + i);
+      assertArrayEquals(whole.get(i).l(), streamed.get(i).l(), "block " + i);
+    }
+    ReferenceAttention.Result ref = ReferenceAttention.forward(queries.get(7), kvs.get(7), spec);
+    double[] ours = errors(streamed.get(7), ref);
+    double[] naive = errors(NaiveLowPrecision.forward(queries.get(7), kvs.get(7), spec), ref);
+    assertTrue(ours[0] <= 2 * naive[0] + 1e-5 && ours[1] <= 2 * naive[1] + 1e-5, ours[0] + " vs naive " + naive[0]);
+  }
+
   @Test
   void supportsWhatWasBuilt() {
     assertTrue(gpu.supports(64, Precision.BF16) && gpu.supports(128, Precision.FP16) && gpu.supports(128, null));

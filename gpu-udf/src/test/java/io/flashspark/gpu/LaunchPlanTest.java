@@ -1,5 +1,6 @@
 package io.flashspark.gpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,7 @@ import io.flashspark.attention.Partial;
 import io.flashspark.attention.QueryBlock;
 import io.flashspark.attention.ReferenceAttention;
 import io.flashspark.attention.TiledAttention;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -85,7 +87,21 @@ class LaunchPlanTest {
       System.arraycopy(p.m(), 0, m, qRow0, qLen);
       System.arraycopy(p.l(), 0, l, qRow0, qLen);
     }
-    return plan.assemble(queries, o, m, l);
+    List<Partial> whole = plan.assemble(queries, o, m, l);
+    // the backend brings rows back in pieces cut anywhere (segments too): the same partials, bit for bit
+    SplittableRandom cuts = new SplittableRandom(plan.queryRows());
+    List<Partial> pieces = plan.emptyPartials(queries);
+    for (int a = 0, b; a < plan.queryRows(); a = b) {
+      b = (int) Math.min(plan.queryRows(), a + 1 + cuts.nextInt(40));
+      plan.assembleRows(pieces, a, b, FloatBuffer.wrap(o, a * d, (b - a) * d).slice(),
+          FloatBuffer.wrap(m, a, b - a).slice(), FloatBuffer.wrap(l, a, b - a).slice());
+    }
+    for (int i = 0; i < queries.size(); i++) {
+      assertArrayEquals(whole.get(i).o(), pieces.get(i).o(), plan.toString());
+      assertArrayEquals(whole.get(i).m(), pieces.get(i).m(), plan.toString());
+      assertArrayEquals(whole.get(i).l(), pieces.get(i).l(), plan.toString());
+    }
+    return whole;
   }
 
   private static float[] gather(List<LaunchPlan.Copy> copies, long rows, int d) {

@@ -25,6 +25,7 @@ import java.util.TreeSet;
  */
 public final class BlockPlanner {
   private final int targetCells;
+  private final int targetTasks;
   private final long maxKvShardBytes;
   private final long maxTaskBytes;
   private final CellMemory memory;
@@ -40,10 +41,19 @@ public final class BlockPlanner {
 
   /** @param memory how a cell holds its rows (see {@link CellMemory}) */
   public BlockPlanner(int targetCells, long maxKvShardBytes, long maxTaskBytes, CellMemory memory) {
+    this(targetCells, targetCells, maxKvShardBytes, maxTaskBytes, memory);
+  }
+
+  /**
+   * @param targetTasks tasks the cells may take (the task slots): more cells than that share
+   *     tasks; fewer, and each cell has a task of its own (at least {@code targetCells})
+   */
+  public BlockPlanner(int targetCells, int targetTasks, long maxKvShardBytes, long maxTaskBytes, CellMemory memory) {
     if (targetCells < 1 || maxKvShardBytes < 1 || maxTaskBytes < 1) {
       throw new IllegalArgumentException("targetCells, maxKvShardBytes and maxTaskBytes must be positive");
     }
     this.targetCells = targetCells;
+    this.targetTasks = Math.max(targetCells, targetTasks);
     this.maxKvShardBytes = maxKvShardBytes;
     this.maxTaskBytes = maxTaskBytes;
     this.memory = memory;
@@ -295,7 +305,7 @@ public final class BlockPlanner {
       kvZigzag += plan.kvZigzag() ? 1 : 0;
       maxB = Math.max(maxB, plan.kvShards());
     }
-    long[] starts = needed > targetCells ? groupCells(shards, queries, keys, causal, totalWork) : null;
+    long[] starts = needed > targetTasks ? groupCells(shards, queries, keys, causal, totalWork) : null;
     String description = String.format(
         "%d (doc, head) problems, %d cells (%d needed%s)%s; largest grid %d Q shards x %d KV shards;"
             + " zigzag Q shards in %d problems, zigzag KV shards in %d; split for task memory (%d MiB per task) in %d problems (Q) and"
@@ -307,17 +317,18 @@ public final class BlockPlanner {
   }
 
   /**
-   * More cells than the job aims for (many short documents: at least one cell each): runs of
-   * consecutive cells share a task, each run about the job's work over {@code targetCells} and
-   * within the task memory (a task holds all its cells' blocks at once). One task per cell would
-   * pay a task's and a Parquet file's overhead per document, and write as many small files.
+   * More cells than task slots (many short documents, or more heads than a GPU's few cells: at
+   * least one cell each): runs of consecutive cells share a task, each run about the job's work
+   * over {@code targetTasks} and within the task memory (a task holds all its cells' blocks at
+   * once). One task per cell would pay a task's and a Parquet file's overhead per document, and
+   * write as many small files; fewer tasks than slots would leave cores idle around the kernels.
    */
   private long[] groupCells(Map<DocHead, ShardPlan> shards, Map<DocHead, DocSummary> queries,
       Map<DocHead, DocSummary> keys, boolean causal, double totalWork) {
-    double workPerTask = totalWork / targetCells;
+    double workPerTask = totalWork / targetTasks;
     List<Long> starts = new ArrayList<>(List.of(0L));
     double workBefore = 0; // of all cells before this one
-    long share = 0; // the work share (of targetCells) the current task fills
+    long share = 0; // the work share (of targetTasks) the current task fills
     long bytes = 0;
     boolean empty = true;
     for (Map.Entry<DocHead, ShardPlan> e : shards.entrySet()) {
@@ -331,7 +342,7 @@ public final class BlockPlanner {
         for (int j = 0; j < p.kvShards(); j++) {
           double w = p.cellNeeded(i, j) ? cellWork : 0;
           // a cell belongs to the share its middle falls in; memory may cut a share further
-          long cellShare = Math.min(targetCells - 1, (long) ((workBefore + w / 2) / Math.max(workPerTask, 1e-300)));
+          long cellShare = Math.min(targetTasks - 1, (long) ((workBefore + w / 2) / Math.max(workPerTask, 1e-300)));
           if (!empty && (cellShare > share || bytes + cellBytes > maxTaskBytes)) {
             starts.add(p.cell(e.getKey(), i, j).id());
             bytes = 0;

@@ -101,6 +101,19 @@ class BlockPlannerTest {
         Map.of(new DocHead("big", 0), summary("big", 1 << 20, 64, 0, 511)), true);
     assertEquals(null, single.partitionStarts());
     assertEquals(single.cells(), single.partitions());
+    // one GPU (4 cells) on 16 slots: 8 heads keep a task each (their work around the kernels on 8
+    // cores, not 4); with 4 slots they pair up
+    Map<DocHead, DocSummary> heads = new java.util.TreeMap<>();
+    for (int h = 0; h < 8; h++) {
+      heads.put(new DocHead("doc", h), summary("doc", 1 << 20, 128, 0, 511));
+    }
+    BlockPlanner.Plan spread = new BlockPlanner(4, 16, 1L << 40, 1L << 40, BlockPlanner.CellMemory.WIDENED_FP32)
+        .plan(heads, heads, true);
+    assertEquals(8, spread.neededCells());
+    assertEquals(8, spread.partitions(), spread.description());
+    BlockPlanner.Plan paired = new BlockPlanner(4, 4, 1L << 40, 1L << 40, BlockPlanner.CellMemory.WIDENED_FP32)
+        .plan(heads, heads, true);
+    assertEquals(4, paired.partitions(), paired.description());
   }
 
   @Test

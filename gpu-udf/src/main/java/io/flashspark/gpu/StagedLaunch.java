@@ -1,0 +1,377 @@
+package io.flashspark.gpu;
+
+import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
+
+import io.flashspark.attention.Partial;
+import io.flashspark.attention.Precision;
+import io.flashspark.attention.QueryBlock;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.List;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+
+/**
+ * One forward launch and its data movement. The device holds the whole launch: K, V and Q in 16
+ * bits ({@code [K | V | Q]} rows), the tables, and o, m, l in fp32; the host holds only the
+ * stream's pinned ring of four slots (two for uploads, two for downloads, {@code slotBytes} each),
+ * so a launch is bounded by device memory, not by pinned memory or Java's 2 GiB buffer views: a
+ * 16M-token key/value shard stays on the device while its queries stream through.
+ *
+ * <p>Order: K, V and the tables go up once (copy-in stream, slot by slot; inputs not packed in the
+ * launch's precision go up as fp32 and are converted on the device). Then per query chunk the host
+ * stages the chunk's Q rows, the compute stream runs the chunk's tiles once they are in, and, while
+ * the next chunk computes, the previous chunk's o, m, l come back piece by piece (copy-out stream)
+ * and are folded into the callers' partials. A slot is refilled only after the copy that used it
+ * has finished (one event per slot).
+ */
+final class StagedLaunch {
+  private final GpuDevice device;
+  private final GpuDevice.Stream s;
+  private final LaunchPlan plan;
+  private final Precision precision;
+  private final boolean direct;
+  private final int d;
+  private final long slotBytes;
+  private final ByteBuffer ring;
+  private final CUdeviceptr[] scratch = new CUdeviceptr[2];
+  private int nextUploadSlot;
+  private long kernelNanos;
+
+  private StagedLaunch(GpuDevice device, GpuDevice.Stream s, LaunchPlan plan, Precision precision, long slotBytes) {
+    this.device = device;
+    this.s = s;
+    this.plan = plan;
+    this.precision = precision;
+    this.direct = plan.packedIn(precision);
+    this.d = plan.dim();
+    long staged = (2 * plan.keyRows() + plan.queryRows()) * d * (direct ? 2L : 4L);
+    long needed = Math.max(Math.max(staged, metaBytes(plan)), plan.queryRows() * (d + 2L) * 4);
+    this.slotBytes = Math.max(4096, Math.min(slotBytes, (needed + 7) & ~7L)) & ~7L;
+    this.ring = s.staging(4 * this.slotBytes);
+  }
+
+  private static long metaBytes(LaunchPlan plan) {
+    return plan.segments().size() * 48L + ((plan.queryRows() * 4 + 7) & ~7L) + plan.numTiles() * 8L;
+  }
+
+  /** Device bytes a launch of this plan allocates (what {@code flashspark.gpu.maxLaunchBytes} bounds). */
+  static long deviceBytes(LaunchPlan plan) {
+    int d = plan.dim();
+    return (2 * plan.keyRows() + plan.queryRows()) * d * 2 + metaBytes(plan) + plan.queryRows() * (d + 2L) * 4;
+  }
+
+  /**
+   * Runs the launch and returns one partial per query block, with the kernels' device time in
+   * {@code kernelNanos[0]}.
+   */
+  static List<Partial> run(GpuDevice device, LaunchPlan plan, List<QueryBlock> queries, Precision precision,
+      String kernelName, float scale, boolean poisonOutputs, long slotBytes, long chunkBytes, long[] kernelNanos) {
+    device.makeCurrent();
+    GpuDevice.Stream s = device.acquireStream();
+    StagedLaunch launch = null;
+    CUdeviceptr in = null;
+    CUdeviceptr meta = null;
+    CUdeviceptr out = null;
+    try {
+      launch = new StagedLaunch(device, s, plan, precision, slotBytes);
+      int d = plan.dim();
+      long kRows = plan.keyRows();
+      long qRows = plan.queryRows();
+      in = device.pool.acquire((2 * kRows + qRows) * d * 2);
+      meta = device.pool.acquire(metaBytes(plan));
+      out = device.pool.acquire(qRows * (d + 2L) * 4);
+      List<Partial> partials = launch.compute(queries, kernelName, scale, poisonOutputs, chunkBytes, in, meta, out);
+      kernelNanos[0] = launch.kernelNanos;
+      return partials;
+    } finally {
+      // buffers go back to the pool only when nothing queued on them can still run; return codes
+      // are not checked here, so that a failure above is the one reported
+      cuStreamSynchronize(s.stream);
+      cuStreamSynchronize(s.compute);
+      cuStreamSynchronize(s.copyOut);
+      device.pool.release(in);
+      device.pool.release(meta);
+      device.pool.release(out);
+      if (launch != null) {
+        device.pool.release(launch.scratch[0]);
+        device.pool.release(launch.scratch[1]);
+      }
+      device.releaseStream(s);
+    }
+  }
+
+  private List<Partial> compute(List<QueryBlock> queries, String kernelName, float scale, boolean poisonOutputs,
+      long chunkBytes, CUdeviceptr in, CUdeviceptr meta, CUdeviceptr out) {
+    long kRows = plan.keyRows();
+    long qRows = plan.queryRows();
+    long qBase = 2 * kRows; // first Q row in the [K | V | Q] row space
+    long rowBytesOnDevice = d * 2L + (d + 2L) * 4;
+    int chunkCount = (int) Math.max(GpuDevice.CHUNKS_IN_FLIGHT,
+        Math.min(Integer.MAX_VALUE, (qRows * rowBytesOnDevice + chunkBytes - 1) / chunkBytes));
+    List<long[]> chunks = plan.chunks(chunkCount);
+    int[] tileStarts = new int[chunks.size() + 1];
+    int[] tiles = plan.tilesByChunk(chunks, tileStarts);
+    long[] segmentTable = plan.segmentTable();
+    int[] keyLimits = plan.keyLimitTable();
+    long limitOffset = segmentTable.length * 8L;
+    long tileOffset = (limitOffset + keyLimits.length * 4L + 7) & ~7L;
+
+    Upload keys = new Upload(in, 0, !direct);
+    for (LaunchPlan.Copy c : plan.keyCopies()) {
+      keys.put(c);
+    }
+    keys.finish();
+    Upload values = new Upload(in, kRows * d * 2, !direct);
+    for (LaunchPlan.Copy c : plan.valueCopies()) {
+      values.put(c);
+    }
+    values.finish();
+    Upload tables = new Upload(meta, 0, false);
+    tables.putLongs(segmentTable);
+    tables.finish();
+    tables = new Upload(meta, limitOffset, false);
+    tables.putInts(keyLimits, 0, keyLimits.length);
+    tables.finish();
+    tables = new Upload(meta, tileOffset, false);
+    tables.putInts(tiles, 0, tiles.length);
+    tables.finish();
+    if (poisonOutputs) {
+      long values32 = qRows * (d + 2L);
+      Cuda.check(cuMemsetD32Async(out, 0x7fc00000, values32, s.compute), "cuMemsetD32Async", "values", values32);
+    }
+
+    CUdeviceptr k = in;
+    CUdeviceptr v = in.withByteOffset(kRows * d * 2);
+    CUdeviceptr q = in.withByteOffset(qBase * d * 2);
+    CUdeviceptr m = out.withByteOffset(qRows * d * 4);
+    CUdeviceptr l = out.withByteOffset(qRows * (d + 1L) * 4);
+    CUfunction f = device.function(kernelName);
+    int threads = device.config.get(kernelName, "threads");
+    int smem = device.sharedMemoryBytes(kernelName);
+    List<Partial> partials = plan.emptyPartials(queries);
+    for (int c = 0; c < chunks.size(); c++) {
+      long rowA = chunks.get(c)[2];
+      long rowB = chunks.get(c)[3];
+      Upload chunk = new Upload(in, (qBase + rowA) * d * 2, !direct);
+      for (LaunchPlan.Copy copy : plan.queryCopies()) {
+        if (copy.deviceRow() >= rowA && copy.deviceRow() < rowB) {
+          chunk.put(copy);
+        }
+      }
+      chunk.finish();
+      int e = c % GpuDevice.CHUNKS_IN_FLIGHT;
+      Cuda.check(cuEventRecord(s.uploaded[e], s.stream), "cuEventRecord");
+      Cuda.check(cuStreamWaitEvent(s.compute, s.uploaded[e], 0), "cuStreamWaitEvent");
+      Cuda.check(cuEventRecord(s.kernelStart[e], s.compute), "cuEventRecord");
+      int numTiles = tileStarts[c + 1] - tileStarts[c];
+      if (numTiles > 0) {
+        Pointer params = Pointer.to(Pointer.to(q), Pointer.to(k), Pointer.to(v), Pointer.to(out), Pointer.to(m),
+            Pointer.to(l), Pointer.to(meta), Pointer.to(meta.withByteOffset(limitOffset)),
+            Pointer.to(meta.withByteOffset(tileOffset + tileStarts[c] * 8L)),
+            Pointer.to(new int[] {numTiles}), Pointer.to(new float[] {scale}));
+        Cuda.check(cuLaunchKernel(f, numTiles, 1, 1, threads, 1, 1, smem, s.compute, params, null), "cuLaunchKernel",
+            "kernel", kernelName, "tiles", numTiles, "queryRows", rowB - rowA, "keyRows", kRows);
+      }
+      Cuda.check(cuEventRecord(s.computed[e], s.compute), "cuEventRecord");
+      if (c > 0) {
+        download(c - 1, chunks.get(c - 1), out, partials, kernelName);
+      }
+    }
+    download(chunks.size() - 1, chunks.get(chunks.size() - 1), out, partials, kernelName);
+    return partials;
+  }
+
+  /**
+   * Brings chunk {@code c}'s o, m, l back through the two download slots, each piece folded into
+   * the partials while the next one is copied; then adds the chunk's kernel time.
+   */
+  private void download(int c, long[] chunk, CUdeviceptr out, List<Partial> partials, String kernelName) {
+    int e = c % GpuDevice.CHUNKS_IN_FLIGHT;
+    Cuda.check(cuStreamWaitEvent(s.copyOut, s.computed[e], 0), "cuStreamWaitEvent");
+    long rowA = chunk[2];
+    long rowB = chunk[3];
+    long pieceRows = Math.max(1, slotBytes / ((d + 2L) * 4));
+    long pieces = (rowB - rowA + pieceRows - 1) / pieceRows;
+    if (pieces > 0) {
+      requestPiece(0, rowA, rowB, pieceRows, out);
+    }
+    for (long p = 0; p < pieces; p++) {
+      if (p + 1 < pieces) {
+        requestPiece(p + 1, rowA, rowB, pieceRows, out);
+      }
+      int slot = 2 + (int) (p & 1);
+      Cuda.check(cuEventSynchronize(s.slotDone[slot]), "cuEventSynchronize (forward kernel " + kernelName + ")",
+          "chunk", c, "queryRows", plan.queryRows(), "keyRows", plan.keyRows());
+      long a = rowA + p * pieceRows;
+      long b = Math.min(rowB, a + pieceRows);
+      int rows = (int) (b - a);
+      long base = slot * slotBytes;
+      plan.assembleRows(partials, a, b, floats(base, (long) rows * d), floats(base + (long) rows * d * 4, rows),
+          floats(base + (long) rows * (d + 1) * 4, rows));
+    }
+    float[] ms = new float[1];
+    Cuda.check(cuEventSynchronize(s.computed[e]), "cuEventSynchronize (forward kernel " + kernelName + ")",
+        "chunk", c);
+    Cuda.check(cuEventElapsedTime(ms, s.kernelStart[e], s.computed[e]), "cuEventElapsedTime");
+    kernelNanos += (long) (ms[0] * 1e6);
+  }
+
+  /** Copies rows {@code [a, b)} of piece {@code p}: o, then m, then l, into download slot 2 + p % 2. */
+  private void requestPiece(long p, long rowA, long rowB, long pieceRows, CUdeviceptr out) {
+    int slot = 2 + (int) (p & 1);
+    long a = rowA + p * pieceRows;
+    long b = Math.min(rowB, a + pieceRows);
+    long rows = b - a;
+    long base = slot * slotBytes;
+    long qRows = plan.queryRows();
+    copyOut(out, a * d * 4, base, rows * d * 4);
+    copyOut(out, (qRows * d + a) * 4, base + rows * d * 4, rows * 4);
+    copyOut(out, (qRows * (d + 1) + a) * 4, base + rows * (d + 1) * 4, rows * 4);
+    Cuda.check(cuEventRecord(s.slotDone[slot], s.copyOut), "cuEventRecord");
+  }
+
+  private void copyOut(CUdeviceptr out, long deviceOffset, long pinnedOffset, long bytes) {
+    Cuda.check(cuMemcpyDtoHAsync(s.pinned.withByteOffset(pinnedOffset), out.withByteOffset(deviceOffset), bytes,
+        s.copyOut), "cuMemcpyDtoHAsync", "offset", deviceOffset, "bytes", bytes);
+  }
+
+  private FloatBuffer floats(long offset, long count) {
+    return ring.duplicate().position(Math.toIntExact(offset)).limit(Math.toIntExact(offset + count * 4)).slice()
+        .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+  }
+
+  /**
+   * Bytes streamed through the two upload slots into one contiguous device range. With
+   * {@code convert} the slots carry fp32 values, copied to a device scratch buffer and converted
+   * there into the 16-bit target; otherwise bytes go to the target as they are.
+   */
+  private final class Upload {
+    private final CUdeviceptr target;
+    private final boolean convert;
+    private long targetOffset; // bytes of the target written by earlier flushes
+    private ByteBuffer slot;
+    private int slotIndex;
+
+    Upload(CUdeviceptr target, long targetOffset, boolean convert) {
+      this.target = target;
+      this.targetOffset = targetOffset;
+      this.convert = convert;
+    }
+
+    /** The rows of one plan copy: packed 16-bit bytes as they are, or fp32 values to convert. */
+    void put(LaunchPlan.Copy c) {
+      if (convert) {
+        float[] src = c.source().get();
+        putFloats(src, c.sourceRow() * d, c.rows() * d);
+      } else {
+        int rowBytes = d * 2;
+        putBytes(c.packed().bytes(), c.packed().vectorOffset(c.vector()) + c.sourceRow() * rowBytes,
+            c.rows() * rowBytes);
+      }
+    }
+
+    void putBytes(byte[] src, int off, int len) {
+      while (len > 0) {
+        ByteBuffer b = slot();
+        int n = Math.min(len, b.remaining());
+        b.put(src, off, n);
+        off += n;
+        len -= n;
+        flushIfFull();
+      }
+    }
+
+    void putFloats(float[] src, int off, int len) {
+      while (len > 0) {
+        ByteBuffer b = slot();
+        int n = Math.min(len, b.remaining() / 4);
+        b.asFloatBuffer().put(src, off, n);
+        b.position(b.position() + 4 * n);
+        off += n;
+        len -= n;
+        flushIfFull();
+      }
+    }
+
+    void putInts(int[] src, int off, int len) {
+      while (len > 0) {
+        ByteBuffer b = slot();
+        int n = Math.min(len, b.remaining() / 4);
+        b.asIntBuffer().put(src, off, n);
+        b.position(b.position() + 4 * n);
+        off += n;
+        len -= n;
+        flushIfFull();
+      }
+    }
+
+    void putLongs(long[] src) {
+      int off = 0;
+      int len = src.length;
+      while (len > 0) {
+        ByteBuffer b = slot();
+        int n = Math.min(len, b.remaining() / 8);
+        b.asLongBuffer().put(src, off, n);
+        b.position(b.position() + 8 * n);
+        off += n;
+        len -= n;
+        flushIfFull();
+      }
+    }
+
+    /** The current slot; a fresh one waits until the copy that last read it is done. */
+    private ByteBuffer slot() {
+      if (slot == null) {
+        slotIndex = nextUploadSlot;
+        nextUploadSlot ^= 1;
+        Cuda.check(cuEventSynchronize(s.slotDone[slotIndex]), "cuEventSynchronize (upload slot)");
+        slot = ring.duplicate().position(Math.toIntExact(slotIndex * slotBytes))
+            .limit(Math.toIntExact((slotIndex + 1) * slotBytes)).slice().order(ByteOrder.LITTLE_ENDIAN);
+      }
+      return slot;
+    }
+
+    /** Slots are multiples of 8 bytes and an upload puts one kind of value: a full slot has 0 left. */
+    private void flushIfFull() {
+      if (!slot.hasRemaining()) {
+        finish();
+      }
+    }
+
+    /** Sends what the current slot holds. */
+    void finish() {
+      if (slot == null || slot.position() == 0) {
+        slot = null;
+        return;
+      }
+      long bytes = slot.position();
+      Pointer from = s.pinned.withByteOffset(slotIndex * slotBytes);
+      if (convert) {
+        if (scratch[slotIndex] == null) {
+          scratch[slotIndex] = device.pool.acquire(slotBytes);
+        }
+        Cuda.check(cuMemcpyHtoDAsync(scratch[slotIndex], from, bytes, s.stream), "cuMemcpyHtoDAsync", "bytes", bytes);
+        long values = bytes / 4;
+        GpuBackend.convert(device, s, precision, scratch[slotIndex], target.withByteOffset(targetOffset), values);
+        targetOffset += values * 2;
+      } else {
+        Cuda.check(cuMemcpyHtoDAsync(target.withByteOffset(targetOffset), from, bytes, s.stream), "cuMemcpyHtoDAsync",
+            "offset", targetOffset, "bytes", bytes);
+        targetOffset += bytes;
+      }
+      Cuda.check(cuEventRecord(s.slotDone[slotIndex], s.stream), "cuEventRecord");
+      slot = null;
+    }
+  }
+}
