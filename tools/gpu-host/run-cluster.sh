@@ -2,7 +2,7 @@
 # On the GPU host, after unpack.sh staged the JRE, Spark's jars and the app in /opt/stage: the job
 # through bin/flashspark-cluster (standalone Master and Workers, one GPU per worker as a Spark
 # resource), next to Spark local mode on the same input.
-#   run-cluster.sh 1m      one document of TOKENS (1M) tokens x 8 heads, d=128, causal, packed bf16:
+#   run-cluster.sh 1m      one document of TOKENS (1M) tokens x HEADS (8) heads, d=128, causal, packed bf16:
 #                          local mode, then clusters of 1..GPUS workers (one GPU each); outputs
 #                          checked on sampled rows against the float64 reference
 #   run-cluster.sh sweep   bench --sweep SWEEP (smoke) --backend gpu --output $OUT/sweep (results.json, plots)
@@ -66,8 +66,8 @@ if [[ $mode == sweep ]]; then
   exit "${PIPESTATUS[0]}"
 fi
 if [[ $mode == 1m ]]; then
-  input=$work/tokens
-  [ -f $input/_SUCCESS ] || local_run generate --output $input --docs 1 --tokens ${TOKENS:-1048576} --heads 8 --dim 128 \
+  input=$work/tokens-${HEADS:-8}x${TOKENS:-1048576}
+  [ -f $input/_SUCCESS ] || local_run generate --output $input --docs 1 --tokens ${TOKENS:-1048576} --heads ${HEADS:-8} --dim 128 \
     --packed bf16 > "$OUT/generate-1m.log" 2>&1
   args=(--causal --backend gpu ${SCORE_ARGS:-})
   check=(--causal --precision bf16 --doc-heads 1 --rows ${CHECK_ROWS:-16})

@@ -9,7 +9,7 @@ OUT=${OUT:-/tmp/flashspark-out}; mkdir -p "$OUT"
 stage=/opt/stage; mkdir -p "$stage"
 [ -x "$stage/jre/bin/java" ] || tar -C "$stage" -xJf "$root/.stage/jre.tar.xz"
 java=$stage/jre/bin/java
-app=$root/.stage/app
+app=$root/.stage/app; [ -d "$app" ] || app=$stage/app # carried in this call, or staged by unpack.sh
 cp="$(ls "$app"/*.jar | grep -v console-standalone | tr '\n' ':')"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
