@@ -54,25 +54,20 @@ public final class ReferenceCheck {
       for (PackedRows b : self ? qs.keys() : blocks(keys, dh, TableRole.KEYS, packedAs).keys()) {
         kv.add(b.keyValueBlock());
       }
-      QueryBlock all = concatenated(qs.queries());
-      int dim = all.dim();
-      int[] pick = evenlySpaced(all.rows(), sampleRows);
-      float[] sampled = new float[pick.length * dim];
-      long[] samplePos = new long[pick.length];
-      List<Object> positions = new ArrayList<>(pick.length);
-      for (int i = 0; i < pick.length; i++) {
-        System.arraycopy(all.q(), pick[i] * dim, sampled, i * dim, dim);
-        samplePos[i] = all.pos()[pick[i]];
-        positions.add(samplePos[i]);
+      QueryBlock q = sampled(qs.queries(), sampleRows);
+      int dim = q.dim();
+      long[] samplePos = q.pos();
+      List<Object> positions = new ArrayList<>(q.rows());
+      for (long p : samplePos) {
+        positions.add(p);
       }
-      QueryBlock q = new QueryBlock(pick.length, dim, sampled, samplePos);
       ReferenceAttention.Result ref = ReferenceAttention.forward(q, kv, spec);
       Map<Long, Row> rows = new HashMap<>();
       for (Row r : output.where(col(TokenTable.DOC_ID).equalTo(dh.docId()).and(col(TokenTable.HEAD).equalTo(dh.head()))
           .and(col(TokenTable.POS).isin(positions.toArray()))).collectAsList()) {
         rows.put(r.getLong(2), r);
       }
-      for (int s = 0; s < pick.length; s++) {
+      for (int s = 0; s < q.rows(); s++) {
         Row row = rows.get(samplePos[s]);
         if (row == null) {
           continue; // counted by countMismatches
@@ -165,33 +160,53 @@ public final class ReferenceCheck {
     return out;
   }
 
-  /** Query blocks (in position order) as one block of fp32 rows. */
-  private static QueryBlock concatenated(List<PackedRows> blocks) {
+  /**
+   * {@code k} query rows evenly spaced over the blocks (in position order), the last row always
+   * among them, as one block of fp32 rows; only the blocks holding a sampled row are widened, so a
+   * document of any length is sampled (16M rows x d 128 do not fit one Java array).
+   */
+  private static QueryBlock sampled(List<PackedRows> blocks, int k) {
     int dim = blocks.get(0).dim();
-    int rows = 0;
+    long total = 0;
     for (PackedRows b : blocks) {
-      rows += b.rows();
+      total += b.rows();
     }
-    float[] q = new float[rows * dim];
-    long[] pos = new long[rows];
-    int at = 0;
-    for (PackedRows b : blocks) {
-      QueryBlock block = b.queryBlock();
-      System.arraycopy(block.q(), 0, q, at * dim, block.rows() * dim);
-      System.arraycopy(block.pos(), 0, pos, at, block.rows());
-      at += block.rows();
+    long[] pick = evenlySpaced(total, k);
+    float[] q = new float[pick.length * dim];
+    long[] pos = new long[pick.length];
+    int block = 0;
+    long blockStart = 0;
+    QueryBlock widened = null;
+    for (int i = 0; i < pick.length; i++) {
+      while (pick[i] >= blockStart + blocks.get(block).rows()) {
+        blockStart += blocks.get(block++).rows();
+        widened = null;
+      }
+      if (widened == null) {
+        widened = blocks.get(block).queryBlock();
+      }
+      int row = (int) (pick[i] - blockStart);
+      System.arraycopy(widened.q(), row * dim, q, i * dim, dim);
+      pos[i] = widened.pos()[row];
     }
-    return new QueryBlock(rows, dim, q, pos);
+    return new QueryBlock(pick.length, dim, q, pos);
   }
 
   static int[] evenlySpaced(int n, int k) {
-    int m = Math.min(n, Math.max(1, k));
-    int[] out = new int[m];
-    for (int i = 0; i < m; i++) {
-      out[i] = (int) ((long) i * (n - 1) / Math.max(1, m - 1));
+    long[] picks = evenlySpaced((long) n, k);
+    int[] out = new int[picks.length];
+    for (int i = 0; i < picks.length; i++) {
+      out[i] = (int) picks[i];
     }
-    if (m == 1) {
-      out[0] = n - 1; // the last row sees the most keys under causal masking
+    return out;
+  }
+
+  /** {@code min(n, k)} ascending indices in {@code [0, n)} evenly spaced, the last one included. */
+  static long[] evenlySpaced(long n, int k) {
+    int m = (int) Math.min(n, Math.max(1, k));
+    long[] out = new long[m];
+    for (int i = 0; i < m; i++) {
+      out[i] = m == 1 ? n - 1 : i * (n - 1) / (m - 1); // the last row sees the most keys (causal)
     }
     return out;
   }
