@@ -251,6 +251,10 @@ final class StagedLaunch {
         .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
   }
 
+  private interface SlotWriter {
+    void write(ByteBuffer slot, int from, int count);
+  }
+
   /**
    * Bytes streamed through the two upload slots into one contiguous device range. With
    * {@code convert} the slots carry fp32 values, copied to a device scratch buffer and converted
@@ -282,50 +286,32 @@ final class StagedLaunch {
     }
 
     void putBytes(byte[] src, int off, int len) {
-      while (len > 0) {
-        ByteBuffer b = slot();
-        int n = Math.min(len, b.remaining());
-        b.put(src, off, n);
-        off += n;
-        len -= n;
-        flushIfFull();
-      }
+      putValues(len, 1, (b, from, n) -> b.duplicate().put(src, off + from, n));
     }
 
     void putFloats(float[] src, int off, int len) {
-      while (len > 0) {
-        ByteBuffer b = slot();
-        int n = Math.min(len, b.remaining() / 4);
-        b.asFloatBuffer().put(src, off, n);
-        b.position(b.position() + 4 * n);
-        off += n;
-        len -= n;
-        flushIfFull();
-      }
+      putValues(len, 4, (b, from, n) -> b.asFloatBuffer().put(src, off + from, n));
     }
 
     void putInts(int[] src, int off, int len) {
-      while (len > 0) {
-        ByteBuffer b = slot();
-        int n = Math.min(len, b.remaining() / 4);
-        b.asIntBuffer().put(src, off, n);
-        b.position(b.position() + 4 * n);
-        off += n;
-        len -= n;
-        flushIfFull();
-      }
+      putValues(len, 4, (b, from, n) -> b.asIntBuffer().put(src, off + from, n));
     }
 
     void putLongs(long[] src) {
-      int off = 0;
-      int len = src.length;
-      while (len > 0) {
+      putValues(src.length, 8, (b, from, n) -> b.asLongBuffer().put(src, from, n));
+    }
+
+    /**
+     * {@code count} values of {@code unit} bytes, as many per slot as fit: {@code put} writes
+     * values {@code [from, from + n)} at the slot's position (without moving it).
+     */
+    private void putValues(int count, int unit, SlotWriter put) {
+      for (int from = 0; from < count; ) {
         ByteBuffer b = slot();
-        int n = Math.min(len, b.remaining() / 8);
-        b.asLongBuffer().put(src, off, n);
-        b.position(b.position() + 8 * n);
-        off += n;
-        len -= n;
+        int n = Math.min(count - from, b.remaining() / unit);
+        put.write(b, from, n);
+        b.position(b.position() + unit * n);
+        from += n;
         flushIfFull();
       }
     }
