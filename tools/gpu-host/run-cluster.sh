@@ -37,7 +37,11 @@ cluster=$root/bin/flashspark-cluster
 java=$stage/jre/bin/java
 cp="$(ls "$app"/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"
 opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
-jrun=("$java" -Xmx${HEAP:-100g} $opts -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
+# local mode reads conf/spark-local.conf as bin/flashspark does (PROFILE=none: no profile)
+profile=()
+[ "${PROFILE:-}" = none ] || while read -r key value; do [[ -z "$key" || "$key" == \#* ]] || profile+=("-D$key=$value")
+  done < "${PROFILE:-$root/conf/spark-local.conf}"
+jrun=("$java" -Xmx${HEAP:-100g} $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
 local_run() { "${jrun[@]}" "$@"; }
 local_score() { "${jrun[0]}" ${JVM_EXTRA:-} "${jrun[@]:1}" score "$@"; }

@@ -85,11 +85,11 @@ public final class ScoreJob {
     private final int dim;
     private final double pairs;
     private final long plannedAt;
-    private final DiskCache cached;
+    private final RowCache cached;
 
     private Prepared(Dataset<Row> output, BlockPlanner.Plan plan, BlockPlanner.Traffic traffic,
         JobMetrics.Accumulators acc, BlockStats queryStats, BlockStats keyStats, int dim, double pairs, long plannedAt,
-        DiskCache cached) {
+        RowCache cached) {
       this.output = output;
       this.plan = plan;
       this.traffic = traffic;
@@ -147,18 +147,25 @@ public final class ScoreJob {
   public Prepared prepare(Dataset<Row> keys, String keysName, Dataset<Row> queries, String queriesName) {
     BackendCheck.beforeReading(spark, options);
     boolean cross = queries != null;
-    progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions");
-    DiskCache cached = new DiskCache();
+    long inputBytes = inputBytes(keys) + (cross ? inputBytes(queries) : 0);
+    // on a cluster the shape's GPUs come from the executors' settings; locally, from the backend
+    ClusterShape shape = ClusterShape.of(spark, options.backend().equals("gpu"));
+    StorageLevel level = fragmentLevel(inputBytes, TaskMemory.sparkPoolBytes(spark) * shape.executors());
+    progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions (kept "
+        + (level.useMemory() ? "in memory" : "on local disk") + " for the second pass)");
+    RowCache cached = new RowCache();
     try {
-      Fragments.Table keyTable = fragments(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF, cached);
-      Fragments.Table queryTable = cross ? fragments(queries, queriesName, TableRole.QUERIES, cached) : keyTable;
+      Fragments.Table keyTable = fragments(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF, cached, level);
+      Fragments.Table queryTable = cross ? fragments(queries, queriesName, TableRole.QUERIES, cached, level)
+          : keyTable;
       // the GPU stages packed bytes as they are when they travel in the precision it computes in:
       // cells then never widen q, k, v to fp32, and the planner counts packed bytes per row
       Precision gpuPrecision = options.precision() == null ? Precision.BF16 : options.precision();
       boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
           && queryTable.shippedIn(gpuPrecision);
       int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
-      return plan(keyTable.rows(), keysName, queryTable.rows(), queriesName, cross, !packedCells, valueBytes, cached);
+      return plan(keyTable.rows(), keysName, queryTable.rows(), queriesName, cross, !packedCells, valueBytes, cached,
+          shape);
     } catch (Exception e) {
       cached.close(); // also when validation fails
       throw InputException.rethrow(e);
@@ -207,16 +214,44 @@ public final class ScoreJob {
     }
   }
 
-  private Fragments.Table fragments(Dataset<Row> table, String name, TableRole role, DiskCache cached) {
-    // on local disk (the page cache keeps them warm): fragments held in the heap took the room
-    // the cells need on small executors
+  private Fragments.Table fragments(Dataset<Row> table, String name, TableRole role, RowCache cached,
+      StorageLevel level) {
     Fragments.Table t = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(), options.precision());
-    Dataset<Row> rows = cached.keep(t.rows(), StorageLevel.DISK_ONLY());
+    Dataset<Row> rows = cached.keep(t.rows(), level);
     return new Fragments.Table(rows, t.query(), t.keys());
   }
 
+  /**
+   * Where the fragments wait between their two reads (validation, then routing): in memory when
+   * the input is at most a quarter of the memory Spark manages in its executors (its unified
+   * execution and storage pool; the cells live outside it), else on local disk. In memory they are
+   * neither serialised nor written (1.6 GB on 2 cores: packing, caching and validating 6.5 s ->
+   * 4.4 s, routing them 4.0 s -> 3.4 s); on small executors fragments held in the heap took the
+   * room the cells need, and a document of any length must still run, so large inputs go to
+   * disk, where the page cache keeps them warm. Spilling to disk stays possible either way.
+   */
+  static StorageLevel fragmentLevel(long inputBytes, long sparkPoolBytes) {
+    String forced = System.getProperty(FRAGMENT_CACHE, "auto");
+    switch (forced) {
+      case "memory": return StorageLevel.MEMORY_AND_DISK();
+      case "disk": return StorageLevel.DISK_ONLY();
+      case "auto": return inputBytes <= sparkPoolBytes / 4 ? StorageLevel.MEMORY_AND_DISK() : StorageLevel.DISK_ONLY();
+      default: throw new InputException("-D" + FRAGMENT_CACHE + " must be auto, memory or disk, got '" + forced + "'");
+    }
+  }
+
+  /** JVM property overriding {@link #fragmentLevel}'s choice: auto (default), memory or disk. */
+  static final String FRAGMENT_CACHE = "flashspark.fragmentCache";
+
+  /** The size Spark's optimizer gives a table (for Parquet, its files' bytes). */
+  private static long inputBytes(Dataset<Row> table) {
+    scala.math.BigInt size = ((org.apache.spark.sql.classic.Dataset<Row>) table).queryExecution().optimizedPlan()
+        .stats().sizeInBytes();
+    return size.isValidLong() ? size.longValue() : Long.MAX_VALUE;
+  }
+
   private Prepared plan(Dataset<Row> keyFragments, String keysName, Dataset<Row> queryFragments, String queriesName,
-      boolean cross, boolean widened, int valueBytes, DiskCache cached) {
+      boolean cross, boolean widened, int valueBytes, RowCache cached, ClusterShape shape) {
     progress.step("validating input");
     BlockStats keyStats = Progress.described(spark, "reading, packing and validating " + (cross ? "keys" : "tokens"),
         () -> BlockStats.of(keyFragments, cross ? "kv" : null, keysName));
@@ -228,8 +263,6 @@ public final class ScoreJob {
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       TaskMemory.checkDriverMerge(queryRows, dim);
     }
-    // on a cluster the shape's GPUs come from the executors' settings; locally, from the backend
-    ClusterShape shape = ClusterShape.of(spark, options.backend().equals("gpu"));
     int targetCells = options.targetCells() > 0 ? options.targetCells() : shape.defaultCells();
     // the block-sized arrays a cell holds: packed key/value and query blocks, vectors widened to fp32
     long blockRows = options.blockSize();

@@ -18,10 +18,20 @@ final class TaskMemory {
   /** The share of one of {@code concurrent} tasks running at once in an executor. */
   static long defaultTaskBytes(SparkSession spark, int concurrent) {
     SparkConf conf = spark.sparkContext().getConf();
-    boolean local = spark.sparkContext().isLocal();
-    long heap = local ? Runtime.getRuntime().maxMemory() : spark.sparkContext().executorMemory() * (1L << 20);
+    long heap = executorHeap(spark);
     double userFraction = 1 - conf.getDouble("spark.memory.fraction", 0.6);
     return Math.max(MIN_TASK_BYTES, (long) ((heap - RESERVED) * userFraction / Math.max(1, concurrent)));
+  }
+
+  /** The memory Spark manages in one executor: its execution and storage pool (not the cells'). */
+  static long sparkPoolBytes(SparkSession spark) {
+    SparkConf conf = spark.sparkContext().getConf();
+    return (long) ((executorHeap(spark) - RESERVED) * conf.getDouble("spark.memory.fraction", 0.6));
+  }
+
+  private static long executorHeap(SparkSession spark) {
+    return spark.sparkContext().isLocal() ? Runtime.getRuntime().maxMemory()
+        : spark.sparkContext().executorMemory() * (1L << 20);
   }
 
   /**
@@ -42,7 +52,7 @@ final class TaskMemory {
         return 1L << 20;
       }
     }
-    long heap = spark.sparkContext().executorMemory() * (1L << 20);
+    long heap = executorHeap(spark);
     long region = Long.highestOneBit(Math.max(1, heap / 2048));
     return Math.max(1L << 20, Math.min(32L << 20, region));
   }

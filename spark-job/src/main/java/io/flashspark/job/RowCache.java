@@ -16,7 +16,7 @@ import org.apache.spark.storage.StorageLevel;
  * {@code localCheckpoint}, which is as fast but fails the job then). Built on the classic
  * session's {@code internalCreateDataFrame} (public in the bytecode, not in Spark's API docs).
  */
-final class DiskCache implements AutoCloseable {
+final class RowCache implements AutoCloseable {
   private final List<RDD<InternalRow>> kept = new ArrayList<>();
 
   /** {@code rows}, computed once at the first action on the result and then read from {@code level}. */
