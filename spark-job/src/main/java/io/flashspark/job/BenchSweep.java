@@ -151,8 +151,8 @@ final class BenchSweep {
       Path work = dir.resolve("job-work-" + i++);
       String input = work.resolve("tokens").toString();
       String output = work.resolve("attention").toString();
-      TokenTable.parquetWriter(SyntheticTokens.generate(spark, c.docs(), c.tokens(), c.heads(), c.dim(), 11,
-          VectorEncoding.BF16)).mode("overwrite").parquet(input);
+      TokenTable.writeParquet(SyntheticTokens.generate(spark, c.docs(), c.tokens(), c.heads(), c.dim(), 11,
+          VectorEncoding.BF16), input, "overwrite");
       ScoreOptions options = new ScoreOptions(input, output, null, true, ScoreOptions.DEFAULT_BLOCK_SIZE,
           ScoreOptions.MergeMode.DISTRIBUTED, backend, gpu ? Precision.BF16 : null, Double.NaN, null, 0,
           ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES, 0, true, VectorEncoding.BF16, ScoreOptions.AUTO_WRITE_TASKS);

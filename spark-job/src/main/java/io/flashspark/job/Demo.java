@@ -47,8 +47,8 @@ final class Demo {
     out.printf("flashspark demo: %d docs x %d heads x %d tokens, d=%d, causal; Spark %s, %d cores (%s)%n", docs, heads,
         tokens, dim, spark.version(), spark.sparkContext().defaultParallelism(), spark.sparkContext().master());
     try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), input, true)) {
-      TokenTable.parquetWriter(SyntheticTokens.generate(spark, docs, tokens, heads, dim, 7, VectorEncoding.FP32))
-          .parquet(staged.path());
+      TokenTable.writeParquet(SyntheticTokens.generate(spark, docs, tokens, heads, dim, 7, VectorEncoding.FP32),
+          staged.path(), null);
       staged.commit();
     }
     ScoreOptions options = new ScoreOptions(input, output, null, true, ScoreOptions.DEFAULT_BLOCK_SIZE,

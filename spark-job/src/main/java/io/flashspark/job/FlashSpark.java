@@ -165,8 +165,8 @@ public final class FlashSpark implements Runnable {
       long start = System.currentTimeMillis();
       try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), output,
           overwrite)) {
-        TokenTable.parquetWriter(SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding))
-            .parquet(staged.path());
+        TokenTable.writeParquet(SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding), staged.path(),
+            null);
         staged.commit();
       }
       out.printf("generated %d docs x %d heads x %d tokens (d=%d, %s) into %s in %.1fs%n", docs, heads, tokens, dim,

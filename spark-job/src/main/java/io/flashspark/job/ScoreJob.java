@@ -195,7 +195,7 @@ public final class ScoreJob {
         long commitStart;
         try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, options.output(), options.overwrite())) {
           Progress.described(spark, "routing blocks to cells, computing attention, writing the output", () -> {
-            TokenTable.parquetWriter(p.output).parquet(staged.path());
+            TokenTable.writeParquet(p.output, staged.path(), null);
             return null;
           });
           commitStart = System.currentTimeMillis();

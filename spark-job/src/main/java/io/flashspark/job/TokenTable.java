@@ -75,16 +75,51 @@ public final class TokenTable {
    * page plain: half the output writing's time in a profile (a 512 x 1k x d128 score on the CPU).
    * doc_id, head and pos keep their dictionary and run-length encodings.
    */
-  public static DataFrameWriter<Row> parquetWriter(Dataset<Row> table) {
+  private static DataFrameWriter<Row> parquetWriter(Dataset<Row> table) {
     DataFrameWriter<Row> w = table.write();
     for (StructField f : table.schema().fields()) {
       if (f.dataType() instanceof ArrayType) {
-        w = w.option("parquet.enable.dictionary#" + f.name() + ".list.element", "false");
+        // the element's column path: standard three-level lists, and the legacy two-level ones
+        w = w.option("parquet.enable.dictionary#" + f.name() + ".list.element", "false")
+            .option("parquet.enable.dictionary#" + f.name() + ".array", "false");
       } else if (f.dataType() instanceof BinaryType || f.dataType() instanceof DoubleType) {
         w = w.option("parquet.enable.dictionary#" + f.name(), "false");
       }
     }
     return w;
+  }
+
+  /**
+   * Writes a table of vectors with {@link #parquetWriter} ({@code mode}: a save mode, or null for
+   * the default, error if it exists). Arrays of non-null floats (the output's {@code o}) go in
+   * Parquet's two-level list layout ({@code spark.sql.parquet.writeLegacyFormat} for this write
+   * only): one repeated float per element instead of a group around each, which Spark's writer
+   * costs a third less time (1M rows x 128 floats on 2 cores: 5.6 s -> 3.8 s); Spark, pyarrow and
+   * other readers take both layouts as the same {@code array<float>}. Tables with an array that may
+   * hold nulls keep the standard layout (the legacy one would wrap each element in a group).
+   */
+  public static void writeParquet(Dataset<Row> table, String path, String mode) {
+    StructField[] fields = table.schema().fields();
+    boolean arrays = java.util.Arrays.stream(fields).anyMatch(f -> f.dataType() instanceof ArrayType)
+        && java.util.Arrays.stream(fields).noneMatch(f -> f.dataType() instanceof ArrayType a && a.containsNull());
+    org.apache.spark.sql.RuntimeConfig conf = table.sparkSession().conf();
+    String key = "spark.sql.parquet.writeLegacyFormat";
+    scala.Option<String> before = conf.getOption(key);
+    if (arrays) {
+      conf.set(key, "true");
+    }
+    try {
+      DataFrameWriter<Row> w = parquetWriter(table);
+      (mode == null ? w : w.mode(mode)).parquet(path);
+    } finally {
+      if (arrays) {
+        if (before.isDefined()) {
+          conf.set(key, before.get());
+        } else {
+          conf.unset(key);
+        }
+      }
+    }
   }
 
   /**
