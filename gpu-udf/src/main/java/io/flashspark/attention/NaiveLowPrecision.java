@@ -22,10 +22,13 @@ public final class NaiveLowPrecision {
     }
     Partial out = Partial.empty(q.rows(), dim);
     float[] scores = new float[keys];
+    RoundedInputs rounded = new RoundedInputs(precision);
+    float[] qr = rounded.q(q);
     for (int i = 0; i < q.rows(); i++) {
       float max = Float.NEGATIVE_INFINITY;
       int idx = 0;
       for (KeyValueBlock kv : kvs) {
+        float[] kr = rounded.k(kv);
         for (int j = 0; j < kv.rows(); j++, idx++) {
           if (spec.causal() && kv.pos()[j] > q.pos()[i]) {
             scores[idx] = Float.NEGATIVE_INFINITY;
@@ -33,7 +36,7 @@ public final class NaiveLowPrecision {
           }
           float dot = 0;
           for (int c = 0; c < dim; c++) {
-            dot += precision.round(q.q()[i * dim + c]) * precision.round(kv.k()[j * dim + c]);
+            dot += qr[i * dim + c] * kr[j * dim + c];
           }
           scores[idx] = dot * scale;
           max = Math.max(max, scores[idx]);
@@ -46,12 +49,13 @@ public final class NaiveLowPrecision {
       float[] acc = new float[dim];
       idx = 0;
       for (KeyValueBlock kv : kvs) {
+        float[] vr = rounded.v(kv);
         for (int j = 0; j < kv.rows(); j++, idx++) {
           float p = (float) Math.exp(scores[idx] - max);
           sum += p;
           float pr = precision.round(p);
           for (int c = 0; c < dim; c++) {
-            acc[c] += pr * precision.round(kv.v()[j * dim + c]);
+            acc[c] += pr * vr[j * dim + c];
           }
         }
       }

@@ -27,10 +27,13 @@ public final class ReferenceAttention {
     double[] o = new double[q.rows() * dim];
     double[] lse = new double[q.rows()];
     double[] scores = new double[keys];
+    RoundedInputs rounded = new RoundedInputs(precision);
+    float[] qr = rounded.q(q);
     for (int i = 0; i < q.rows(); i++) {
       double max = Double.NEGATIVE_INFINITY;
       int idx = 0;
       for (KeyValueBlock kv : kvs) {
+        float[] kr = rounded.k(kv);
         for (int j = 0; j < kv.rows(); j++, idx++) {
           if (spec.causal() && kv.pos()[j] > q.pos()[i]) {
             scores[idx] = Double.NEGATIVE_INFINITY;
@@ -38,7 +41,7 @@ public final class ReferenceAttention {
           }
           double dot = 0;
           for (int c = 0; c < dim; c++) {
-            dot += (double) precision.round(q.q()[i * dim + c]) * precision.round(kv.k()[j * dim + c]);
+            dot += (double) qr[i * dim + c] * kr[j * dim + c];
           }
           scores[idx] = dot * scale;
           max = Math.max(max, scores[idx]);
@@ -51,6 +54,7 @@ public final class ReferenceAttention {
       double sum = 0;
       idx = 0;
       for (KeyValueBlock kv : kvs) {
+        float[] vr = rounded.v(kv);
         for (int j = 0; j < kv.rows(); j++, idx++) {
           double p = Math.exp(scores[idx] - max);
           sum += p;
@@ -58,7 +62,7 @@ public final class ReferenceAttention {
             continue;
           }
           for (int c = 0; c < dim; c++) {
-            o[i * dim + c] += p * precision.round(kv.v()[j * dim + c]);
+            o[i * dim + c] += p * vr[j * dim + c];
           }
         }
       }
