@@ -65,12 +65,6 @@ final class StagedLaunch {
     return plan.segments().size() * 48L + ((plan.queryRows() * 4 + 7) & ~7L) + plan.numTiles() * 8L;
   }
 
-  /** Device bytes a launch of this plan allocates (what {@code flashspark.gpu.maxLaunchBytes} bounds). */
-  static long deviceBytes(LaunchPlan plan) {
-    int d = plan.dim();
-    return (2 * plan.keyRows() + plan.queryRows()) * d * 2 + metaBytes(plan) + plan.queryRows() * (d + 2L) * 4;
-  }
-
   /**
    * Runs the launch and returns one partial per query block, with the kernels' device time in
    * {@code kernelNanos[0]}.
