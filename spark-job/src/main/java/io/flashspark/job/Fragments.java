@@ -7,13 +7,16 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
+import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * Step one of {@code score}: a token table becomes <em>fragments</em>, each a run of one block's
@@ -51,14 +54,18 @@ public final class Fragments {
    * @param precision the job's precision, or null (the backend's default): fp32 inputs are
    *     rounded to a 16-bit precision here when one is asked for, since the kernels would round
    *     them anyway; 16-bit inputs travel as they are
+   * @param cache where the fragments are kept for a second read ({@code level}), or null
    */
   public static Table pack(Dataset<Row> table, String name, TableRole role, VectorEncoding packedAs, int blockSize,
-      Precision precision) {
+      Precision precision, RowCache cache, org.apache.spark.storage.StorageLevel level) {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, packedAs);
     Precision q = role.has("q") ? shipped(cols.encoding("q"), precision) : null;
     Precision kv = role.has("k") ? shipped(common(cols.encoding("k"), cols.encoding("v")), precision) : null;
     Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv);
-    return new Table(cols.rows().mapPartitions(packer, Encoders.row(SCHEMA)), q, kv);
+    org.apache.spark.sql.classic.Dataset<Row> tokens = (org.apache.spark.sql.classic.Dataset<Row>) cols.rows();
+    RDD<InternalRow> fragments = tokens.queryExecution().toRdd().toJavaRDD().mapPartitions(packer).rdd();
+    return new Table(cache == null ? tokens.sparkSession().internalCreateDataFrame(fragments, SCHEMA, false)
+        : cache.keep(fragments, SCHEMA, tokens.sparkSession(), level), q, kv);
   }
 
   /** A table's fragments and the precisions its sides travel in (null where the role lacks one). */
@@ -90,8 +97,12 @@ public final class Fragments {
     return k == v ? k : VectorEncoding.FP32;
   }
 
-  /** Packs one input partition into fragments, one open writer per block. */
-  static final class Packer implements MapPartitionsFunction<Row, Row> {
+  /**
+   * Packs one input partition into fragments, one open writer per block. Works on Spark's
+   * Tungsten rows as the scan gives them (no external Row per token) and emits each fragment as an
+   * UnsafeRow of exactly its size, made once and never reused.
+   */
+  static final class Packer implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
     private static final long serialVersionUID = 1L;
     private final TableRole role;
     private final VectorEncoding[] inputs; // per q, k, v; null when the role lacks it
@@ -110,6 +121,7 @@ public final class Fragments {
     /** The rows of one block seen so far in this partition. */
     private final class Open {
       final String docId;
+      final UTF8String docIdUtf8;
       final int head;
       final long block;
       PackedRows.Writer q;
@@ -120,8 +132,9 @@ public final class Fragments {
       long minPos = Long.MAX_VALUE;
       long maxPos = Long.MIN_VALUE;
 
-      Open(String docId, int head, long block) {
+      Open(String docId, UTF8String docIdUtf8, int head, long block) {
         this.docId = docId;
+        this.docIdUtf8 = docIdUtf8;
         this.head = head;
         this.block = block;
       }
@@ -138,7 +151,7 @@ public final class Fragments {
         }
       }
 
-      Row finish() {
+      InternalRow finish() {
         byte[] qBytes = null;
         byte[] kvBytes = null;
         if (problem == null) {
@@ -151,16 +164,47 @@ public final class Fragments {
             kvBytes = null;
           }
         }
-        return RowFactory.create(docId, head, block, rows, Math.max(dim, 0), minPos, maxPos, problem, qBytes, kvBytes);
+        UTF8String problemUtf8 = problem == null ? null : UTF8String.fromString(problem);
+        int varBytes = padded(docIdUtf8.numBytes()) + (problemUtf8 == null ? 0 : padded(problemUtf8.numBytes()))
+            + (qBytes == null ? 0 : padded(qBytes.length)) + (kvBytes == null ? 0 : padded(kvBytes.length));
+        UnsafeRowWriter w = new UnsafeRowWriter(SCHEMA.size(), varBytes); // sized once: no growth, no copy
+        w.resetRowWriter();
+        w.write(0, docIdUtf8);
+        w.write(1, head);
+        w.write(2, block);
+        w.write(3, rows);
+        w.write(4, Math.max(dim, 0));
+        w.write(5, minPos);
+        w.write(6, maxPos);
+        if (problemUtf8 == null) {
+          w.setNullAt(7);
+        } else {
+          w.write(7, problemUtf8);
+        }
+        if (qBytes == null) {
+          w.setNullAt(8);
+        } else {
+          w.write(8, qBytes);
+        }
+        if (kvBytes == null) {
+          w.setNullAt(9);
+        } else {
+          w.write(9, kvBytes);
+        }
+        return w.getRow();
+      }
+
+      private int padded(int bytes) {
+        return (bytes + 7) & ~7;
       }
     }
 
-    @Override public Iterator<Row> call(Iterator<Row> input) {
+    @Override public Iterator<InternalRow> call(Iterator<InternalRow> input) {
       return new Iterator<>() {
         private final Map<BlockKey, Open> open = new HashMap<>();
         private final Open[] last = new Open[1]; // the previous row's block; a flush forgets it
         private long buffered;
-        private Iterator<Row> ready = java.util.Collections.emptyIterator();
+        private Iterator<InternalRow> ready = java.util.Collections.emptyIterator();
 
         @Override public boolean hasNext() {
           while (!ready.hasNext()) {
@@ -170,7 +214,7 @@ public final class Fragments {
             while (input.hasNext() && buffered < FLUSH_BYTES) {
               buffered += add(open, last, input.next());
             }
-            List<Row> out = new ArrayList<>(open.size());
+            List<InternalRow> out = new ArrayList<>(open.size());
             for (Open o : open.values()) {
               out.add(o.finish());
             }
@@ -182,7 +226,7 @@ public final class Fragments {
           return true;
         }
 
-        @Override public Row next() {
+        @Override public InternalRow next() {
           if (!hasNext()) {
             throw new java.util.NoSuchElementException();
           }
@@ -191,20 +235,23 @@ public final class Fragments {
       };
     }
 
-    /** Adds one token row to its block's writers; returns the bytes it added. */
-    private long add(Map<BlockKey, Open> open, Open[] lastOpen, Row row) {
-      String docId = row.isNullAt(0) ? "<null>" : row.getString(0);
+    private static final UTF8String NULL_DOC = UTF8String.fromString("<null>");
+
+    /** Adds one token row (doc_id, head, pos, then the role's vectors) to its block's writers; returns the bytes it added. */
+    private long add(Map<BlockKey, Open> open, Open[] lastOpen, InternalRow row) {
+      UTF8String docIdUtf8 = row.isNullAt(0) ? NULL_DOC : row.getUTF8String(0);
       boolean nullKey = row.isNullAt(0) || row.isNullAt(1) || row.isNullAt(2);
       long head = nullKey ? -1 : row.getLong(1);
       long pos = nullKey ? -1 : row.getLong(2);
       long block = nullKey ? Long.MIN_VALUE : Math.floorDiv(pos, (long) blockSize);
-      Open last = lastOpen[0];
-      Open o = last;
-      // input sorted by position (the usual case) keeps hitting the block of the row before
-      if (o == null || o.block != block || o.head != (int) head || !o.docId.equals(docId)) {
+      Open o = lastOpen[0];
+      // input sorted by position (the usual case) keeps hitting the block of the row before; the
+      // doc id is compared as bytes, a String is made only for a new block
+      if (o == null || o.block != block || o.head != (int) head || !o.docIdUtf8.equals(docIdUtf8)) {
+        UTF8String kept = docIdUtf8.clone(); // the scan reuses the row's buffer
+        String docId = kept.toString();
         o = open.computeIfAbsent(new BlockKey(new DocHead(docId, (int) head), block),
-            k -> new Open(docId, (int) head, block));
-        last = o;
+            k -> new Open(docId, kept, (int) head, block));
       }
       lastOpen[0] = o;
       long before = o.bytes();
@@ -233,9 +280,9 @@ public final class Fragments {
           o.fail("column '" + names[i] + "' is null at pos " + pos);
           return 0;
         }
-        Object value = inputs[i].packed() ? (byte[]) row.get(field) : row.getList(field);
+        Object value = inputs[i].packed() ? row.getBinary(field) : row.getArray(field);
         int dim = inputs[i].packed() ? VectorEncoding.valueCount((byte[]) value, inputs[i])
-            : ((List<?>) value).size();
+            : ((ArrayData) value).numElements();
         if (dim < 0) {
           o.fail("column '" + names[i] + "' at pos " + pos + ": packed " + inputs[i].label() + " value of "
               + ((byte[]) value).length + " bytes is not a whole number of " + inputs[i].bytesPerValue() + "-byte values");
@@ -307,14 +354,13 @@ public final class Fragments {
         if (from[i].packed()) {
           floats[i] = from[i].decode((byte[]) values[i], new String[1]);
         } else {
-          List<?> list = (List<?>) values[i];
-          floats[i] = new float[list.size()];
+          ArrayData array = (ArrayData) values[i];
+          floats[i] = new float[array.numElements()];
           for (int j = 0; j < floats[i].length; j++) {
-            Object x = list.get(j);
-            if (x == null) {
+            if (array.isNullAt(j)) {
               return "column '" + names[i] + "' has a null element at index " + j;
             }
-            floats[i][j] = (Float) x;
+            floats[i][j] = array.getFloat(j);
           }
         }
         for (int j = 0; j < floats[i].length; j++) {

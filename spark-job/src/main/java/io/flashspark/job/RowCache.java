@@ -6,6 +6,7 @@ import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 
 /**
@@ -24,10 +25,20 @@ final class RowCache implements AutoCloseable {
     org.apache.spark.sql.classic.Dataset<Row> classic = (org.apache.spark.sql.classic.Dataset<Row>) rows;
     // toRdd may hand out one reused row object per partition: copy before storing
     RDD<InternalRow> internal = classic.queryExecution().toRdd().toJavaRDD().map(InternalRow::copy).rdd();
-    internal.persist(level);
-    internal.setName("flashspark " + String.join(",", rows.columns()));
-    kept.add(internal);
-    return classic.sparkSession().internalCreateDataFrame(internal, rows.schema(), false);
+    return keep(internal, rows.schema(), classic.sparkSession(), level);
+  }
+
+  /**
+   * Rows of {@code schema} whose iterators hand out a new row object each time (so they are kept
+   * without a copy), computed once at the first action on the result and then read from
+   * {@code level}.
+   */
+  Dataset<Row> keep(RDD<InternalRow> fresh, StructType schema, org.apache.spark.sql.classic.SparkSession session,
+      StorageLevel level) {
+    fresh.persist(level);
+    fresh.setName("flashspark " + String.join(",", schema.fieldNames()));
+    kept.add(fresh);
+    return session.internalCreateDataFrame(fresh, schema, false);
   }
 
   /** Drops every kept block (without waiting). */

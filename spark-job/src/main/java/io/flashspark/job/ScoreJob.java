@@ -216,9 +216,8 @@ public final class ScoreJob {
 
   private Fragments.Table fragments(Dataset<Row> table, String name, TableRole role, RowCache cached,
       StorageLevel level) {
-    Fragments.Table t = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(), options.precision());
-    Dataset<Row> rows = cached.keep(t.rows(), level);
-    return new Fragments.Table(rows, t.query(), t.keys());
+    return Fragments.pack(table, name, role, options.packedAs(), options.blockSize(), options.precision(), cached,
+        level);
   }
 
   /**
