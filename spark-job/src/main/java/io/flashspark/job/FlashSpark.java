@@ -65,7 +65,13 @@ public final class FlashSpark implements Runnable {
   }
 
   public static void main(String[] args) {
-    int code = run(args, System.out, System.err);
+    PrintStream console = System.err;
+    // on Ctrl-C or SIGTERM Spark's threads die mid-flight and some print stack traces straight to
+    // System.err (a RejectedExecutionException from a pool shutting down): from the moment the
+    // shutdown starts they go to the log, and the console keeps our one line
+    org.apache.hadoop.util.ShutdownHookManager.get().addShutdownHook(
+        () -> System.setErr(new PrintStream(new LogLines(), true)), Integer.MAX_VALUE);
+    int code = run(args, System.out, console);
     // stopped here, not by Spark's shutdown hook: there, on a standalone cluster, the app client's
     // last RPCs race the closing thread pools and print a RejectedExecutionException trace
     SparkSession.getDefaultSession().foreach(session -> {
@@ -73,6 +79,20 @@ public final class FlashSpark implements Runnable {
       return null;
     });
     System.exit(code);
+  }
+
+  /** Text written to it, a line at a time, as warnings in the log. */
+  private static final class LogLines extends java.io.OutputStream {
+    private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+    @Override public synchronized void write(int b) {
+      if (b == '\n') {
+        LOG.warn("(stderr during shutdown) {}", line.toString(java.nio.charset.StandardCharsets.UTF_8));
+        line.reset();
+      } else {
+        line.write(b);
+      }
+    }
   }
 
   /**

@@ -111,6 +111,8 @@ class LauncherIT {
     l.process().toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its pipes)
     assertTrue(l.process().waitFor(60, TimeUnit.SECONDS));
     assertEquals(143, l.process().exitValue(), "interrupted: " + l.lines());
+    assertTrue(l.lines().stream().noneMatch(s -> s.startsWith("\tat ") || s.contains("Exception")),
+        "one line on the console, no stack trace of a dying Spark thread: " + l.lines());
     assertEquals(List.of(), entries(out), "no output and no staging directory after SIGTERM");
     assertEquals(List.of(), scratch(tmp), "Spark's scratch space deleted on SIGTERM");
   }
