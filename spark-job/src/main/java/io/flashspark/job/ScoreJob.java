@@ -148,9 +148,9 @@ public final class ScoreJob {
     BackendCheck.beforeReading(spark, options);
     boolean cross = queries != null;
     long inputBytes = inputBytes(keys) + (cross ? inputBytes(queries) : 0);
-    // on a cluster the shape's GPUs come from the executors' settings; locally, from the backend
-    ClusterShape shape = ClusterShape.of(spark, options.backend().equals("gpu"));
-    StorageLevel level = fragmentLevel(inputBytes, TaskMemory.sparkPoolBytes(spark) * shape.executors());
+    // the executors registered so far (the plan looks again once the data is read, when more may be)
+    int executors = ClusterShape.of(spark, options.backend().equals("gpu")).executors();
+    StorageLevel level = fragmentLevel(inputBytes, TaskMemory.sparkPoolBytes(spark) * executors);
     progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions (kept "
         + (level.useMemory() ? "in memory" : "on local disk") + " for the second pass)");
     RowCache cached = new RowCache();
@@ -164,8 +164,7 @@ public final class ScoreJob {
       boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
           && queryTable.shippedIn(gpuPrecision);
       int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
-      return plan(keyTable.rows(), keysName, queryTable.rows(), queriesName, cross, !packedCells, valueBytes, cached,
-          shape);
+      return plan(keyTable.rows(), keysName, queryTable.rows(), queriesName, cross, !packedCells, valueBytes, cached);
     } catch (Exception e) {
       cached.close(); // also when validation fails
       throw InputException.rethrow(e);
@@ -250,7 +249,7 @@ public final class ScoreJob {
   }
 
   private Prepared plan(Dataset<Row> keyFragments, String keysName, Dataset<Row> queryFragments, String queriesName,
-      boolean cross, boolean widened, int valueBytes, RowCache cached, ClusterShape shape) {
+      boolean cross, boolean widened, int valueBytes, RowCache cached) {
     progress.step("validating input");
     BlockStats keyStats = Progress.described(spark, "reading, packing and validating " + (cross ? "keys" : "tokens"),
         () -> BlockStats.of(keyFragments, cross ? "kv" : null, keysName));
@@ -262,6 +261,8 @@ public final class ScoreJob {
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       TaskMemory.checkDriverMerge(queryRows, dim);
     }
+    // on a cluster the shape's GPUs come from the executors' settings; locally, from the backend
+    ClusterShape shape = ClusterShape.of(spark, options.backend().equals("gpu"));
     int targetCells = options.targetCells() > 0 ? options.targetCells() : shape.defaultCells();
     // the block-sized arrays a cell holds: packed key/value and query blocks, vectors widened to fp32
     long blockRows = options.blockSize();
