@@ -14,7 +14,8 @@
 # score runs, nvidia-smi samples every GPU's utilisation every 250 ms: "GPU busy" is the sum over
 # samples of utilisation x 0.25 s (time a kernel was running), per GPU, to set against the wall time.
 # APP=app-before runs an earlier build staged beside the current one (local mode), SKIP_CHECK=1 skips
-# the reference checks. Logs go to $OUT; the table of wall times is printed last.
+# the reference checks, KEEP_OUTPUT=1 leaves the local run's output in /tmp/fs/out-local (check it in
+# a later call: jrun check ... --output /tmp/fs/out-local, while the machine stays warm). Logs go to $OUT; the table of wall times is printed last.
 set -uo pipefail
 mode=${1:-1m}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -92,7 +93,7 @@ for i in "${!variants[@]}"; do
   row "local[*] ${v:-default} (exit $?)" "$OUT/score-$mode-local-$i.log" "$(secs $t0)" "$util"
   checked --input $input --output $work/out-local "${check[@]}" > "$OUT/check-$mode-local-$i.log" 2>&1
   grep -h "missing or extra\|max |o" "$OUT/check-$mode-local-$i.log" | head -3 | tee -a "$table"
-  rm -rf $work/out-local
+  [ "${KEEP_OUTPUT:-0}" = 1 ] || rm -rf $work/out-local # KEEP_OUTPUT=1: left for a later check (last variant's)
 done
 for n in ${WORKERS:-$(seq 1 "$gpus")}; do
   [[ $n == 0 ]] && continue # WORKERS=0: local mode only
