@@ -399,7 +399,7 @@ public final class FlashSpark implements Runnable {
       out.printf("  backend: %s; merge: %s; block size %d; %s%n", String.join(", ", r.backends()),
           options.merge().name().toLowerCase(Locale.ROOT), options.blockSize(), r.plan().description());
       out.printf("  %.3g query-key pairs, %.2f GFLOP/s end to end (4*d FLOP per pair); attention kernels %.2fs"
-          + " (summed over tasks, %.0f%% of wall time)%n", r.pairs(), 4.0 * r.dim() * r.pairs() / seconds / 1e9,
+          + " (summed over tasks, which overlap where they share a GPU; %.0f%% of wall time)%n", r.pairs(), 4.0 * r.dim() * r.pairs() / seconds / 1e9,
           r.kernelMillis() / 1000.0, 100.0 * r.kernelMillis() / Math.max(1, r.millis()));
       ScoreJob.Timings t = r.timings();
       out.printf("  time by stage (wall): read, pack, validate and plan %.2fs; route %.2fs; compute %.2fs; merge %.2fs;"
