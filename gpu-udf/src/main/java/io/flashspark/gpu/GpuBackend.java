@@ -232,8 +232,7 @@ public final class GpuBackend implements AttentionBackend {
    * Consecutive ranges of the call's problems, each small enough for one launch: its device
    * memory (16-bit query rows with their fp32 outputs and causal limits, plus each distinct
    * key/value block once, in 16 bits: what {@link StagedLaunch} allocates) within {@code limit}
-   * bytes. A single problem
-   * over the limit is refused with advice.
+   * bytes. A single problem over the limit is refused with advice.
    */
   static List<int[]> launchGroups(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, int dim, long limit) {
     List<int[]> groups = new ArrayList<>();

@@ -67,6 +67,9 @@ final class GpuDevice {
    */
   static final int CHUNKS_IN_FLIGHT = 4;
 
+  /** Slots of a stream's pinned staging ring (StagedLaunch: two for uploads, then two for downloads). */
+  static final int RING_SLOTS = 4;
+
   /**
    * What one concurrent task uses: a copy-in stream ({@code stream}), a compute stream and a
    * copy-out stream, so that one chunk's copies overlap another chunk's kernel; per chunk in flight
@@ -77,12 +80,10 @@ final class GpuDevice {
     final CUstream stream = new CUstream();
     final CUstream compute = new CUstream();
     final CUstream copyOut = new CUstream();
-    final CUevent start = new CUevent();
-    final CUevent stop = new CUevent();
     final CUevent[] uploaded = events(CHUNKS_IN_FLIGHT, CUevent_flags.CU_EVENT_DISABLE_TIMING);
     final CUevent[] computed = events(CHUNKS_IN_FLIGHT, 0); // also ends the chunk's kernel timing
     final CUevent[] kernelStart = events(CHUNKS_IN_FLIGHT, 0);
-    final CUevent[] slotDone = events(4,
+    final CUevent[] slotDone = events(RING_SLOTS,
         CUevent_flags.CU_EVENT_DISABLE_TIMING | CUevent_flags.CU_EVENT_BLOCKING_SYNC);
     Pointer pinned;
     long capacity;
@@ -91,8 +92,6 @@ final class GpuDevice {
       for (CUstream s : new CUstream[] {stream, compute, copyOut}) {
         Cuda.check(cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
       }
-      Cuda.check(cuEventCreate(start, 0), "cuEventCreate");
-      Cuda.check(cuEventCreate(stop, 0), "cuEventCreate");
     }
 
     private CUevent[] events(int n, int flags) {

@@ -58,7 +58,7 @@ final class StagedLaunch {
     long staged = (2 * plan.keyRows() + plan.queryRows()) * d * (direct ? 2L : 4L);
     long needed = Math.max(Math.max(staged, metaBytes(plan)), plan.queryRows() * (d + 2L) * 4);
     this.slotBytes = Math.max(4096, Math.min(slotBytes, (needed + 7) & ~7L)) & ~7L;
-    this.ring = s.staging(4 * this.slotBytes);
+    this.ring = s.staging(GpuDevice.RING_SLOTS * this.slotBytes);
   }
 
   private static long metaBytes(LaunchPlan plan) {
@@ -204,7 +204,7 @@ final class StagedLaunch {
       if (p + 1 < pieces) {
         requestPiece(p + 1, rowA, rowB, pieceRows, out);
       }
-      int slot = 2 + (int) (p & 1);
+      int slot = downloadSlot(p);
       Cuda.check(cuEventSynchronize(s.slotDone[slot]), "cuEventSynchronize (forward kernel " + kernelName + ")",
           "chunk", c, "queryRows", plan.queryRows(), "keyRows", plan.keyRows());
       long a = rowA + p * pieceRows;
@@ -221,9 +221,14 @@ final class StagedLaunch {
     kernelNanos += (long) (ms[0] * 1e6);
   }
 
-  /** Copies rows {@code [a, b)} of piece {@code p}: o, then m, then l, into download slot 2 + p % 2. */
+  /** Download slots alternate after the two upload slots. */
+  private static int downloadSlot(long p) {
+    return 2 + (int) (p & 1);
+  }
+
+  /** Copies rows {@code [a, b)} of piece {@code p}: o, then m, then l, into its download slot. */
   private void requestPiece(long p, long rowA, long rowB, long pieceRows, CUdeviceptr out) {
-    int slot = 2 + (int) (p & 1);
+    int slot = downloadSlot(p);
     long a = rowA + p * pieceRows;
     long b = Math.min(rowB, a + pieceRows);
     long rows = b - a;
