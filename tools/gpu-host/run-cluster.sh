@@ -14,7 +14,7 @@
 # score runs, nvidia-smi samples every GPU's utilisation every 250 ms: "GPU busy" is the sum over
 # samples of utilisation x 0.25 s (time a kernel was running), per GPU, to set against the wall time.
 # APP=app-before runs an earlier build staged beside the current one (local mode), SKIP_CHECK=1 skips
-# the reference checks, KEEP_OUTPUT=1 leaves the local run's output in /tmp/fs/out-local (check it in
+# the reference checks, LOCAL_DIR sets local mode's spark.local.dir (default /tmp/spark-local), KEEP_OUTPUT=1 leaves the local run's output in /tmp/fs/out-local (check it in
 # a later call: jrun check ... --output /tmp/fs/out-local, while the machine stays warm). Logs go to $OUT; the table of wall times is printed last.
 set -uo pipefail
 mode=${1:-1m}
@@ -42,7 +42,7 @@ opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
 profile=()
 [ "${PROFILE:-}" = none ] || while read -r key value; do [[ -z "$key" || "$key" == \#* ]] || profile+=("-D$key=$value")
   done < "${PROFILE:-$root/conf/spark-local.conf}"
-jrun=("$java" -Xmx${HEAP:-100g} $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=/tmp/spark-local
+jrun=("$java" -Xmx${HEAP:-100g} $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=${LOCAL_DIR:-/tmp/spark-local}
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
 local_run() { "${jrun[@]}" "$@"; }
 local_score() { "${jrun[0]}" ${JVM_EXTRA:-} "${jrun[@]:1}" score "$@"; }
@@ -58,11 +58,21 @@ for line in open(sys.argv[1]):
     f = [x.strip() for x in line.split(",")]
     if len(f) == 2 and f[1].isdigit():
         busy[f[0]] += int(f[1]) / 100 * 0.25
-print(" ".join("gpu%s %.1fs" % (g, b) for g, b in sorted(busy.items())))' "$4")
+out = " ".join("gpu%s %.1fs" % (g, b) for g, b in sorted(busy.items()))
+try:  # vmstat: blocks of 1 KiB written/read per second; CPU user/system/idle/iowait in %
+    rows = [l.split() for l in open(sys.argv[1][:-4] + ".vmstat") if l.split() and l.split()[0].isdigit()]
+    col = lambda i: [int(r[i]) for r in rows]
+    out += "  host: %.1f GB written, %.1f GB read, cpu us %d%% sy %d%% wa %d%% (mean of %d s)" % (
+        sum(col(9)) / 1e6, sum(col(8)) / 1e6, sum(col(12)) / len(rows), sum(col(13)) / len(rows), sum(col(15)) / len(rows), len(rows))
+except Exception:
+    pass
+print(out)' "$4")
   printf '%-30s wall %7ss  score %7ss  kernels(summed) %7ss  busy: %s\n' "$1" "$3" "${s:-?}" "${k:-?}" "$busy" | tee -a "$table"; }
-# sampled RUN...: runs the command while nvidia-smi samples utilisation into $util
+# sampled RUN...: runs the command while nvidia-smi samples utilisation into $util and vmstat the
+# host's CPU, memory and disk traffic (every second) beside it
 sampled() { nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits -lms 250 > "$util" 2>/dev/null &
-  local mon=$!; "$@"; local rc=$?; kill $mon 2>/dev/null; wait $mon 2>/dev/null; return $rc; }
+  local mon=$!; vmstat -n 1 > "${util%.csv}.vmstat" 2>/dev/null & local vm=$!
+  "$@"; local rc=$?; kill $mon $vm 2>/dev/null; wait $mon $vm 2>/dev/null; return $rc; }
 checked() { [ "${SKIP_CHECK:-0}" = 1 ] && return 0; timeout ${CHECK_TIMEOUT:-150} "${jrun[@]}" check "$@"; }
 work=/tmp/fs; mkdir -p $work
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"

@@ -180,9 +180,17 @@ public final class PackedRows implements java.io.Serializable {
      * encoding at {@code encoded[i]}.
      */
     public void addEncoded(long position, byte[][] encoded) {
+      addEncoded(position, (i, dst, offset, length) -> System.arraycopy(encoded[i], 0, dst, offset, length));
+    }
+
+    /**
+     * Appends a row whose encoded vectors {@code source} copies into place itself (from wherever
+     * the caller holds them, with no intermediate array).
+     */
+    public void addEncoded(long position, EncodedSource source) {
       add(position);
       for (int i = 0; i < vectors; i++) {
-        System.arraycopy(encoded[i], 0, data[i], rows * width, width);
+        source.copy(i, data[i], rows * width, width);
       }
       rows++;
     }
@@ -220,6 +228,18 @@ public final class PackedRows implements java.io.Serializable {
       if (size > Integer.MAX_VALUE - 16) {
         throw new IllegalStateException("packed rows of " + size + " bytes exceed a Java array");
       }
+      byte[] out = new byte[(int) size];
+      finishInto(out, 0);
+      return out;
+    }
+
+    /**
+     * Writes the packed rows, sorted by position, into {@code dst} from {@code offset} ({@link
+     * #bytes} of them), e.g. straight into the row that carries them.
+     *
+     * @throws IllegalArgumentException naming a duplicate position (before anything is written)
+     */
+    public void finishInto(byte[] dst, int offset) {
       Integer[] order = null;
       if (!ascending) {
         order = new Integer[rows];
@@ -233,7 +253,7 @@ public final class PackedRows implements java.io.Serializable {
           }
         }
       }
-      ByteBuffer out = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer out = ByteBuffer.wrap(dst, offset, Math.toIntExact(bytes())).order(ByteOrder.LITTLE_ENDIAN);
       out.putInt(rows).putShort((short) dim).put((byte) encoding.ordinal()).put((byte) vectors);
       for (int r = 0; r < rows; r++) {
         out.putLong(pos[order == null ? r : order[r]]);
@@ -247,8 +267,14 @@ public final class PackedRows implements java.io.Serializable {
           }
         }
       }
-      return out.array();
     }
+  }
+
+  /** Copies a row's encoded vectors into a {@link Writer}'s storage. */
+  @FunctionalInterface
+  public interface EncodedSource {
+    /** Copies vector {@code vector} of the row ({@code length} bytes) to {@code dst[offset..]}. */
+    void copy(int vector, byte[] dst, int offset, int length);
   }
 
   /**

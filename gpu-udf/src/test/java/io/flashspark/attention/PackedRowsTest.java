@@ -88,6 +88,38 @@ class PackedRowsTest {
   }
 
   @Test
+  void rowsCopiedInPlaceAndFinishedIntoAnotherArrayPackTheSameBytes() {
+    SplittableRandom rnd = Seeds.fresh("PackedRowsTest");
+    int dim = 5;
+    int width = dim * 2;
+    PackedRows.Writer fromArrays = new PackedRows.Writer(dim, Precision.BF16, 2);
+    PackedRows.Writer inPlace = new PackedRows.Writer(dim, Precision.BF16, 2);
+    byte[] source = new byte[100 * 2 * width + 3]; // both vectors of every row in one array, at an odd offset
+    rnd.nextBytes(source);
+    for (int r = 0; r < 100; r++) {
+      long pos = (r * 37L) % 101; // unsorted, distinct
+      int at = 3 + r * 2 * width;
+      fromArrays.addEncoded(pos, new byte[][] {java.util.Arrays.copyOfRange(source, at, at + width),
+          java.util.Arrays.copyOfRange(source, at + width, at + 2 * width)});
+      inPlace.addEncoded(pos, (i, dst, offset, length) -> System.arraycopy(source, at + i * width, dst, offset, length));
+    }
+    byte[] expected = fromArrays.finish();
+    byte[] into = new byte[expected.length + 11];
+    java.util.Arrays.fill(into, (byte) 0x5a);
+    inPlace.finishInto(into, 7);
+    assertArrayEquals(expected, java.util.Arrays.copyOfRange(into, 7, 7 + expected.length));
+    for (int i : new int[] {0, 1, 2, 3, 4, 5, 6, into.length - 4, into.length - 1}) {
+      assertEquals((byte) 0x5a, into[i], "byte " + i + " outside the packed rows");
+    }
+    PackedRows.Writer twice = new PackedRows.Writer(1, Precision.FP16, 1);
+    twice.addEncoded(4, new byte[][] {{1, 2}});
+    twice.addEncoded(4, new byte[][] {{3, 4}});
+    byte[] untouched = new byte[(int) twice.bytes()];
+    assertThrows(IllegalArgumentException.class, () -> twice.finishInto(untouched, 0));
+    assertArrayEquals(new byte[untouched.length], untouched, "nothing written before a duplicate is found");
+  }
+
+  @Test
   void aTruncatedValueIsRefused() {
     PackedRows.Writer w = new PackedRows.Writer(2, Precision.BF16, 1);
     w.addFloats(1, new float[][] {{1, 2}});

@@ -12,10 +12,12 @@ import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.Platform;
 import org.apache.spark.unsafe.types.UTF8String;
 
 /**
@@ -151,22 +153,23 @@ public final class Fragments {
         }
       }
 
+      /**
+       * The fragment as an UnsafeRow made once at its exact size, the packed sides written straight
+       * into it (one copy of the vectors from the writers, none through intermediate arrays).
+       */
       InternalRow finish() {
-        byte[] qBytes = null;
-        byte[] kvBytes = null;
-        if (problem == null) {
-          try {
-            qBytes = q == null ? null : q.finish();
-            kvBytes = kv == null ? null : kv.finish();
-          } catch (IllegalArgumentException e) {
-            fail(e.getMessage()); // a duplicate position
-            qBytes = null;
-            kvBytes = null;
-          }
+        try {
+          return row(problem == null ? q : null, problem == null ? kv : null);
+        } catch (IllegalArgumentException e) {
+          fail(e.getMessage()); // a duplicate position
+          return row(null, null);
         }
+      }
+
+      private InternalRow row(PackedRows.Writer qSide, PackedRows.Writer kvSide) {
         UTF8String problemUtf8 = problem == null ? null : UTF8String.fromString(problem);
         int varBytes = padded(docIdUtf8.numBytes()) + (problemUtf8 == null ? 0 : padded(problemUtf8.numBytes()))
-            + (qBytes == null ? 0 : padded(qBytes.length)) + (kvBytes == null ? 0 : padded(kvBytes.length));
+            + (qSide == null ? 0 : padded(packedSize(qSide))) + (kvSide == null ? 0 : padded(packedSize(kvSide)));
         UnsafeRowWriter w = new UnsafeRowWriter(SCHEMA.size(), varBytes); // sized once: no growth, no copy
         w.resetRowWriter();
         w.write(0, docIdUtf8);
@@ -181,17 +184,39 @@ public final class Fragments {
         } else {
           w.write(7, problemUtf8);
         }
-        if (qBytes == null) {
-          w.setNullAt(8);
-        } else {
-          w.write(8, qBytes);
-        }
-        if (kvBytes == null) {
-          w.setNullAt(9);
-        } else {
-          w.write(9, kvBytes);
-        }
+        writePacked(w, 8, qSide);
+        writePacked(w, 9, kvSide);
         return w.getRow();
+      }
+
+      private int packedSize(PackedRows.Writer side) {
+        long size = side.bytes();
+        if (size > Integer.MAX_VALUE - 64) {
+          throw new IllegalStateException("packed rows of " + size + " bytes exceed a Java array");
+        }
+        return (int) size;
+      }
+
+      /**
+       * What {@code UnsafeRowWriter.write(ordinal, byte[])} does, with the bytes written in place
+       * by {@code side} instead of copied from an array: the value at the cursor, zero padding to a
+       * word, and the field holding (offset from the row's start) << 32 | size. The row is this
+       * writer's own, starting at the buffer's first byte.
+       */
+      private void writePacked(UnsafeRowWriter w, int ordinal, PackedRows.Writer side) {
+        if (side == null) {
+          w.setNullAt(ordinal);
+          return;
+        }
+        int size = packedSize(side);
+        int rounded = padded(size);
+        w.grow(rounded);
+        int at = w.cursor() - Platform.BYTE_ARRAY_OFFSET;
+        byte[] buffer = w.getBuffer();
+        side.finishInto(buffer, at);
+        java.util.Arrays.fill(buffer, at + size, at + rounded, (byte) 0);
+        w.write(ordinal, ((long) at << 32) | size);
+        w.increaseCursor(rounded);
       }
 
       private int padded(int bytes) {
@@ -203,6 +228,7 @@ public final class Fragments {
       return new Iterator<>() {
         private final Map<BlockKey, Open> open = new HashMap<>();
         private final Open[] last = new Open[1]; // the previous row's block; a flush forgets it
+        private final RowVectors vectors = new RowVectors();
         private long buffered;
         private Iterator<InternalRow> ready = java.util.Collections.emptyIterator();
 
@@ -212,7 +238,7 @@ public final class Fragments {
               return false;
             }
             while (input.hasNext() && buffered < FLUSH_BYTES) {
-              buffered += add(open, last, input.next());
+              buffered += add(open, last, vectors, input.next());
             }
             List<InternalRow> out = new ArrayList<>(open.size());
             for (Open o : open.values()) {
@@ -238,7 +264,7 @@ public final class Fragments {
     private static final UTF8String NULL_DOC = UTF8String.fromString("<null>");
 
     /** Adds one token row (doc_id, head, pos, then the role's vectors) to its block's writers; returns the bytes it added. */
-    private long add(Map<BlockKey, Open> open, Open[] lastOpen, InternalRow row) {
+    private long add(Map<BlockKey, Open> open, Open[] lastOpen, RowVectors vectors, InternalRow row) {
       UTF8String docIdUtf8 = row.isNullAt(0) ? NULL_DOC : row.getUTF8String(0);
       boolean nullKey = row.isNullAt(0) || row.isNullAt(1) || row.isNullAt(2);
       long head = nullKey ? -1 : row.getLong(1);
@@ -269,24 +295,27 @@ public final class Fragments {
         o.fail("head " + head + " does not fit a 32-bit int");
         return 0;
       }
-      String[] names = {"q", "k", "v"};
-      Object[] values = new Object[3];
       int field = 3;
       for (int i = 0; i < 3; i++) {
         if (inputs[i] == null) {
           continue;
         }
         if (row.isNullAt(field)) {
-          o.fail("column '" + names[i] + "' is null at pos " + pos);
+          o.fail("column '" + NAMES[i] + "' is null at pos " + pos);
           return 0;
         }
-        Object value = inputs[i].packed() ? row.getBinary(field) : row.getArray(field);
-        int dim = inputs[i].packed() ? VectorEncoding.valueCount((byte[]) value, inputs[i])
-            : ((ArrayData) value).numElements();
-        if (dim < 0) {
-          o.fail("column '" + names[i] + "' at pos " + pos + ": packed " + inputs[i].label() + " value of "
-              + ((byte[]) value).length + " bytes is not a whole number of " + inputs[i].bytesPerValue() + "-byte values");
-          return 0;
+        int dim;
+        if (inputs[i].packed()) {
+          int length = vectors.point(i, row, field);
+          dim = length % inputs[i].bytesPerValue() != 0 ? -1 : length / inputs[i].bytesPerValue();
+          if (dim < 0) {
+            o.fail("column '" + NAMES[i] + "' at pos " + pos + ": packed " + inputs[i].label() + " value of "
+                + length + " bytes is not a whole number of " + inputs[i].bytesPerValue() + "-byte values");
+            return 0;
+          }
+        } else {
+          vectors.arrays[i] = row.getArray(field);
+          dim = vectors.arrays[i].numElements();
         }
         if (dim == 0) {
           o.fail("vectors of length 0 at pos " + pos);
@@ -295,14 +324,13 @@ public final class Fragments {
         if (o.dim < 0) {
           o.dim = dim;
         } else if (dim != o.dim) {
-          o.fail("column '" + names[i] + "' at pos " + pos + " has " + dim + " values but the block's vectors have "
+          o.fail("column '" + NAMES[i] + "' at pos " + pos + " has " + dim + " values but the block's vectors have "
               + o.dim);
           return 0;
         }
-        values[i] = value;
         field++;
       }
-      String problem = addVectors(o, pos, values);
+      String problem = addVectors(o, pos, vectors);
       if (problem != null) {
         o.fail(problem + " at pos " + pos);
         return 0;
@@ -310,67 +338,119 @@ public final class Fragments {
       return o.bytes() - before;
     }
 
-    private String addVectors(Open o, long pos, Object[] values) {
-      if (values[0] != null) {
+    private static final String[] NAMES = {"q", "k", "v"};
+
+    private String addVectors(Open o, long pos, RowVectors vectors) {
+      if (inputs[0] != null) {
         if (o.q == null) {
           o.q = new PackedRows.Writer(o.dim, qAs, 1);
         }
-        String p = add(o.q, pos, new Object[] {values[0]}, new VectorEncoding[] {inputs[0]}, new String[] {"q"});
+        String p = add(o.q, pos, vectors, 0, 1);
         if (p != null) {
           return p;
         }
       }
-      if (values[1] != null) {
+      if (inputs[1] != null) {
         if (o.kv == null) {
           o.kv = new PackedRows.Writer(o.dim, kvAs, 2);
         }
-        return add(o.kv, pos, new Object[] {values[1], values[2]}, new VectorEncoding[] {inputs[1], inputs[2]},
-            new String[] {"k", "v"});
+        return add(o.kv, pos, vectors, 1, 2);
       }
       return null;
     }
 
-    /** Copies encoded bytes as they are where the encodings agree, else converts through fp32. */
-    private static String add(PackedRows.Writer w, long pos, Object[] values, VectorEncoding[] from, String[] names) {
+    /**
+     * Adds the row's vectors {@code first..first + count - 1} (0 q, 1 k, 2 v) to {@code w}: copied
+     * from where the scan holds them and checked there when the encodings agree, else converted
+     * through fp32.
+     */
+    private String add(PackedRows.Writer w, long pos, RowVectors vectors, int first, int count) {
       Precision to = w.encoding();
       boolean direct = true;
-      for (VectorEncoding e : from) {
-        direct &= e.packed() && e.precision() == to;
+      for (int i = first; i < first + count; i++) {
+        direct &= inputs[i].packed() && inputs[i].precision() == to;
       }
       if (direct) {
-        byte[][] encoded = new byte[values.length][];
-        for (int i = 0; i < values.length; i++) {
-          encoded[i] = (byte[]) values[i];
-          int bad = VectorEncoding.firstNonFinite(encoded[i], from[i]);
-          if (bad >= 0) {
-            return "column '" + names[i] + "' has a non-finite value at index " + bad;
-          }
-        }
-        w.addEncoded(pos, encoded);
-        return null;
+        vectors.bad = -1;
+        w.addEncoded(pos, vectors.source(first));
+        return vectors.bad < 0 ? null
+            : "column '" + NAMES[vectors.badColumn] + "' has a non-finite value at index " + vectors.bad;
       }
-      float[][] floats = new float[values.length][];
-      for (int i = 0; i < values.length; i++) {
-        if (from[i].packed()) {
-          floats[i] = from[i].decode((byte[]) values[i], new String[1]);
+      float[][] floats = new float[count][];
+      for (int c = 0; c < count; c++) {
+        int i = first + c;
+        if (inputs[i].packed()) {
+          floats[c] = inputs[i].decode(vectors.bytes(i), new String[1]);
         } else {
-          ArrayData array = (ArrayData) values[i];
-          floats[i] = new float[array.numElements()];
-          for (int j = 0; j < floats[i].length; j++) {
+          ArrayData array = vectors.arrays[i];
+          floats[c] = new float[array.numElements()];
+          for (int j = 0; j < floats[c].length; j++) {
             if (array.isNullAt(j)) {
-              return "column '" + names[i] + "' has a null element at index " + j;
+              return "column '" + NAMES[i] + "' has a null element at index " + j;
             }
-            floats[i][j] = array.getFloat(j);
+            floats[c][j] = array.getFloat(j);
           }
         }
-        for (int j = 0; j < floats[i].length; j++) {
-          if (!Float.isFinite(floats[i][j])) {
-            return "column '" + names[i] + "' has " + floats[i][j] + " at index " + j;
+        for (int j = 0; j < floats[c].length; j++) {
+          if (!Float.isFinite(floats[c][j])) {
+            return "column '" + NAMES[i] + "' has " + floats[c][j] + " at index " + j;
           }
         }
       }
       w.addFloats(pos, floats);
       return null;
+    }
+
+    /**
+     * The current row's vectors where the scan holds them: a packed value is read in place (the
+     * Tungsten row's bytes, no array per value) and copied once, into its writer, where it is then
+     * checked for non-finite values; {@code array<float>} values as Spark's ArrayData.
+     */
+    private final class RowVectors {
+      final Object[] base = new Object[3];
+      final long[] address = new long[3];
+      final int[] length = new int[3];
+      final ArrayData[] arrays = new ArrayData[3];
+      int bad = -1; // the first non-finite value found while copying, and its column
+      int badColumn = -1;
+      private final PackedRows.EncodedSource[] sources = {copier(0), copier(1)};
+
+      /** Points at packed column {@code column} of {@code row} (field {@code field}); returns its length. */
+      int point(int column, InternalRow row, int field) {
+        if (row instanceof UnsafeRow u) {
+          long offsetAndSize = u.getLong(field); // how an UnsafeRow records a variable-length value
+          base[column] = u.getBaseObject();
+          address[column] = u.getBaseOffset() + (offsetAndSize >>> 32);
+          length[column] = (int) offsetAndSize;
+        } else {
+          byte[] bytes = row.getBinary(field);
+          base[column] = bytes;
+          address[column] = Platform.BYTE_ARRAY_OFFSET;
+          length[column] = bytes.length;
+        }
+        return length[column];
+      }
+
+      byte[] bytes(int column) {
+        byte[] out = new byte[length[column]];
+        Platform.copyMemory(base[column], address[column], out, Platform.BYTE_ARRAY_OFFSET, out.length);
+        return out;
+      }
+
+      PackedRows.EncodedSource source(int first) {
+        return sources[first == 0 ? 0 : 1];
+      }
+
+      private PackedRows.EncodedSource copier(int first) {
+        return (vector, dst, offset, bytes) -> {
+          int column = first + vector;
+          Platform.copyMemory(base[column], address[column], dst, Platform.BYTE_ARRAY_OFFSET + offset, bytes);
+          if (bad < 0) {
+            bad = VectorEncoding.firstNonFinite(dst, offset, bytes, inputs[column]);
+            badColumn = column;
+          }
+        };
+      }
     }
   }
 }

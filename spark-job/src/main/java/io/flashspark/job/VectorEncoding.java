@@ -108,6 +108,11 @@ public enum VectorEncoding {
    * borrow trick); only a word with a hit, and the tail, are looked at value by value.
    */
   public static int firstNonFinite(byte[] bytes, VectorEncoding encoding) {
+    return firstNonFinite(bytes, 0, bytes.length, encoding);
+  }
+
+  /** {@link #firstNonFinite} of the packed value at {@code bytes[from..from + length)}. */
+  public static int firstNonFinite(byte[] bytes, int from, int length, VectorEncoding encoding) {
     long mask;
     long ones;
     long highs;
@@ -117,40 +122,44 @@ public enum VectorEncoding {
       case FP16: mask = 0x7C00_7C00_7C00_7C00L; ones = 0x0001_0001_0001_0001L; highs = 0x8000_8000_8000_8000L; break;
       default: throw new IllegalStateException("not a packed encoding: " + encoding);
     }
-    int words = bytes.length / 8;
+    int words = length / 8;
     for (int w = 0; w < words; w++) {
-      long t = ((long) LONGS.get(bytes, w * 8) & mask) ^ mask; // a lane is 0 where every exponent bit is set
+      long t = ((long) LONGS.get(bytes, from + w * 8) & mask) ^ mask; // a lane is 0 where every exponent bit is set
       if (((t - ones) & ~t & highs) != 0) { // lanes stay below their high bit, so no false hit
-        return firstNonFiniteScalar(bytes, w * 8, encoding);
+        return firstNonFiniteScalar(bytes, from, w * 8, length, encoding);
       }
     }
-    return firstNonFiniteScalar(bytes, words * 8, encoding);
+    return firstNonFiniteScalar(bytes, from, words * 8, length, encoding);
   }
 
   private static final java.lang.invoke.VarHandle LONGS =
       java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
-  /** {@link #firstNonFinite} value by value from byte {@code from} (a multiple of the value size). */
-  static int firstNonFiniteScalar(byte[] bytes, int from, VectorEncoding encoding) {
+  /**
+   * {@link #firstNonFinite} value by value, of the value at {@code bytes[from..from + length)},
+   * starting at its byte {@code skip} (a multiple of the value size).
+   */
+  static int firstNonFiniteScalar(byte[] bytes, int from, int skip, int length, VectorEncoding encoding) {
+    int end = from + length;
     switch (encoding) {
       case FP32:
-        for (int i = from; i + 3 < bytes.length; i += 4) {
+        for (int i = from + skip; i + 3 < end; i += 4) {
           if ((bytes[i + 3] & 0x7f) == 0x7f && (bytes[i + 2] & 0x80) != 0) {
-            return i / 4;
+            return (i - from) / 4;
           }
         }
         return -1;
       case BF16:
-        for (int i = from; i + 1 < bytes.length; i += 2) {
+        for (int i = from + skip; i + 1 < end; i += 2) {
           if ((bytes[i + 1] & 0x7f) == 0x7f && (bytes[i] & 0x80) != 0) {
-            return i / 2;
+            return (i - from) / 2;
           }
         }
         return -1;
       case FP16:
-        for (int i = from; i + 1 < bytes.length; i += 2) {
+        for (int i = from + skip; i + 1 < end; i += 2) {
           if ((bytes[i + 1] & 0x7c) == 0x7c) {
-            return i / 2;
+            return (i - from) / 2;
           }
         }
         return -1;

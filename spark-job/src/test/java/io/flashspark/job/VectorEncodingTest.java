@@ -33,9 +33,16 @@ class VectorEncodingTest {
         }
       }
       byte[] packed = e.encode(x);
-      assertEquals(VectorEncoding.firstNonFiniteScalar(packed, 0, e), VectorEncoding.firstNonFinite(packed, e),
+      assertEquals(VectorEncoding.firstNonFiniteScalar(packed, 0, 0, packed.length, e), VectorEncoding.firstNonFinite(packed, e),
           e + " " + java.util.Arrays.toString(x));
       assertEquals(planted, VectorEncoding.firstNonFinite(packed, e), e + " " + java.util.Arrays.toString(x));
+      // the same value inside a larger array (as the packer checks it where it was copied), with a
+      // non-finite value just outside it on both sides that must not count
+      int from = 1 + rnd.nextInt(9);
+      byte[] inside = new byte[from + packed.length + 4];
+      java.util.Arrays.fill(inside, (byte) 0xff);
+      System.arraycopy(packed, 0, inside, from, packed.length);
+      assertEquals(planted, VectorEncoding.firstNonFinite(inside, from, packed.length, e), e + " at " + from);
     }
   }
 }
