@@ -98,10 +98,24 @@ public final class LaunchPlan {
     for (KeyValueBlock kv : kvRow.keySet()) {
       kvRuns.put(kv, runs(kv.pos(), causal));
     }
+    List<KeyValueBlock> previousList = null;
+    List<long[]> previousSegments = null;
     for (int i = 0; i < queries.size(); i++) {
       QueryBlock q = queries.get(i);
+      List<KeyValueBlock> list = kvs.get(i);
       List<long[]> keySegments = new ArrayList<>(); // kRow0, kLen, kPos0, last kPos
-      for (KeyValueBlock kv : kvs.get(i)) {
+      int from = 0;
+      if (previousList != null && startsWith(list, previousList)) {
+        // the usual causal cell: each query block sees the previous one's key blocks and a few
+        // more, so its segments continue the previous ones (only the last can still grow) instead
+        // of a pass over every visible key block per query block
+        keySegments.addAll(previousSegments);
+        if (!keySegments.isEmpty()) {
+          keySegments.set(keySegments.size() - 1, keySegments.get(keySegments.size() - 1).clone());
+        }
+        from = previousList.size();
+      }
+      for (KeyValueBlock kv : list.subList(from, list.size())) {
         long base = kvRow.get(kv);
         for (int[] run : kvRuns.get(kv)) {
           long kRow0 = base + run[0];
@@ -117,6 +131,8 @@ public final class LaunchPlan {
           }
         }
       }
+      previousList = list;
+      previousSegments = keySegments;
       for (int[] qRun : runs(q.pos(), causal)) {
         boolean first = true;
         for (long[] ks : keySegments) {
@@ -144,6 +160,19 @@ public final class LaunchPlan {
     }
     int dim = queries.isEmpty() ? 1 : queries.get(0).dim();
     return new LaunchPlan(dim, queries, kvs, causal, blockM);
+  }
+
+  /** Whether {@code list} begins with the very blocks of {@code prefix}, in order. */
+  private static boolean startsWith(List<KeyValueBlock> list, List<KeyValueBlock> prefix) {
+    if (prefix.size() > list.size()) {
+      return false;
+    }
+    for (int j = 0; j < prefix.size(); j++) {
+      if (list.get(j) != prefix.get(j)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -115,7 +115,7 @@ class LaunchPlanTest {
   @Test
   void planComputesExactlyWhatTheBackendMustReturn() {
     SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("LaunchPlanTest");
-    for (int trial = 0; trial < 40; trial++) {
+    for (int trial = 0; trial < 80; trial++) {
       int d = 1 + rnd.nextInt(40);
       boolean causal = rnd.nextBoolean();
       boolean gaps = rnd.nextInt(3) == 0;
@@ -129,12 +129,15 @@ class LaunchPlanTest {
       }
       List<QueryBlock> queries = new ArrayList<>();
       List<List<KeyValueBlock>> kvs = new ArrayList<>();
+      // which key blocks each query block sees: any subset; or, as in a causal cell, the previous
+      // query block's blocks and maybe more (the plan continues the previous segments then)
+      boolean growing = rnd.nextBoolean();
       for (int i = 0; i < 1 + rnd.nextInt(4); i++) {
         int n = 1 + rnd.nextInt(150);
         queries.add(new QueryBlock(n, d, gaussian(rnd, n * d), positions(rnd, rnd.nextInt((int) pos + 1), n, gaps)));
-        List<KeyValueBlock> visible = new ArrayList<>();
+        List<KeyValueBlock> visible = new ArrayList<>(growing && i > 0 ? kvs.get(i - 1) : List.of());
         for (KeyValueBlock b : blocks) {
-          if (rnd.nextInt(4) > 0) {
+          if (!visible.contains(b) && rnd.nextInt(growing ? 3 : 4) > 0) {
             visible.add(b);
           }
         }
@@ -213,6 +216,30 @@ class LaunchPlanTest {
     assertEquals(4, plan.numTiles());
     assertEquals(192, tiles[1], "the last query tile sees the most keys and goes first");
     assertEquals(0, tiles[7]);
+  }
+
+  @Test
+  void aCausalCellsGrowingKeyPrefixesGiveOneSegmentPerQueryBlock() {
+    SplittableRandom rnd = new SplittableRandom(6);
+    int d = 4;
+    int n = 50;
+    List<KeyValueBlock> blocks = new ArrayList<>();
+    List<QueryBlock> queries = new ArrayList<>();
+    List<List<KeyValueBlock>> kvs = new ArrayList<>();
+    for (int b = 0; b < n; b++) {
+      long[] p = positions(rnd, 64L * b, 64, false);
+      blocks.add(new KeyValueBlock(64, d, gaussian(rnd, 64 * d), gaussian(rnd, 64 * d), p));
+      queries.add(new QueryBlock(64, d, gaussian(rnd, 64 * d), p));
+      kvs.add(new ArrayList<>(blocks)); // as CellTask builds them: a new list, the same blocks
+    }
+    LaunchPlan plan = LaunchPlan.build(queries, kvs, true, 64);
+    assertEquals(n, plan.segments().size(), plan.toString());
+    for (int b = 0; b < n; b++) {
+      LaunchPlan.Segment s = plan.segments().get(b);
+      assertEquals(0, s.kRow0(), "segment " + b);
+      assertEquals(64 * (b + 1), s.kLen(), "segment " + b);
+      assertEquals(b, s.query());
+    }
   }
 
   @Test
