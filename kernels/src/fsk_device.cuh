@@ -9,10 +9,6 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
-// Causal limit of query row I of the current segment (rows past q_len take the last row's): the
-// index, within the segment's keys, of the last key at a position <= the row's position, -1 if none.
-// The host computes it from the rows' positions, so positions need not be contiguous.
-#define FSK_KLIM(I) ((long long)key_limit[q_row0 + ((I) < q_len ? (I) : q_len - 1)])
 namespace fsk {
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {

@@ -6,6 +6,9 @@
  */
 #pragma once
 #include "fsk_device.cuh"
+#include "fsk_epilogue.cuh"
+#include "fsk_softmax.cuh"
+#include "fsk_tile.cuh"
 
 namespace fsk {
 
@@ -46,40 +49,18 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
   const int warp = tid >> 5, lane = tid & 31;
   const int g = lane >> 2, t = lane & 3;
 
-  const int tile = blockIdx.x;
-  if (tile >= num_tiles) return;
-  const int seg = tiles[2 * tile];
-  const long long row0 = tiles[2 * tile + 1];
-  const long long* sg = segments + 6 * (long long)seg;
-  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3];
-  if (row0 >= q_len || row0 < 0) return;
-  const long long rows_here = (q_len - row0) < BM ? (q_len - row0) : BM;
-
-  // Keys [0, n_keys) are processed. jmax(row i) = last visible key index for query i.
-  long long n_keys = k_len;
-  long long jmax_first = k_len - 1;  // for the tile's first row (smallest jmax when causal)
-  if (CAUSAL) {
-    const long long lim_last = FSK_KLIM(row0 + rows_here - 1);  // last visible key of last row
-    if (lim_last + 1 < n_keys) n_keys = lim_last + 1 < 0 ? 0 : lim_last + 1;
-    const long long lim_first = FSK_KLIM(row0);
-    if (lim_first < jmax_first) jmax_first = lim_first < -1 ? -1 : lim_first;
-  }
-  const int n_kv_tiles = (int)((n_keys + BN - 1) / BN);
+  TileWork w;
+  if (!decode_tile<BM, BN, CAUSAL>(segments, tiles, key_limit, blockIdx.x, num_tiles, w)) return;
+  const long long q_row0 = w.q_row0, k_row0 = w.k_row0, k_len = w.k_len, row0 = w.row0;
+  const long long rows_here = w.rows_here, jmax_first = w.jmax_first;
+  const int n_kv_tiles = w.n_kv_tiles;
 
   // Per-thread rows: mt*16 + h*8 + g within the warp's block.
   int jmax_r[MT][2];
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      long long jm = k_len - 1;
-      if (CAUSAL) {
-        const long long i = row0 + warp * MT * 16 + mt * 16 + h * 8 + g;
-        const long long lim = FSK_KLIM(i);
-        if (lim < jm) jm = lim < -1 ? -1 : lim;
-      }
-      jmax_r[mt][h] = (int)jm;
-    }
+    for (int h = 0; h < 2; ++h) jmax_r[mt][h] = row_last_key<CAUSAL>(key_limit, w, warp * MT * 16 + mt * 16 + h * 8 + g);
 
   float acc_o[MT][DT][4];
 #pragma unroll
@@ -183,58 +164,21 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
           }
         }
       }
-      // ---- mask (ragged tail / causal diagonal)
+      // ---- mask (ragged tail / causal diagonal), online softmax, O rescaled where a row max moved
       const int j0 = jt * BN;
       if (j0 + BN - 1 > jmax_first) {
 #pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-          for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              const int j = j0 + nt * 8 + 2 * t + (e & 1);
-              if (j > jmax_r[mt][e >> 1]) s[mt][nt][e] = -INFINITY;
-            }
+        for (int mt = 0; mt < MT; ++mt) mask_scores<NT>(&s[mt][0][0], j0, t, jmax_r[mt]);
       }
-      // ---- online softmax (row max in raw score units; exp2 with scale*log2e folded into one FFMA)
       float alpha[MT][2];
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          float mx = row_m[mt][h];
-#pragma unroll
-          for (int nt = 0; nt < NT; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][2 * h], s[mt][nt][2 * h + 1]));
-          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-          const float m_use = (mx == -INFINITY) ? 0.f : mx;
-          const float neg = -m_use * sl2;
-          alpha[mt][h] = (mx == row_m[mt][h]) ? 1.f : fast_exp2(fmaf(row_m[mt][h], sl2, neg));
-          row_m[mt][h] = mx;
-          float sum = 0.f;
-#pragma unroll
-          for (int nt = 0; nt < NT; ++nt) {
-            const float p0 = fast_exp2(fmaf(s[mt][nt][2 * h], sl2, neg));
-            const float p1 = fast_exp2(fmaf(s[mt][nt][2 * h + 1], sl2, neg));
-            s[mt][nt][2 * h] = p0;
-            s[mt][nt][2 * h + 1] = p1;
-            sum += p0 + p1;
-          }
-          row_l[mt][h] = row_l[mt][h] * alpha[mt][h] + sum;
-        }
+      for (int mt = 0; mt < MT; ++mt) online_softmax<NT>(&s[mt][0][0], row_m[mt], row_l[mt], alpha[mt], sl2);
       bool rescale = false;
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) rescale |= (alpha[mt][0] != 1.f) | (alpha[mt][1] != 1.f);
       if (__any_sync(0xffffffffu, rescale)) {
 #pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-          for (int dt = 0; dt < DT; ++dt) {
-            acc_o[mt][dt][0] *= alpha[mt][0];
-            acc_o[mt][dt][1] *= alpha[mt][0];
-            acc_o[mt][dt][2] *= alpha[mt][1];
-            acc_o[mt][dt][3] *= alpha[mt][1];
-          }
+        for (int mt = 0; mt < MT; ++mt) rescale_rows<DT>(&acc_o[mt][0][0], alpha[mt]);
       }
       // ---- O += P V
 #pragma unroll
@@ -268,27 +212,7 @@ __device__ __forceinline__ void fwd_body(const uint16_t* __restrict__ q, const u
   // ---- epilogue: reduce l across the quad, normalise, store
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float l = row_l[mt][h];
-      l += __shfl_xor_sync(0xffffffffu, l, 1);
-      l += __shfl_xor_sync(0xffffffffu, l, 2);
-      const int r = warp * MT * 16 + mt * 16 + h * 8 + g;
-      if (r < rows_here) {
-        const long long grow = q_row0 + row0 + r;
-        const float inv = l > 0.f ? 1.f / l : 0.f;
-        float* orow = o + grow * D;
-#pragma unroll
-        for (int dt = 0; dt < DT; ++dt) {
-          float2 val = make_float2(acc_o[mt][dt][2 * h] * inv, acc_o[mt][dt][2 * h + 1] * inv);
-          *reinterpret_cast<float2*>(orow + dt * 8 + 2 * t) = val;
-        }
-        if (t == 0) {
-          const float mm = row_m[mt][h];
-          m_out[grow] = (l > 0.f && mm != -INFINITY) ? mm * scale : -INFINITY;
-          l_out[grow] = l > 0.f ? l : 0.f;
-        }
-      }
-    }
+    store_rows<D>(&acc_o[mt][0][0], row_m[mt], row_l[mt], warp * MT * 16 + mt * 16, g, t, rows_here, q_row0 + row0, o,
+                  m_out, l_out, scale);
 }
 }  // namespace fsk

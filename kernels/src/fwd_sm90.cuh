@@ -5,6 +5,9 @@
  */
 #pragma once
 #include "fsk_device.cuh"
+#include "fsk_epilogue.cuh"
+#include "fsk_softmax.cuh"
+#include "fsk_tile.cuh"
 
 namespace fsk {
 
@@ -78,36 +81,16 @@ __device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const 
   const int wg = warp >> 2, wwarp = warp & 3;
   const int g = lane >> 2, t = lane & 3;
 
-  const int tile = blockIdx.x;
-  if (tile >= num_tiles) return;
-  const int seg = tiles[2 * tile];
-  const long long row0 = tiles[2 * tile + 1];
-  const long long* sg = segments + 6 * (long long)seg;
-  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3];
-  if (row0 >= q_len || row0 < 0) return;
-  const long long rows_here = (q_len - row0) < BM ? (q_len - row0) : BM;
-
-  long long n_keys = k_len;
-  long long jmax_first = k_len - 1;
-  if (CAUSAL) {
-    const long long lim_last = FSK_KLIM(row0 + rows_here - 1);
-    if (lim_last + 1 < n_keys) n_keys = lim_last + 1 < 0 ? 0 : lim_last + 1;
-    const long long lim_first = FSK_KLIM(row0);
-    if (lim_first < jmax_first) jmax_first = lim_first < -1 ? -1 : lim_first;
-  }
-  const int n_kv_tiles = (int)((n_keys + BN - 1) / BN);
+  TileWork w;
+  if (!decode_tile<BM, BN, CAUSAL>(segments, tiles, key_limit, blockIdx.x, num_tiles, w)) return;
+  const long long q_row0 = w.q_row0, k_row0 = w.k_row0, k_len = w.k_len, row0 = w.row0;
+  const long long rows_here = w.rows_here, jmax_first = w.jmax_first;
+  const int n_kv_tiles = w.n_kv_tiles;
 
   const int myrow = wg * 64 + wwarp * 16 + g;  // rows myrow and myrow + 8 of the tile
   int jmax_r[2];
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    long long jm = k_len - 1;
-    if (CAUSAL) {
-      const long long lim = FSK_KLIM(row0 + myrow + 8 * h);
-      if (lim < jm) jm = lim < -1 ? -1 : lim;
-    }
-    jmax_r[h] = (int)jm;
-  }
+  for (int h = 0; h < 2; ++h) jmax_r[h] = row_last_key<CAUSAL>(key_limit, w, myrow + 8 * h);
 
   float acc_o[DT * 4];
 #pragma unroll
@@ -160,50 +143,12 @@ __device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const 
       wg_wait<0>();
 #pragma unroll
       for (int i = 0; i < NT * 4; ++i) reg_fence(s[i]);
-      // ---- mask
+      // ---- mask, online softmax, O rescaled where a row max moved
       const int j0 = jt * BN;
-      if (j0 + BN - 1 > jmax_first) {
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int j = j0 + nt * 8 + 2 * t + (e & 1);
-            if (j > jmax_r[e >> 1]) s[nt * 4 + e] = -INFINITY;
-          }
-      }
-      // ---- online softmax
+      if (j0 + BN - 1 > jmax_first) mask_scores<NT>(s, j0, t, jmax_r);
       float alpha[2];
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        float mx = row_m[h];
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt) mx = fmaxf(mx, fmaxf(s[nt * 4 + 2 * h], s[nt * 4 + 2 * h + 1]));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        const float m_use = (mx == -INFINITY) ? 0.f : mx;
-        const float neg = -m_use * sl2;
-        alpha[h] = (mx == row_m[h]) ? 1.f : fast_exp2(fmaf(row_m[h], sl2, neg));
-        row_m[h] = mx;
-        float sum = 0.f;
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt) {
-          const float p0 = fast_exp2(fmaf(s[nt * 4 + 2 * h], sl2, neg));
-          const float p1 = fast_exp2(fmaf(s[nt * 4 + 2 * h + 1], sl2, neg));
-          s[nt * 4 + 2 * h] = p0;
-          s[nt * 4 + 2 * h + 1] = p1;
-          sum += p0 + p1;
-        }
-        row_l[h] = row_l[h] * alpha[h] + sum;
-      }
-      if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) {
-#pragma unroll
-        for (int dt = 0; dt < DT; ++dt) {
-          acc_o[dt * 4 + 0] *= alpha[0];
-          acc_o[dt * 4 + 1] *= alpha[0];
-          acc_o[dt * 4 + 2] *= alpha[1];
-          acc_o[dt * 4 + 3] *= alpha[1];
-        }
-      }
+      online_softmax<NT>(s, row_m, row_l, alpha, sl2);
+      if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) rescale_rows<DT>(acc_o, alpha);
       uint32_t pa[BN / 16][4];
 #pragma unroll
       for (int kk = 0; kk < BN / 16; ++kk) {
@@ -230,28 +175,7 @@ __device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const 
     cp_async_wait<0>();
   }
 
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    float l = row_l[h];
-    l += __shfl_xor_sync(0xffffffffu, l, 1);
-    l += __shfl_xor_sync(0xffffffffu, l, 2);
-    const int r = myrow + 8 * h;
-    if (r < rows_here) {
-      const long long grow = q_row0 + row0 + r;
-      const float inv = l > 0.f ? 1.f / l : 0.f;
-      float* orow = o + grow * D;
-#pragma unroll
-      for (int dt = 0; dt < DT; ++dt) {
-        float2 val = make_float2(acc_o[dt * 4 + 2 * h] * inv, acc_o[dt * 4 + 2 * h + 1] * inv);
-        *reinterpret_cast<float2*>(orow + dt * 8 + 2 * t) = val;
-      }
-      if (t == 0) {
-        const float mm = row_m[h];
-        m_out[grow] = (l > 0.f && mm != -INFINITY) ? mm * scale : -INFINITY;
-        l_out[grow] = l > 0.f ? l : 0.f;
-      }
-    }
-  }
+  store_rows<D>(acc_o, row_m, row_l, wg * 64 + wwarp * 16, g, t, rows_here, q_row0 + row0, o, m_out, l_out, scale);
 }
 
 // Staggered ("ping-pong") variant: warpgroup 1 runs half an iteration behind warpgroup 0, so one
@@ -286,36 +210,16 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
   const int wg = warp >> 2, wwarp = warp & 3;
   const int g = lane >> 2, t = lane & 3;
 
-  const int tile = blockIdx.x;
-  if (tile >= num_tiles) return;
-  const int seg = tiles[2 * tile];
-  const long long row0 = tiles[2 * tile + 1];
-  const long long* sg = segments + 6 * (long long)seg;
-  const long long q_row0 = sg[0], q_len = sg[1], k_row0 = sg[2], k_len = sg[3];
-  if (row0 >= q_len || row0 < 0) return;
-  const long long rows_here = (q_len - row0) < BM ? (q_len - row0) : BM;
-
-  long long n_keys = k_len;
-  long long jmax_first = k_len - 1;
-  if (CAUSAL) {
-    const long long lim_last = FSK_KLIM(row0 + rows_here - 1);
-    if (lim_last + 1 < n_keys) n_keys = lim_last + 1 < 0 ? 0 : lim_last + 1;
-    const long long lim_first = FSK_KLIM(row0);
-    if (lim_first < jmax_first) jmax_first = lim_first < -1 ? -1 : lim_first;
-  }
-  const int n_kv_tiles = (int)((n_keys + BN - 1) / BN);
+  TileWork w;
+  if (!decode_tile<BM, BN, CAUSAL>(segments, tiles, key_limit, blockIdx.x, num_tiles, w)) return;
+  const long long q_row0 = w.q_row0, k_row0 = w.k_row0, k_len = w.k_len, row0 = w.row0;
+  const long long rows_here = w.rows_here, jmax_first = w.jmax_first;
+  const int n_kv_tiles = w.n_kv_tiles;
 
   const int myrow = wg * 64 + wwarp * 16 + g;
   int jmax_r[2];
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    long long jm = k_len - 1;
-    if (CAUSAL) {
-      const long long lim = FSK_KLIM(row0 + myrow + 8 * h);
-      if (lim < jm) jm = lim < -1 ? -1 : lim;
-    }
-    jmax_r[h] = (int)jm;
-  }
+  for (int h = 0; h < 2; ++h) jmax_r[h] = row_last_key<CAUSAL>(key_limit, w, myrow + 8 * h);
 
   float acc_o[DT * 4];
 #pragma unroll
@@ -372,47 +276,10 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
   };
   auto softmax_pv = [&](float* s, int jt) {
     const int j0 = jt * BN;
-    if (j0 + BN - 1 > jmax_first) {
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int j = j0 + nt * 8 + 2 * t + (e & 1);
-          if (j > jmax_r[e >> 1]) s[nt * 4 + e] = -INFINITY;
-        }
-    }
+    if (j0 + BN - 1 > jmax_first) mask_scores<NT>(s, j0, t, jmax_r);
     float alpha[2];
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float mx = row_m[h];
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) mx = fmaxf(mx, fmaxf(s[nt * 4 + 2 * h], s[nt * 4 + 2 * h + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_use = (mx == -INFINITY) ? 0.f : mx;
-      const float neg = -m_use * sl2;
-      alpha[h] = (mx == row_m[h]) ? 1.f : fast_exp2(fmaf(row_m[h], sl2, neg));
-      row_m[h] = mx;
-      float sum = 0.f;
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        const float p0 = fast_exp2(fmaf(s[nt * 4 + 2 * h], sl2, neg));
-        const float p1 = fast_exp2(fmaf(s[nt * 4 + 2 * h + 1], sl2, neg));
-        s[nt * 4 + 2 * h] = p0;
-        s[nt * 4 + 2 * h + 1] = p1;
-        sum += p0 + p1;
-      }
-      row_l[h] = row_l[h] * alpha[h] + sum;
-    }
-    if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) {
-#pragma unroll
-      for (int dt = 0; dt < DT; ++dt) {
-        acc_o[dt * 4 + 0] *= alpha[0];
-        acc_o[dt * 4 + 1] *= alpha[0];
-        acc_o[dt * 4 + 2] *= alpha[1];
-        acc_o[dt * 4 + 3] *= alpha[1];
-      }
-    }
+    online_softmax<NT>(s, row_m, row_l, alpha, sl2);
+    if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) rescale_rows<DT>(acc_o, alpha);
     uint32_t pa[BN / 16][4];
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
@@ -473,28 +340,7 @@ __device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, con
     cp_async_wait<0>();  // the last (zero-fill) prefetch must land before the CTA exits
   }
 
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    float l = row_l[h];
-    l += __shfl_xor_sync(0xffffffffu, l, 1);
-    l += __shfl_xor_sync(0xffffffffu, l, 2);
-    const int r = myrow + 8 * h;
-    if (r < rows_here) {
-      const long long grow = q_row0 + row0 + r;
-      const float inv = l > 0.f ? 1.f / l : 0.f;
-      float* orow = o + grow * D;
-#pragma unroll
-      for (int dt = 0; dt < DT; ++dt) {
-        float2 val = make_float2(acc_o[dt * 4 + 2 * h] * inv, acc_o[dt * 4 + 2 * h + 1] * inv);
-        *reinterpret_cast<float2*>(orow + dt * 8 + 2 * t) = val;
-      }
-      if (t == 0) {
-        const float mm = row_m[h];
-        m_out[grow] = (l > 0.f && mm != -INFINITY) ? mm * scale : -INFINITY;
-        l_out[grow] = l > 0.f ? l : 0.f;
-      }
-    }
-  }
+  store_rows<D>(acc_o, row_m, row_l, wg * 64 + wwarp * 16, g, t, rows_here, q_row0 + row0, o, m_out, l_out, scale);
 }
 #endif  // sm_90a
 }  // namespace fsk
