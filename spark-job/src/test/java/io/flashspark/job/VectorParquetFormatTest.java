@@ -1,0 +1,137 @@
+package io.flashspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flashspark.attention.Seeds;
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.metadata.BlockMetaData;
+import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The page-at-a-time Parquet writer against Spark's own: the same rows read back bit for bit (through
+ * Spark's reader), in several row groups and many pages, and the footer it promises (two-level
+ * list, no statistics or page index over vector elements, statistics on the other columns, Spark's
+ * schema with the vector columns' metadata).
+ */
+class VectorParquetFormatTest extends SparkTestBase {
+  private static final StructType SCHEMA = DataTypes.createStructType(List.of(
+      DataTypes.createStructField("doc_id", DataTypes.StringType, false),
+      DataTypes.createStructField("head", DataTypes.IntegerType, false),
+      DataTypes.createStructField("pos", DataTypes.LongType, false),
+      DataTypes.createStructField("o", DataTypes.createArrayType(DataTypes.FloatType, false), false),
+      DataTypes.createStructField("packed", DataTypes.BinaryType, false,
+          TokenTable.vectorField("packed", VectorEncoding.BF16).metadata()),
+      DataTypes.createStructField("w", DataTypes.FloatType, false),
+      DataTypes.createStructField("lse", DataTypes.DoubleType, false)));
+
+  private static List<Row> rows(SplittableRandom rnd, int n) {
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      int d = 1 + rnd.nextInt(9); // a row of one element has no second repetition run
+      List<Float> o = new ArrayList<>();
+      for (int c = 0; c < d; c++) {
+        o.add(rnd.nextInt(50) == 0 ? -0f : (float) rnd.nextGaussian() * 100);
+      }
+      byte[] packed = new byte[2 * (1 + rnd.nextInt(4))];
+      rnd.nextBytes(packed);
+      rows.add(RowFactory.create("doc-" + (i % 3) + (i % 7 == 0 ? "-ä" : ""), i % 5, (long) i * 3 - 100, o, packed,
+          (float) rnd.nextGaussian(), rnd.nextInt(20) == 0 ? Double.NEGATIVE_INFINITY : rnd.nextGaussian()));
+    }
+    return rows;
+  }
+
+  @Test
+  void writesWhatSparksWriterWritesInPagesAndRowGroups(@TempDir Path dir) throws Exception {
+    SplittableRandom rnd = Seeds.fresh("VectorParquetFormatTest");
+    List<Row> rows = rows(rnd, 5000);
+    Dataset<Row> table = spark.createDataFrame(rows, SCHEMA).repartition(3);
+    assertTrue(VectorParquetFormat.supports(SCHEMA));
+    for (String codec : List.of("snappy", "uncompressed", "none")) {
+      String ours = dir.resolve("ours-" + codec).toString();
+      table.write().format(VectorParquetFormat.class.getName()).option("compression", codec)
+          .option("parquet.page.size", "4096").option("parquet.block.size", "65536").save(ours);
+      String sparks = dir.resolve("spark-" + codec).toString();
+      table.write().option("compression", codec).parquet(sparks);
+      List<Row> a = spark.read().parquet(ours).orderBy("pos").collectAsList();
+      List<Row> b = spark.read().parquet(sparks).orderBy("pos").collectAsList();
+      assertEquals(rows.size(), a.size());
+      for (int i = 0; i < rows.size(); i++) {
+        Row x = a.get(i);
+        Row y = b.get(i);
+        assertEquals(y.getString(0), x.getString(0), "row " + i);
+        assertEquals(y.getInt(1), x.getInt(1));
+        assertEquals(y.getLong(2), x.getLong(2));
+        List<Float> ox = x.getList(3);
+        List<Float> oy = y.getList(3);
+        assertEquals(oy.size(), ox.size(), "row " + i);
+        for (int c = 0; c < oy.size(); c++) {
+          assertEquals(Float.floatToRawIntBits(oy.get(c)), Float.floatToRawIntBits(ox.get(c)), "row " + i + " element " + c);
+        }
+        assertArrayEquals((byte[]) y.get(4), (byte[]) x.get(4));
+        assertEquals(Float.floatToRawIntBits(y.getFloat(5)), Float.floatToRawIntBits(x.getFloat(5)));
+        assertEquals(Double.doubleToRawLongBits(y.getDouble(6)), Double.doubleToRawLongBits(x.getDouble(6)));
+      }
+      assertEquals(VectorEncoding.BF16.label(),
+          spark.read().parquet(ours).schema().apply("packed").metadata().getString(TokenTable.ENCODING_KEY),
+          "the vector column's encoding survives in Spark's schema");
+      checkFooters(ours, codec);
+    }
+  }
+
+  private static void checkFooters(String table, String codec) throws Exception {
+    int rowGroups = 0;
+    long rowsSeen = 0;
+    for (File part : new File(table).listFiles((d, n) -> n.endsWith(".parquet"))) {
+      try (ParquetFileReader reader = ParquetFileReader.open(
+          HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(part.getPath()), new Configuration()))) {
+        String o = reader.getFooter().getFileMetaData().getSchema().getType("o").toString();
+        assertTrue(o.contains("required group o (LIST)") && o.contains("repeated float array"), o);
+        for (BlockMetaData block : reader.getFooter().getBlocks()) {
+          rowGroups++;
+          rowsSeen += block.getRowCount();
+          for (ColumnChunkMetaData c : block.getColumns()) {
+            String path = c.getPath().toDotString();
+            assertEquals(codec.equals("none") ? "UNCOMPRESSED" : codec.toUpperCase(), c.getCodec().name(), path);
+            boolean vector = path.startsWith("o.") || path.equals("packed");
+            assertEquals(!vector, c.getStatistics().hasNonNullValue(), path + " " + c.getStatistics());
+            if (vector) {
+              assertNull(reader.readColumnIndex(c), "no page index over " + path);
+            } else {
+              assertFalse(reader.readColumnIndex(c) == null, "a page index for " + path);
+            }
+          }
+        }
+      }
+    }
+    assertEquals(5000, rowsSeen);
+    assertTrue(rowGroups > 3, "several row groups per file: " + rowGroups);
+  }
+
+  @Test
+  void onlyTablesOfNonNullScalarsAndFloatArraysQualify() {
+    assertFalse(VectorParquetFormat.supports(SCHEMA.add("maybe", DataTypes.LongType, true)));
+    assertFalse(VectorParquetFormat.supports(DataTypes.createStructType(List.of(DataTypes.createStructField("o",
+        DataTypes.createArrayType(DataTypes.FloatType, true), false)))));
+    assertFalse(VectorParquetFormat.supports(DataTypes.createStructType(List.of(DataTypes.createStructField("o",
+        DataTypes.createArrayType(DataTypes.DoubleType, false), false)))));
+    assertTrue(VectorParquetFormat.supports(OutputTable.SCHEMA));
+  }
+}
