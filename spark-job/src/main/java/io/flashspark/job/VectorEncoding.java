@@ -95,11 +95,6 @@ public enum VectorEncoding {
     }
   }
 
-  /** Values in a packed value of this encoding, or -1 when its length is not a whole number of them. */
-  public static int valueCount(byte[] bytes, VectorEncoding encoding) {
-    return bytes.length % encoding.bytesPerValue != 0 ? -1 : bytes.length / encoding.bytesPerValue;
-  }
-
   /**
    * Index of the first infinite or NaN value of a packed value (exponent bits all set), or -1.
    * Every input value passes through here, so the bytes are tested eight at a time: a 64-bit word
