@@ -155,7 +155,7 @@ final class BenchSweep {
           VectorEncoding.BF16), input, "overwrite");
       ScoreOptions options = new ScoreOptions(input, output, null, true, ScoreOptions.DEFAULT_BLOCK_SIZE,
           ScoreOptions.MergeMode.DISTRIBUTED, backend, gpu ? Precision.BF16 : null, Double.NaN, null, 0,
-          ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES, 0, true, VectorEncoding.BF16, ScoreOptions.AUTO_WRITE_TASKS);
+          ScoreOptions.AUTO_MAX_KV_SHARD_BYTES, 0, true, VectorEncoding.BF16, ScoreOptions.AUTO_WRITE_TASKS);
       ScoreJob.Result r = new ScoreJob(spark, options, Progress.quiet()).run();
       Dataset<Row> tokens = spark.read().parquet(input);
       Dataset<Row> attention = spark.read().parquet(output);

@@ -53,7 +53,7 @@ final class Demo {
     }
     ScoreOptions options = new ScoreOptions(input, output, null, true, ScoreOptions.DEFAULT_BLOCK_SIZE,
         ScoreOptions.MergeMode.DISTRIBUTED, backend, null, Double.NaN, null, 0,
-        ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES, 0, true, null, ScoreOptions.AUTO_WRITE_TASKS);
+        ScoreOptions.AUTO_MAX_KV_SHARD_BYTES, 0, true, null, ScoreOptions.AUTO_WRITE_TASKS);
     ScoreJob.Result result = FlashSpark.score(spark, options, out, err);
 
     Dataset<Row> in = spark.read().parquet(input);

@@ -37,7 +37,7 @@ public final class FlashAttention {
   private double scale = Double.NaN;
   private VectorEncoding packed;
   private int cells;
-  private long maxKvShardBytes = ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES;
+  private long maxKvShardBytes = ScoreOptions.AUTO_MAX_KV_SHARD_BYTES;
   private long maxTaskBytes;
   private VectorEncoding outputFormat = VectorEncoding.ARRAY;
   private int writeTasks = ScoreOptions.AUTO_WRITE_TASKS;

@@ -233,8 +233,9 @@ public final class FlashSpark implements Runnable {
         description = "Compute precision. Default: fp32 on the CPU, bf16 on the GPU.") Precision precision;
     @Option(names = "--cells", paramLabel = "C", description = "Cells (tasks computing attention). Default: one per"
         + " task slot on the CPU, " + ClusterShape.CELLS_PER_GPU + " per GPU.") Integer cells;
-    @Option(names = "--max-kv-shard-mb", paramLabel = "MB", defaultValue = "" + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20),
-        description = "Largest key/value shard one cell holds.") long maxKvShardMb;
+    @Option(names = "--max-kv-shard-mb", paramLabel = "MB", description = "Largest key/value shard one cell holds"
+        + " (k and v counted in fp32). Default: " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " on the CPU; on"
+        + " the GPU, what the task memory allows (K/V stay packed, on the device).") Long maxKvShardMb;
     @Option(names = "--max-task-mb", paramLabel = "MB", description = "Memory a cell may use. Default: from the"
         + " executors' heap.") Long maxTaskMb;
     @Option(names = "--output-format", paramLabel = "array|fp32|bf16", defaultValue = "array",
@@ -253,7 +254,8 @@ public final class FlashSpark implements Runnable {
           Cli.oneOf(spec, "--backend", backend, List.of("auto", "cpu", "gpu")), precision,
           Cli.positive(spec, "--scale", in.scale), in.packedAs(spec),
           cells == null ? 0 : (int) Cli.inRange(spec, "--cells", cells, 1, Integer.MAX_VALUE),
-          Cli.inRange(spec, "--max-kv-shard-mb", maxKvShardMb, 1, 1L << 30) << 20,
+          maxKvShardMb == null ? ScoreOptions.AUTO_MAX_KV_SHARD_BYTES
+              : Cli.inRange(spec, "--max-kv-shard-mb", maxKvShardMb, 1, 1L << 30) << 20,
           maxTaskMb == null ? 0 : Cli.inRange(spec, "--max-task-mb", maxTaskMb, 16, 1L << 30) << 20,
           overwrite,
           OutputTable.parseFormat(Cli.oneOf(spec, "--output-format", outputFormat, List.of("array", "fp32", "bf16"))),

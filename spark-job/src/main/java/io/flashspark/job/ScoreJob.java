@@ -369,13 +369,13 @@ public final class ScoreJob {
       BlockStats keys, ClusterShape shape) {
     int tasks = (int) Math.min(Integer.MAX_VALUE, (long) shape.executors() * shape.slotsPerExecutor());
     if (options.maxTaskBytes() > 0) {
-      return new BlockPlanner(targetCells, tasks, options.maxKvShardBytes(), options.maxTaskBytes(), memory)
+      return new BlockPlanner(targetCells, tasks, options.kvShardLimit(memory.widened()), options.maxTaskBytes(), memory)
           .plan(queries.docs(), keys.docs(), options.causal());
     }
     int slots = shape.slotsPerExecutor();
     int concurrent = shape.local() ? Math.min(slots, targetCells) : slots;
     while (true) {
-      BlockPlanner.Plan plan = new BlockPlanner(targetCells, tasks, options.maxKvShardBytes(),
+      BlockPlanner.Plan plan = new BlockPlanner(targetCells, tasks, options.kvShardLimit(memory.widened()),
           TaskMemory.defaultTaskBytes(spark, concurrent), memory).plan(queries.docs(), keys.docs(),
           options.causal());
       int running = (int) Math.min(slots, Math.min(plan.neededCells(), plan.partitions()));

@@ -254,6 +254,36 @@ class BlockPlannerTest {
     assertTrue(BlockPlanner.cheapestKvSplit(16, 1e3, 1e7, 128, 16) > 1);
   }
 
+  /**
+   * The default KV shard limit follows the cells: a 16M-token head (8192 blocks of 2048, d 128) is
+   * cut into 16 KV shards of 1 GiB (fp32 k+v) where the CPU widens vectors, and stays one shard
+   * where cells keep K/V packed for the GPU and the task memory allows; an explicit limit wins.
+   */
+  @Test
+  void theDefaultKvShardLimitCutsLongDocumentsOnlyWhereCellsWidenVectors() {
+    DocHead doc = new DocHead("long", 0);
+    Map<DocHead, DocSummary> s = Map.of(doc, summary("long", 16L << 20, 128, 0, 8191));
+    ScoreOptions auto = options(ScoreOptions.AUTO_MAX_KV_SHARD_BYTES);
+    BlockPlanner.CellMemory gpu = new BlockPlanner.CellMemory(false, 2, 1.0);
+    BlockPlanner.CellMemory cpu = new BlockPlanner.CellMemory(true, 2, 1.0);
+    long taskBytes = 64L << 30;
+    BlockPlanner.Plan onGpu = new BlockPlanner(1, auto.kvShardLimit(gpu.widened()), taskBytes, gpu).plan(s, s, true);
+    assertEquals(1, onGpu.shards().get(doc).kvShards(), onGpu.description());
+    BlockPlanner.Plan onCpu = new BlockPlanner(1, auto.kvShardLimit(cpu.widened()), taskBytes, cpu).plan(s, s, true);
+    assertEquals(16, onCpu.shards().get(doc).kvShards(), onCpu.description());
+    ScoreOptions asked = options(4L << 30);
+    assertEquals(4L << 30, asked.kvShardLimit(false));
+    assertEquals(4L << 30, asked.kvShardLimit(true));
+    // the task memory still bounds a packed cell: 1 GiB per task needs its K/V in many shards
+    BlockPlanner.Plan small = new BlockPlanner(1, auto.kvShardLimit(false), 1L << 30, gpu).plan(s, s, true);
+    assertTrue(small.shards().get(doc).kvShards() >= 16, small.description());
+  }
+
+  private static ScoreOptions options(long maxKvShardBytes) {
+    return new ScoreOptions("in", "out", null, true, ScoreOptions.DEFAULT_BLOCK_SIZE, ScoreOptions.MergeMode.DISTRIBUTED, "gpu", null,
+        Double.NaN, null, 0, maxKvShardBytes, 0, false, null, ScoreOptions.AUTO_WRITE_TASKS);
+  }
+
   @Test
   void packedCellsNeedLessMemoryPerRow() {
     BlockPlanner.CellMemory gpu = new BlockPlanner.CellMemory(false, 2, 2.0);
