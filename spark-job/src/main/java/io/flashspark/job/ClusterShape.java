@@ -14,8 +14,15 @@ import org.apache.spark.sql.SparkSession;
  */
 record ClusterShape(boolean local, int executors, int coresPerExecutor, int taskCpus, int gpusPerExecutor,
     int tasksPerGpu) {
-  /** Cells per GPU by default: enough to overlap one cell's copies with another's kernels. */
-  static final int CELLS_PER_GPU = 4;
+  /**
+   * Cells per GPU the plan aims for; every problem still gets a cell of its own, so a job of eight
+   * heads has eight cells on one GPU. One, because a cell's launch keeps its K/V on the device and
+   * streams its queries through, so a second cell of the same problem on the same GPU makes the GPU
+   * no faster and ships the whole K/V once more (a Q shard each): on one H200 the 1M-token x
+   * 8-head job took the same time in 8 and 16 cells (27.1 / 27.9 s), and a 16M-token head in four
+   * cells would move 4 x 8.6 GB of K/V instead of one.
+   */
+  static final int CELLS_PER_GPU = 1;
 
   /** {@code localGpu}: whether local mode computes on its GPU (the GPU backend); a cluster says itself. */
   static ClusterShape of(SparkSession spark, boolean localGpu) {
@@ -52,10 +59,10 @@ record ClusterShape(boolean local, int executors, int coresPerExecutor, int task
 
   /**
    * Cells to aim for. CPU: one per task slot (the CPU kernel uses all of an executor's cores in a
-   * cell, more cells only replicate more blocks). GPU: {@link #CELLS_PER_GPU} per GPU (fewer where
-   * fewer tasks may share one), so every GPU has a few cells to overlap one's copies with
-   * another's kernels, and no more: each extra cell ships another copy of its blocks. The reading,
-   * routing and writing tasks still use every slot.
+   * cell, more cells only replicate more blocks). GPU: {@link #CELLS_PER_GPU} per GPU: a problem
+   * is split only to spread it over GPUs, each extra cell shipping another copy of its K/V. The
+   * reading, routing and writing tasks still use every slot, and up to the task slots each cell
+   * has a task of its own.
    */
   int defaultCells() {
     if (gpusPerExecutor > 0) {

@@ -232,7 +232,7 @@ public final class FlashSpark implements Runnable {
     @Option(names = "--precision", paramLabel = "fp32|bf16|fp16", converter = Cli.PrecisionName.class,
         description = "Compute precision. Default: fp32 on the CPU, bf16 on the GPU.") Precision precision;
     @Option(names = "--cells", paramLabel = "C", description = "Cells (tasks computing attention). Default: one per"
-        + " task slot on the CPU, " + ClusterShape.CELLS_PER_GPU + " per GPU.") Integer cells;
+        + " task slot on the CPU; on the GPU " + ClusterShape.CELLS_PER_GPU + " per GPU, and one per (doc, head) at least.") Integer cells;
     @Option(names = "--max-kv-shard-mb", paramLabel = "MB", description = "Largest key/value shard one cell holds"
         + " (k and v counted in fp32). Default: " + (ScoreOptions.DEFAULT_MAX_KV_SHARD_BYTES >> 20) + " on the CPU; on"
         + " the GPU, what the task memory allows (K/V stay packed, on the device).") Long maxKvShardMb;

@@ -29,7 +29,7 @@ class ClusterShapeTest {
     ClusterShape gpus = new ClusterShape(false, 2, 16, 1, 1, 4); // 16 cores, one GPU shared by 4 tasks
     assertEquals(4, gpus.slotsPerExecutor());
     assertEquals(2, gpus.gpus());
-    assertEquals(8, gpus.defaultCells());
+    assertEquals(2 * ClusterShape.CELLS_PER_GPU, gpus.defaultCells());
     assertTrue(gpus.description().contains("2 executors x 4 task slots, 1 GPU each (4 tasks per GPU)"),
         gpus.description());
     ClusterShape wide = new ClusterShape(false, 2, 16, 1, 1, 16); // all 16 tasks may share the GPU
@@ -37,13 +37,14 @@ class ClusterShapeTest {
     assertEquals(2 * ClusterShape.CELLS_PER_GPU, wide.defaultCells());
     ClusterShape local = new ClusterShape(true, 1, 16, 1, 1, 16);
     assertEquals(16, local.slotsPerExecutor());
-    assertEquals(4, local.defaultCells(), "a few cells per GPU, not one per core");
+    assertEquals(ClusterShape.CELLS_PER_GPU, local.defaultCells(), "cells per GPU, not one per core");
     assertEquals(16, new ClusterShape(true, 1, 16, 1, 0, 16).defaultCells(), "CPU backend: one per core");
   }
 
   /**
    * The 1M-token x 8-head job on one GPU: one cell per head, each with its whole KV (no merge);
-   * on two GPUs the same. A single long head on two GPUs: two zigzag Q shards sharing one KV shard.
+   * on two GPUs the same. A single long head on two GPUs: two zigzag Q shards sharing one KV shard;
+   * on one GPU, one cell (its K/V shipped once).
    */
   @Test
   void gpuCellsKeepOneKvShardWhereItFits() {
@@ -61,6 +62,10 @@ class ClusterShapeTest {
         Long.MAX_VALUE / 4, taskBytes, packed).plan(one, one, true).shards().get(new DocHead("doc", 0));
     assertEquals(2, sp.qShards(), sp.toString());
     assertTrue(sp.zigzag() && sp.kvShards() == 1, sp.toString());
+    Map<DocHead, DocSummary> longHead = heads(1, 16L << 20, 2048);
+    BlockPlanner.Plan onOneGpu = new BlockPlanner(new ClusterShape(true, 1, 16, 1, 1, 16).defaultCells(),
+        Long.MAX_VALUE / 4, 64L << 30, packed).plan(longHead, longHead, true);
+    assertEquals(1, onOneGpu.neededCells(), onOneGpu.description());
   }
 
   @Test
