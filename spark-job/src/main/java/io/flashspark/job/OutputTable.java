@@ -40,7 +40,9 @@ public final class OutputTable {
         DataTypes.createStructField(TokenTable.DOC_ID, DataTypes.StringType, false),
         DataTypes.createStructField(TokenTable.HEAD, DataTypes.IntegerType, false),
         DataTypes.createStructField(TokenTable.POS, DataTypes.LongType, false)));
-    fields.add(format.packed() ? TokenTable.vectorField("o", format)
+    // o is never null: a non-null column in either form, which VectorParquetFormat writes page by page
+    fields.add(format.packed()
+        ? DataTypes.createStructField("o", DataTypes.BinaryType, false, TokenTable.vectorField("o", format).metadata())
         : DataTypes.createStructField("o", DataTypes.createArrayType(DataTypes.FloatType, false), false));
     fields.add(DataTypes.createStructField("lse", DataTypes.DoubleType, false));
     return DataTypes.createStructType(fields);

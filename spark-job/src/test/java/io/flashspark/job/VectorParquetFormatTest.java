@@ -132,6 +132,8 @@ class VectorParquetFormatTest extends SparkTestBase {
         DataTypes.createArrayType(DataTypes.FloatType, true), false)))));
     assertFalse(VectorParquetFormat.supports(DataTypes.createStructType(List.of(DataTypes.createStructField("o",
         DataTypes.createArrayType(DataTypes.DoubleType, false), false)))));
-    assertTrue(VectorParquetFormat.supports(OutputTable.SCHEMA));
+    for (VectorEncoding format : List.of(VectorEncoding.ARRAY, VectorEncoding.FP32, VectorEncoding.BF16)) {
+      assertTrue(VectorParquetFormat.supports(OutputTable.schema(format)), "score output as " + format);
+    }
   }
 }
