@@ -45,7 +45,9 @@ profile=()
 jrun=("$java" -Xmx${HEAP:-100g} $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=${LOCAL_DIR:-/tmp/spark-local}
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
 local_run() { "${jrun[@]}" "$@"; }
-local_score() { "${jrun[0]}" ${JVM_EXTRA:-} "${jrun[@]:1}" score "$@"; }
+# the score's JVM: JVM_EXTRA and a variant's own JVM options (VJVM) go last before the class path, so
+# an -Xmx or -Dspark.* there wins over the defaults above
+local_score() { "${jrun[@]:0:${#jrun[@]}-3}" ${JVM_EXTRA:-} ${VJVM:-} "${jrun[@]: -3}" score "$@"; }
 export FLASHSPARK_JAVA_OPTS="-Xmx${DRIVER_MEM:-16g}"
 secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
 table=$OUT/table-$mode.txt; : > "$table"
@@ -93,14 +95,18 @@ else
   args=(--causal --backend gpu --output-format bf16 ${SCORE_ARGS:-})
   check=(--causal --precision bf16 --doc-heads 2 --rows ${CHECK_ROWS:-16})
 fi
-# local mode: each variant of LOCAL_VARIANTS ('|'-separated extra score arguments, "default" for
+# local mode: each variant of LOCAL_VARIANTS ('|'-separated extra score arguments, optionally after
+# JVM options and '::', e.g. '-Xmx32g -XX:+AlwaysPreTouch::--output-format bf16'; "default" for
 # none; default: the cells' tasks write the output, then the default plan) on the same input
 IFS='|' read -r -a variants <<< "${LOCAL_VARIANTS:---write-tasks 0|default}"
 [ "${SKIP_LOCAL:-0}" = 1 ] && variants=()
 for i in "${!variants[@]}"; do
-  v=${variants[$i]}; [ "$v" = default ] && v=""; rm -rf $work/out-local; t0=$(date +%s.%N); util=$OUT/util-$mode-local-$i.csv
-  sampled local_score --input $input --output $work/out-local "${args[@]}" $v > "$OUT/score-$mode-local-$i.log" 2>&1
-  row "local[*] ${v:-default} (exit $?)" "$OUT/score-$mode-local-$i.log" "$(secs $t0)" "$util"
+  v=${variants[$i]}; [ "$v" = default ] && v=""; vjvm=""
+  if [[ $v == *::* ]]; then vjvm=${v%%::*}; v=${v#*::}; fi
+  rm -rf $work/out-local; t0=$(date +%s.%N); util=$OUT/util-$mode-local-$i.csv
+  VJVM="$vjvm" sampled local_score --input $input --output $work/out-local "${args[@]}" $v \
+    > "$OUT/score-$mode-local-$i.log" 2>&1
+  row "local[*] ${vjvm:+$vjvm :: }${v:-default} (exit $?)" "$OUT/score-$mode-local-$i.log" "$(secs $t0)" "$util"
   checked --input $input --output $work/out-local "${check[@]}" > "$OUT/check-$mode-local-$i.log" 2>&1
   grep -h "missing or extra\|max |o" "$OUT/check-$mode-local-$i.log" | head -3 | tee -a "$table"
   [ "${KEEP_OUTPUT:-0}" = 1 ] || rm -rf $work/out-local # KEEP_OUTPUT=1: left for a later check (last variant's)
