@@ -26,7 +26,7 @@ public class FastBench {
     for (int rep = 0; rep < 3; rep++) {
       for (String w : List.of(System.getProperty("variants", "noop,pages,pages-none").split(","))) {
         String out = "/tmp/st/fb-" + w + "-" + rep;
-        Dataset<Row> table = OutputTable.fromBlocks(blocksDs, VectorEncoding.ARRAY);
+        Dataset<Row> table = OutputTable.fromBlocks(blocksDs, VectorEncoding.valueOf(System.getProperty("format", "ARRAY")));
         long t0 = System.nanoTime();
         if (w.equals("noop")) {
           table.write().format("noop").mode("overwrite").save();
@@ -36,6 +36,10 @@ public class FastBench {
           spark.conf().set("spark.sql.parquet.compression.codec", "uncompressed");
           TokenTable.writeParquet(table, out, null);
           spark.conf().unset("spark.sql.parquet.compression.codec");
+        } else if (w.equals("spark")) {
+          table.write().option("parquet.enable.dictionary#o", "false").option("parquet.column.statistics.enabled#o", "false")
+              .option("parquet.enable.dictionary#o.array", "false").option("parquet.column.statistics.enabled#o.array", "false")
+              .parquet(out);
         } else if (w.equals("pages")) {
           TokenTable.writeParquet(table, out, null);
         } else {
@@ -46,7 +50,9 @@ public class FastBench {
         double wt = (System.nanoTime() - t0) / 1e9;
         t0 = System.nanoTime();
         Dataset<Row> back = spark.read().parquet(out);
-        double sum = back.selectExpr("sum(aggregate(o, 0D, (acc, x) -> acc + x))").first().getDouble(0);
+        double sum = System.getProperty("format", "ARRAY").equals("ARRAY")
+            ? back.selectExpr("sum(aggregate(o, 0D, (acc, x) -> acc + x))").first().getDouble(0)
+            : back.selectExpr("sum(length(o))").first().getLong(0);
         System.out.printf("%s: write %.2f s (%d rows), read back and sum %.2f s (sum %.6f)%n", w, wt,
             back.count(), (System.nanoTime() - t0) / 1e9, sum);
       }
