@@ -18,9 +18,8 @@ public final class KeyValueBlock implements Serializable {
   private float[] v;
 
   public KeyValueBlock(int rows, int dim, float[] k, float[] v, long[] pos, PackedRows packed) {
-    float[] none = k == null || v == null ? new float[rows * dim] : null;
-    Shapes.check("k", k != null ? k : none, pos, rows, dim);
-    Shapes.check("v", v != null ? v : none, pos, rows, dim);
+    Shapes.check("k", k, packed, pos, rows, dim);
+    Shapes.check("v", v, packed, pos, rows, dim);
     if ((k == null || v == null) && packed == null) {
       throw new IllegalArgumentException("a key/value block needs k and v or their packed form");
     }

@@ -17,7 +17,7 @@ public final class QueryBlock implements Serializable {
   private float[] q;
 
   public QueryBlock(int rows, int dim, float[] q, long[] pos, PackedRows packed) {
-    Shapes.check("q", q != null ? q : new float[rows * dim], pos, rows, dim);
+    Shapes.check("q", q, packed, pos, rows, dim); // no stand-in array: a block is often 1 MB of q
     if (q == null && packed == null) {
       throw new IllegalArgumentException("a query block needs q or its packed form");
     }

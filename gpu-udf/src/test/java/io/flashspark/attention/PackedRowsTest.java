@@ -120,6 +120,23 @@ class PackedRowsTest {
   }
 
   @Test
+  void blocksCheckTheirPackedFormsShapeWithoutWideningIt() {
+    PackedRows.Writer w = new PackedRows.Writer(4, Precision.BF16, 2);
+    for (int i = 0; i < 3; i++) {
+      w.addFloats(i, new float[][] {{1, 2, 3, 4}, {5, 6, 7, 8}});
+    }
+    PackedRows rows = PackedRows.of(w.finish());
+    KeyValueBlock kv = new KeyValueBlock(3, 4, null, null, new long[] {0, 1, 2}, rows);
+    assertEquals(3, kv.rows());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new KeyValueBlock(4, 4, null, null, new long[] {0, 1, 2, 3}, rows));
+    assertTrue(e.getMessage().contains("packed rows of 3 x 4 but the block is 4 x 4"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new QueryBlock(3, 4, new float[11], new long[] {0, 1, 2}));
+    assertThrows(IllegalArgumentException.class, () -> new QueryBlock(3, 4, new float[12], new long[] {0, 1}));
+    assertThrows(IllegalArgumentException.class, () -> new QueryBlock(3, 4, null, new long[] {0, 1, 2}, null));
+  }
+
+  @Test
   void aTruncatedValueIsRefused() {
     PackedRows.Writer w = new PackedRows.Writer(2, Precision.BF16, 1);
     w.addFloats(1, new float[][] {{1, 2}});
