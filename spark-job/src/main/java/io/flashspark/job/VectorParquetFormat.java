@@ -326,6 +326,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
     private final CompressionCodecFactory.BytesInputCompressor compressor;
     private final Bytes values = new Bytes();
     private final Bytes repetition = new Bytes(); // FLOAT_ARRAY: RLE runs, two per row
+    private final Bytes definition = new Bytes(); // FLOAT_ARRAY: one run per page
     private final List<Page> pages = new ArrayList<>();
     private Statistics<?> stats;
     private int pageValues;
@@ -431,29 +432,29 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       if (pageRows == 0) {
         return;
       }
-      Bytes page = new Bytes();
-      page.reserve(values.size + repetition.size + 16);
+      // the page handed to the compressor as the pieces it is made of, not copied into one array first
+      BytesInput payload = BytesInput.from(values.data, 0, values.size);
+      BytesInput page = payload;
       if (kind == Kind.FLOAT_ARRAY) {
         // data page v1: each level section is an RLE/bit-packed hybrid stream (bit width 1) after
-        // its byte length; every element is present, so the definition levels are one run of 1
-        page.putIntLE(repetition.size);
-        page.put(repetition.data, Platform.BYTE_ARRAY_OFFSET, repetition.size);
-        Bytes definition = new Bytes();
+        // its little-endian byte length; every element is present, so the definition levels are
+        // one run of 1
+        definition.size = 0;
         definition.putUnsignedVarInt((long) pageValues << 1);
         definition.putByte(1);
-        page.putIntLE(definition.size);
-        page.put(definition.data, Platform.BYTE_ARRAY_OFFSET, definition.size);
+        page = BytesInput.concat(BytesInput.fromInt(repetition.size), BytesInput.from(repetition.data, 0, repetition.size),
+            BytesInput.fromInt(definition.size), BytesInput.from(definition.data, 0, definition.size), payload);
       }
-      page.put(values.data, Platform.BYTE_ARRAY_OFFSET, values.size);
+      int uncompressedSize = Math.toIntExact(page.size());
       byte[] compressed;
       try {
-        compressed = compressor.compress(BytesInput.from(page.data, 0, page.size)).toByteArray();
+        compressed = compressor.compress(page).toByteArray();
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
       // vector columns get empty page statistics: Parquet then writes neither min/max nor a column
       // index for the chunk (a page index of empty statistics would call the pages all null)
-      pages.add(new Page(compressed, page.size, pageValues, pageRows, kind == Kind.FLOAT_ARRAY || kind == Kind.BINARY
+      pages.add(new Page(compressed, uncompressedSize, pageValues, pageRows, kind == Kind.FLOAT_ARRAY || kind == Kind.BINARY
           ? Statistics.getBuilderForReading(descriptor.getPrimitiveType()).build() : stats));
       finishedBytes += compressed.length;
       values.size = 0;
