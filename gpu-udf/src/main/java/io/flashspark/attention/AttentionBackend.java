@@ -18,6 +18,26 @@ public interface AttentionBackend {
   List<Partial> attend(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec);
 
   /**
+   * The same computation, each partial handed to {@code sink} as soon as it is complete, in query
+   * order, exactly once, on the calling thread: a caller can pass finished query blocks on (e.g.
+   * to an output writer) while later ones are still computed. This default delivers them all when
+   * the call is done; the GPU backend delivers them chunk by chunk as they come off the device.
+   */
+  default void attend(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec, PartialSink sink) {
+    List<Partial> partials = attend(queries, kvs, spec);
+    for (int i = 0; i < partials.size(); i++) {
+      sink.accept(i, partials.get(i));
+    }
+  }
+
+  /** Receives the partials of one {@link #attend} call as they complete. */
+  @FunctionalInterface
+  interface PartialSink {
+    /** {@code partial} is the result for {@code queries.get(query)}; the sink may keep it. */
+    void accept(int query, Partial partial);
+  }
+
+  /**
    * Whether this backend computes problems of head dimension {@code dim} at {@code precision}
    * ({@code null}: the backend's own default). {@code --backend auto} falls back to the CPU when not.
    */

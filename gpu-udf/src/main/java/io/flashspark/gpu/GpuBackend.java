@@ -186,13 +186,25 @@ public final class GpuBackend implements AttentionBackend {
   }
 
   @Override public List<Partial> attend(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec) {
+    Partial[] out = new Partial[queries.size()];
+    attend(queries, kvs, spec, (i, p) -> out[i] = p);
+    return java.util.Arrays.asList(out);
+  }
+
+  /**
+   * Partials go to {@code sink} chunk by chunk, as each pipelined query chunk comes off the
+   * device (queries of a launch are chunked in order), so the caller can write early query blocks
+   * while later ones compute.
+   */
+  @Override public void attend(List<QueryBlock> queries, List<List<KeyValueBlock>> kvs, AttentionSpec spec,
+      PartialSink sink) {
     Precision precision = spec.precision() == null ? Precision.BF16 : spec.precision();
     if (precision == Precision.FP32) {
       throw new GpuException("the GPU kernels take bf16 or fp16 inputs (fp32 accumulation); use --precision bf16"
           + " or fp16 with the GPU, or --backend cpu for fp32 inputs");
     }
     if (queries.isEmpty()) {
-      return List.of();
+      return;
     }
     int dim = queries.get(0).dim();
     String kernelName = forwardKernel(precision, dim, spec.causal());
@@ -202,18 +214,21 @@ public final class GpuBackend implements AttentionBackend {
     }
     int blockM = device.config.get(kernelName, "block_m");
     long kernelNanos = 0;
-    List<Partial> out = new ArrayList<>(queries.size());
     for (int[] range : launchGroups(queries, kvs, dim, maxLaunchBytes())) {
       List<QueryBlock> q = queries.subList(range[0], range[1]);
       LaunchPlan plan = LaunchPlan.build(q, kvs.subList(range[0], range[1]), spec.causal(), blockM);
+      int first = range[0];
       if (plan.numTiles() == 0) {
-        out.addAll(plan.emptyPartials(q)); // no row sees a key: nothing to launch
+        List<Partial> empty = plan.emptyPartials(q); // no row sees a key: nothing to launch
+        for (int i = 0; i < empty.size(); i++) {
+          sink.accept(first + i, empty.get(i));
+        }
         continue;
       }
       try {
         long[] nanos = new long[1];
-        out.addAll(StagedLaunch.run(device, plan, q, precision, kernelName, (float) spec.scaleFor(dim), poisonOutputs,
-            slotBytes, chunkBytes, nanos));
+        StagedLaunch.run(device, plan, q, precision, kernelName, (float) spec.scaleFor(dim), poisonOutputs,
+            slotBytes, chunkBytes, nanos, (i, p) -> sink.accept(first + i, p));
         kernelNanos += nanos[0];
       } catch (GpuException e) {
         if (e.sticky()) {
@@ -225,7 +240,6 @@ public final class GpuBackend implements AttentionBackend {
       }
     }
     LAST_KERNEL_NANOS.get()[0] = kernelNanos;
-    return out;
   }
 
   /**

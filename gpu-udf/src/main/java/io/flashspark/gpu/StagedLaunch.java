@@ -10,6 +10,7 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
+import io.flashspark.attention.AttentionBackend;
 import io.flashspark.attention.Partial;
 import io.flashspark.attention.Precision;
 import io.flashspark.attention.QueryBlock;
@@ -66,11 +67,12 @@ final class StagedLaunch {
   }
 
   /**
-   * Runs the launch and returns one partial per query block, with the kernels' device time in
-   * {@code kernelNanos[0]}.
+   * Runs the launch, handing each query block's partial to {@code sink} once its chunk is back
+   * (in query order), with the kernels' device time in {@code kernelNanos[0]}.
    */
-  static List<Partial> run(GpuDevice device, LaunchPlan plan, List<QueryBlock> queries, Precision precision,
-      String kernelName, float scale, boolean poisonOutputs, long slotBytes, long chunkBytes, long[] kernelNanos) {
+  static void run(GpuDevice device, LaunchPlan plan, List<QueryBlock> queries, Precision precision,
+      String kernelName, float scale, boolean poisonOutputs, long slotBytes, long chunkBytes, long[] kernelNanos,
+      AttentionBackend.PartialSink sink) {
     device.makeCurrent();
     GpuDevice.Stream s = device.acquireStream();
     StagedLaunch launch = null;
@@ -85,9 +87,8 @@ final class StagedLaunch {
       in = device.pool.acquire((2 * kRows + qRows) * d * 2);
       meta = device.pool.acquire(metaBytes(plan));
       out = device.pool.acquire(qRows * (d + 2L) * 4);
-      List<Partial> partials = launch.compute(queries, kernelName, scale, poisonOutputs, chunkBytes, in, meta, out);
+      launch.compute(queries, kernelName, scale, poisonOutputs, chunkBytes, in, meta, out, sink);
       kernelNanos[0] = launch.kernelNanos;
-      return partials;
     } finally {
       // buffers go back to the pool only when nothing queued on them can still run; return codes
       // are not checked here, so that a failure above is the one reported
@@ -105,8 +106,8 @@ final class StagedLaunch {
     }
   }
 
-  private List<Partial> compute(List<QueryBlock> queries, String kernelName, float scale, boolean poisonOutputs,
-      long chunkBytes, CUdeviceptr in, CUdeviceptr meta, CUdeviceptr out) {
+  private void compute(List<QueryBlock> queries, String kernelName, float scale, boolean poisonOutputs,
+      long chunkBytes, CUdeviceptr in, CUdeviceptr meta, CUdeviceptr out, AttentionBackend.PartialSink sink) {
     long kRows = plan.keyRows();
     long qRows = plan.queryRows();
     long qBase = 2 * kRows; // first Q row in the [K | V | Q] row space
@@ -180,10 +181,22 @@ final class StagedLaunch {
       Cuda.check(cuEventRecord(s.computed[e], s.compute), "cuEventRecord");
       if (c > 0) {
         download(c - 1, chunks.get(c - 1), out, partials, kernelName);
+        deliver(chunks.get(c - 1), partials, sink);
       }
     }
     download(chunks.size() - 1, chunks.get(chunks.size() - 1), out, partials, kernelName);
-    return partials;
+    deliver(chunks.get(chunks.size() - 1), partials, sink);
+  }
+
+  /**
+   * A chunk's query blocks are complete once it is downloaded (chunks are consecutive query
+   * ranges; a launch with duplicated query rows is one chunk): they go to the sink and the launch
+   * drops them.
+   */
+  private static void deliver(long[] chunk, List<Partial> partials, AttentionBackend.PartialSink sink) {
+    for (int i = (int) chunk[0]; i < (int) chunk[1]; i++) {
+      sink.accept(i, partials.set(i, null));
+    }
   }
 
   /**

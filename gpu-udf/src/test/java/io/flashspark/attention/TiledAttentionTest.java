@@ -146,4 +146,24 @@ class TiledAttentionTest {
       assertEquals(serial.l()[r], parallel.l()[r], 1e-5f * serial.l()[r], "l[" + r + "]");
     }
   }
+
+  @Test
+  void theCpuBackendHandsEachPartialToASinkOnceInOrder() {
+    SplittableRandom rnd = SEEDS.split();
+    List<QueryBlock> queries = List.of(RandomProblems.queries(rnd, 40, 16, 0, 1), RandomProblems.queries(rnd, 30, 16, 40, 1));
+    KeyValueBlock kv = RandomProblems.keysValues(rnd, 70, 16, 0, 1);
+    List<List<KeyValueBlock>> kvs = List.of(List.of(kv), List.of(kv));
+    AttentionSpec spec = AttentionSpec.defaults().withCausal(true);
+    List<Integer> order = new java.util.ArrayList<>();
+    Partial[] sunk = new Partial[2];
+    CpuBackend.INSTANCE.attend(queries, kvs, spec, (i, p) -> {
+      order.add(i);
+      sunk[i] = p;
+    });
+    assertEquals(List.of(0, 1), order);
+    for (int i = 0; i < 2; i++) {
+      double[] err = RandomProblems.maxErrors(sunk[i], ReferenceAttention.forward(queries.get(i), kvs.get(i), spec));
+      assertTrue(err[0] < 1e-5 && err[1] < 1e-5, "query block " + i + ": " + err[0] + ", " + err[1]);
+    }
+  }
 }

@@ -176,7 +176,8 @@ class GpuBackendTest {
 
   /**
    * Streaming through tiny pinned slots (every copy straddles slots, every output piece is a few
-   * rows) and many query chunks must not change a bit of the results, packed or converted inputs.
+   * rows) and many query chunks must not change a bit of the results, packed or converted inputs,
+   * nor must handing the partials over chunk by chunk.
    */
   @ParameterizedTest(name = "packed={0}")
   @CsvSource({"true", "false"})
@@ -205,10 +206,20 @@ class GpuBackendTest {
     AttentionSpec spec = new AttentionSpec(Double.NaN, true, Precision.BF16);
     List<Partial> whole = gpu.attend(queries, kvs, spec);
     List<Partial> streamed = gpu.staging(4096, 64 << 10).attend(queries, kvs, spec);
+    // handed over chunk by chunk: each block once, in query order, the same bits
+    List<Integer> order = new ArrayList<>();
+    Partial[] sunk = new Partial[queries.size()];
+    gpu.staging(4096, 64 << 10).attend(queries, kvs, spec, (i, p) -> {
+      order.add(i);
+      sunk[i] = p;
+    });
+    assertEquals(java.util.stream.IntStream.range(0, queries.size()).boxed().toList(), order);
     for (int i = 0; i < queries.size(); i++) {
-      assertArrayEquals(whole.get(i).o(), streamed.get(i).o(), "block " + i);
-      assertArrayEquals(whole.get(i).m(), streamed.get(i).m(), "block " + i);
-      assertArrayEquals(whole.get(i).l(), streamed.get(i).l(), "block " + i);
+      for (Partial p : List.of(streamed.get(i), sunk[i])) {
+        assertArrayEquals(whole.get(i).o(), p.o(), "block " + i);
+        assertArrayEquals(whole.get(i).m(), p.m(), "block " + i);
+        assertArrayEquals(whole.get(i).l(), p.l(), "block " + i);
+      }
     }
     ReferenceAttention.Result ref = ReferenceAttention.forward(queries.get(7), kvs.get(7), spec);
     double[] ours = errors(streamed.get(7), ref);

@@ -4,15 +4,16 @@ import io.flashspark.attention.AttentionBackend;
 import io.flashspark.attention.AttentionSpec;
 import io.flashspark.attention.Backends;
 import io.flashspark.attention.KeyValueBlock;
-import io.flashspark.attention.Partial;
 import io.flashspark.attention.QueryBlock;
 import io.flashspark.attention.PackedRows;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -23,9 +24,12 @@ import org.apache.spark.sql.Row;
  * The executor's work for the cells of one shuffle partition (one cell, as the job places them):
  * the routed fragments are assembled into blocks ({@link PackedRows#concat}), then every Q block
  * of the cell against every KV block of the cell it can see, in calls that sweep all local KV
- * blocks, so a Q block leaves the cell as one partial whatever the number of its KV blocks. A pure
- * function of its inputs, so Spark may retry or speculate it. Emits {@link BlockPartial} rows;
- * {@code final} marks Q blocks whose only partial this is.
+ * blocks, so a Q block leaves the cell as one partial whatever the number of its KV blocks. The
+ * cells compute on a thread of their own ({@link StreamedRows}) and each Q block's partial leaves
+ * as soon as the backend has it (the GPU hands them over chunk by chunk), so the task's thread
+ * writes the first blocks' output while the GPU computes the rest. A pure function of its inputs,
+ * so Spark may retry or speculate it. Emits {@link BlockPartial} rows; {@code final} marks Q
+ * blocks whose only partial this is.
  */
 public final class CellTask implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
@@ -55,22 +59,32 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       BlockKey key = new BlockKey(new DocHead(r.getString(3), r.getInt(4)), r.getLong(5));
       sides[r.getInt(2)].computeIfAbsent(key, k -> new ArrayList<>()).add(PackedRows.of((byte[]) r.get(6)));
     }
-    List<Row> out = new ArrayList<>();
-    for (Map<BlockKey, List<PackedRows>>[] sides : cells.values()) {
-      computeCell(sides[CellRouter.QUERY_SIDE], sides[CellRouter.KEY_SIDE], out);
+    if (cells.isEmpty()) {
+      return Collections.emptyIterator();
     }
-    if (acc != null && !cells.isEmpty()) {
-      acc.cellStages.add(TaskContext.get() == null ? -1 : TaskContext.get().stageId());
-      acc.cellNanos.add(System.nanoTime() - start);
-    }
-    return JobMetrics.timedDrain(out.iterator(), acc == null ? null : acc.outputNanos);
+    // what needs the task's context is read here, on the task's thread
+    String gpu = taskGpu();
+    requireGpu(backendName, gpu, onDriver());
+    TaskContext task = TaskContext.get();
+    int stage = task == null ? -1 : task.stageId();
+    String thread = "flashspark-cells-" + (task == null ? "driver" : "task-" + task.taskAttemptId());
+    // the cells compute on a thread of their own while this one passes finished query blocks on
+    return StreamedRows.start(thread, out -> {
+      for (Map<BlockKey, List<PackedRows>>[] sides : cells.values()) {
+        computeCell(sides[CellRouter.QUERY_SIDE], sides[CellRouter.KEY_SIDE], gpu, out);
+      }
+      if (acc != null) {
+        acc.cellStages.add(stage);
+        acc.cellNanos.add(System.nanoTime() - start);
+      }
+    }, acc == null ? null : acc.outputNanos::add);
   }
 
   private static final Comparator<BlockKey> BLOCK_ORDER = Comparator.comparing(BlockKey::docHead)
       .thenComparingLong(BlockKey::index);
 
   private void computeCell(Map<BlockKey, List<PackedRows>> queryFragments, Map<BlockKey, List<PackedRows>> kvFragments,
-      List<Row> out) {
+      String gpu, Consumer<Row> out) {
     if (queryFragments.isEmpty()) {
       return;
     }
@@ -102,17 +116,15 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       visible.add(seen);
     }
     int dim = queries.get(0).dim();
-    String gpu = taskGpu();
-    requireGpu(backendName, gpu, onDriver());
     AttentionBackend backend = Backends.forName(backendName, gpu);
     if (backendName.equals("auto") && !backend.supports(dim, spec.precision())) {
       backend = Backends.forName("cpu"); // e.g. fp32 asked for, or a head dimension without GPU kernel
     }
     AttentionSpec resolved = ScoreOptions.resolvePrecision(spec, backend);
     // calls of about pairsPerCall pairs each (whole Q blocks), so progress reaches the driver
-    // while a long cell computes (accumulators travel with executor heartbeats)
+    // while a long cell computes (accumulators travel with executor heartbeats); each query
+    // block's partial leaves as a row as soon as the backend has it
     long perCall = backend.pairsPerCall(dim);
-    List<Partial> partials = new ArrayList<>(queries.size());
     long nanos = 0;
     for (int from = 0; from < queries.size(); ) {
       int to = from;
@@ -120,7 +132,12 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       while (to < queries.size() && (to == from || callPairs + pairs[to] <= perCall)) {
         callPairs += pairs[to++];
       }
-      partials.addAll(backend.attend(queries.subList(from, to), visible.subList(from, to), resolved));
+      int first = from;
+      backend.attend(queries.subList(from, to), visible.subList(from, to), resolved, (i, partial) -> {
+        BlockKey k = qKeys.get(first + i);
+        boolean only = CellRouter.cellsOfQueryBlock(shards.value().get(k.docHead()), k.docHead(), k.index()).size() == 1;
+        out.accept(new BlockPartial(queries.get(first + i).pos(), partial).toRow(k, only));
+      });
       nanos += backend.lastKernelNanos();
       if (acc != null) {
         acc.pairsDone.add(callPairs);
@@ -130,11 +147,6 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
     if (acc != null) {
       acc.backends.add(backend.name() + " " + resolved.precision().label() + (gpu == null ? "" : " (Spark GPU " + gpu + ")"));
       acc.kernelNanos.add(nanos);
-    }
-    for (int i = 0; i < queries.size(); i++) {
-      BlockKey k = qKeys.get(i);
-      boolean only = CellRouter.cellsOfQueryBlock(shards.value().get(k.docHead()), k.docHead(), k.index()).size() == 1;
-      out.add(new BlockPartial(queries.get(i).pos(), partials.get(i)).toRow(k, only));
     }
   }
 

@@ -241,7 +241,7 @@ public final class FlashSpark implements Runnable {
     @Option(names = "--output-format", paramLabel = "array|fp32|bf16", defaultValue = "array",
         description = "o as array<float>, or packed little-endian binary.") String outputFormat;
     @Option(names = "--write-tasks", paramLabel = "W", description = "Tasks writing the output; 0: the cells' own."
-        + " Default: every task slot when the cells are fewer than half the slots, else the cells.") Integer writeTasks;
+        + " Default: every task slot when the cells are at most a quarter of the slots, else the cells.") Integer writeTasks;
     @Option(names = "--overwrite", description = "Replace an existing output (never an input).") boolean overwrite;
     @Option(names = "--explain", description = "Print Spark's physical plan of the job (which operators run where;"
         + " with the RAPIDS Accelerator, which run on the GPU) before computing it.") boolean explain;
