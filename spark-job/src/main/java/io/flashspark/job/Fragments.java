@@ -12,7 +12,6 @@ import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.DataTypes;
@@ -417,17 +416,10 @@ public final class Fragments {
 
       /** Points at packed column {@code column} of {@code row} (field {@code field}); returns its length. */
       int point(int column, InternalRow row, int field) {
-        if (row instanceof UnsafeRow u) {
-          long offsetAndSize = u.getLong(field); // how an UnsafeRow records a variable-length value
-          base[column] = u.getBaseObject();
-          address[column] = u.getBaseOffset() + (offsetAndSize >>> 32);
-          length[column] = (int) offsetAndSize;
-        } else {
-          byte[] bytes = row.getBinary(field);
-          base[column] = bytes;
-          address[column] = Platform.BYTE_ARRAY_OFFSET;
-          length[column] = bytes.length;
-        }
+        UTF8String bytes = TokenTable.binaryView(row, field);
+        base[column] = bytes.getBaseObject();
+        address[column] = bytes.getBaseOffset();
+        length[column] = bytes.numBytes();
         return length[column];
       }
 

@@ -10,6 +10,8 @@ import org.apache.spark.sql.DataFrameWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.ByteType;
@@ -26,6 +28,7 @@ import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.DoubleType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * The token tables (Parquet): {@code doc_id string, head int, pos long} and the role's vector
@@ -39,6 +42,15 @@ public final class TokenTable {
   public static final String POS = "pos";
 
   private TokenTable() {}
+
+  /**
+   * A binary field's bytes where the row holds them, as a view (base object, offset, length): a
+   * Tungsten row's field is read through its offset-and-size word without copying (packed vectors
+   * are copied once, into their block or Parquet page); other rows give their array.
+   */
+  static UTF8String binaryView(InternalRow row, int field) {
+    return row instanceof UnsafeRow u ? u.getUTF8String(field) : UTF8String.fromBytes(row.getBinary(field));
+  }
 
   /**
    * The Spark schema of a token table. A packed vector column records its encoding in its field

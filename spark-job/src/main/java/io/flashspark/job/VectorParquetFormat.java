@@ -32,7 +32,6 @@ import org.apache.parquet.schema.Types;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
-import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.execution.datasources.FileFormat;
 import org.apache.spark.sql.execution.datasources.OutputWriter;
@@ -360,16 +359,9 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
           pageValues++;
         }
         case BINARY -> {
-          if (row instanceof UnsafeRow u) { // the bytes where the row holds them: no array per value
-            long offsetAndSize = u.getLong(field);
-            int length = (int) offsetAndSize;
-            values.putIntLE(length);
-            values.put(u.getBaseObject(), u.getBaseOffset() + (offsetAndSize >>> 32), length);
-          } else {
-            byte[] b = row.getBinary(field);
-            values.putIntLE(b.length);
-            values.put(b, Platform.BYTE_ARRAY_OFFSET, b.length);
-          }
+          UTF8String b = TokenTable.binaryView(row, field); // where the row holds them: no array per value
+          values.putIntLE(b.numBytes());
+          values.put(b.getBaseObject(), b.getBaseOffset(), b.numBytes());
           pageValues++; // packed vectors: no statistics
         }
         case INT -> {
