@@ -2,7 +2,6 @@ package io.flashspark.job;
 
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -65,33 +64,5 @@ final class JobMetrics extends SparkListener {
     List<Stage> out = new ArrayList<>(stages.values());
     out.sort(java.util.Comparator.comparingInt(Stage::id));
     return out;
-  }
-
-  /**
-   * Passes {@code rows} on and adds to {@code nanos} the time from now until the consumer has
-   * taken the last row: what the stage downstream of a computation (expanding and writing the
-   * output) costs within the task.
-   */
-  static <T> Iterator<T> timedDrain(Iterator<T> rows, LongAccumulator nanos) {
-    if (nanos == null) {
-      return rows;
-    }
-    long start = System.nanoTime();
-    return new Iterator<>() {
-      private boolean done;
-
-      @Override public boolean hasNext() {
-        boolean more = rows.hasNext();
-        if (!more && !done) {
-          done = true;
-          nanos.add(System.nanoTime() - start);
-        }
-        return more;
-      }
-
-      @Override public T next() {
-        return rows.next();
-      }
-    };
   }
 }
