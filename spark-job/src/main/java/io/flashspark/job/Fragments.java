@@ -62,9 +62,13 @@ public final class Fragments {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, packedAs);
     Precision q = role.has("q") ? shipped(cols.encoding("q"), precision) : null;
     Precision kv = role.has("k") ? shipped(common(cols.encoding("k"), cols.encoding("v")), precision) : null;
-    Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv);
     org.apache.spark.sql.classic.Dataset<Row> tokens = (org.apache.spark.sql.classic.Dataset<Row>) cols.rows();
-    RDD<InternalRow> fragments = tokens.queryExecution().toRdd().toJavaRDD().mapPartitions(packer).rdd();
+    // a packed Parquet table: its scan's column batches, no Tungsten row per token in between
+    java.util.Optional<ColumnarScan.Tokens> columnar = ColumnarScan.of(table, role);
+    Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv,
+        columnar.map(ColumnarScan.Tokens::intHead).orElse(false), columnar.map(ColumnarScan.Tokens::intPos).orElse(false));
+    RDD<InternalRow> rows = columnar.map(ColumnarScan.Tokens::rows).orElseGet(() -> tokens.queryExecution().toRdd());
+    RDD<InternalRow> fragments = rows.toJavaRDD().mapPartitions(packer).rdd();
     return new Table(cache == null ? tokens.sparkSession().internalCreateDataFrame(fragments, SCHEMA, false)
         : cache.keep(fragments, SCHEMA, tokens.sparkSession(), level), q, kv);
   }
@@ -110,13 +114,18 @@ public final class Fragments {
     private final int blockSize;
     private final Precision qAs;
     private final Precision kvAs;
+    private final boolean intHead; // head and pos as the scan has them (int) or as cast to long
+    private final boolean intPos;
 
-    Packer(TableRole role, VectorEncoding[] inputs, int blockSize, Precision qAs, Precision kvAs) {
+    Packer(TableRole role, VectorEncoding[] inputs, int blockSize, Precision qAs, Precision kvAs, boolean intHead,
+        boolean intPos) {
       this.role = role;
       this.inputs = inputs;
       this.blockSize = blockSize;
       this.qAs = qAs;
       this.kvAs = kvAs;
+      this.intHead = intHead;
+      this.intPos = intPos;
     }
 
     /** The rows of one block seen so far in this partition. */
@@ -266,8 +275,8 @@ public final class Fragments {
     private long add(Map<BlockKey, Open> open, Open[] lastOpen, RowVectors vectors, InternalRow row) {
       UTF8String docIdUtf8 = row.isNullAt(0) ? NULL_DOC : row.getUTF8String(0);
       boolean nullKey = row.isNullAt(0) || row.isNullAt(1) || row.isNullAt(2);
-      long head = nullKey ? -1 : row.getLong(1);
-      long pos = nullKey ? -1 : row.getLong(2);
+      long head = nullKey ? -1 : intHead ? row.getInt(1) : row.getLong(1);
+      long pos = nullKey ? -1 : intPos ? row.getInt(2) : row.getLong(2);
       long block = nullKey ? Long.MIN_VALUE : Math.floorDiv(pos, (long) blockSize);
       Open o = lastOpen[0];
       // input sorted by position (the usual case) keeps hitting the block of the row before; the

@@ -28,6 +28,7 @@ import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.DoubleType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.vectorized.ColumnarBatchRow;
 import org.apache.spark.unsafe.types.UTF8String;
 
 /**
@@ -45,11 +46,13 @@ public final class TokenTable {
 
   /**
    * A binary field's bytes where the row holds them, as a view (base object, offset, length): a
-   * Tungsten row's field is read through its offset-and-size word without copying (packed vectors
-   * are copied once, into their block or Parquet page); other rows give their array.
+   * Tungsten row's field is read through its offset-and-size word, a column batch's row in the
+   * batch's byte vector, both without copying (packed vectors are copied once, into their block or
+   * Parquet page); other rows give their array.
    */
   static UTF8String binaryView(InternalRow row, int field) {
-    return row instanceof UnsafeRow u ? u.getUTF8String(field) : UTF8String.fromBytes(row.getBinary(field));
+    return row instanceof UnsafeRow || row instanceof ColumnarBatchRow ? row.getUTF8String(field)
+        : UTF8String.fromBytes(row.getBinary(field));
   }
 
   /**
