@@ -8,7 +8,7 @@ export WORKERS=0 SKIP_CHECK=1
 R=$OUT
 OUT=$R/before APP=app-before LOCAL_VARIANTS='default' bash tools/gpu-host/run-cluster.sh 1m > $R/before.txt 2>&1
 OUT=$R/after CHECK_TIMEOUT=100 SKIP_CHECK=0 LOCAL_VARIANTS='default' bash tools/gpu-host/run-cluster.sh 1m > $R/after.txt 2>&1
-OUT=$R/after2 LOCAL_VARIANTS='-Dflashspark.columnarScan=false::|default|-Dflashspark.fragmentCache=disk::|-XX:+UseParallelGC::' \
+OUT=$R/after2 LOCAL_VARIANTS='-Dflashspark.columnarScan=false::|default|-Dflashspark.fragmentCache=disk::|-Dflashspark.fragmentCache=offheap -Dspark.memory.offHeap.enabled=true -Dspark.memory.offHeap.size=16g::|-XX:+UseParallelGC::' \
   bash tools/gpu-host/run-cluster.sh 1m > $R/after2.txt 2>&1
 OUT=$R/prof LOCAL_VARIANTS='default' JVM_EXTRA="-XX:StartFlightRecording=filename=/tmp/s1.jfr,settings=profile" \
   bash tools/gpu-host/run-cluster.sh 1m > $R/prof.txt 2>&1; cp /tmp/s1.jfr $R/ 2>/dev/null

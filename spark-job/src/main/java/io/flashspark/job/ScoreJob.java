@@ -152,7 +152,8 @@ public final class ScoreJob {
     int executors = ClusterShape.of(spark, options.backend().equals("gpu")).executors();
     StorageLevel level = fragmentLevel(inputBytes, TaskMemory.sparkPoolBytes(spark) * executors);
     progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions (kept "
-        + (level.useMemory() ? "in memory" : "on local disk") + " for the second pass)");
+        + (level.useOffHeap() ? "off the heap" : level.useMemory() ? "in memory" : "on local disk")
+        + " for the second pass)");
     RowCache cached = new RowCache();
     try {
       Fragments.Table keyTable = fragments(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF, cached, level);
@@ -233,12 +234,16 @@ public final class ScoreJob {
     switch (forced) {
       case "memory": return StorageLevel.MEMORY_AND_DISK();
       case "disk": return StorageLevel.DISK_ONLY();
+      // serialized outside the JVM's heap (spark.memory.offHeap.enabled and .size; without them Spark
+      // keeps the blocks on disk): no GC ever copies or scans them
+      case "offheap": return StorageLevel.OFF_HEAP();
       case "auto": return inputBytes <= sparkPoolBytes / 4 ? StorageLevel.MEMORY_AND_DISK() : StorageLevel.DISK_ONLY();
-      default: throw new InputException("-D" + FRAGMENT_CACHE + " must be auto, memory or disk, got '" + forced + "'");
+      default: throw new InputException("-D" + FRAGMENT_CACHE + " must be auto, memory, disk or offheap, got '"
+          + forced + "'");
     }
   }
 
-  /** JVM property overriding {@link #fragmentLevel}'s choice: auto (default), memory or disk. */
+  /** JVM property overriding {@link #fragmentLevel}'s choice: auto (default), memory, disk or offheap. */
   static final String FRAGMENT_CACHE = "flashspark.fragmentCache";
 
   /** The size Spark's optimizer gives a table (for Parquet, its files' bytes). */

@@ -19,6 +19,22 @@ class RowCacheTest extends SparkTestBase {
     assertEquals(StorageLevel.DISK_ONLY(), ScoreJob.fragmentLevel(pool / 4 + 1, pool));
     long small = 1L << 30; // a 2 GB executor: a 1M-token document's fragments stay on disk
     assertEquals(StorageLevel.DISK_ONLY(), ScoreJob.fragmentLevel(800L << 20, small));
+    for (String[] forced : new String[][] {{"memory", "MEMORY_AND_DISK"}, {"disk", "DISK_ONLY"}, {"offheap", "OFF_HEAP"}}) {
+      System.setProperty(ScoreJob.FRAGMENT_CACHE, forced[0]);
+      try {
+        assertEquals(StorageLevel.fromString(forced[1]), ScoreJob.fragmentLevel(1, pool), forced[0]);
+      } finally {
+        System.clearProperty(ScoreJob.FRAGMENT_CACHE);
+      }
+    }
+    System.setProperty(ScoreJob.FRAGMENT_CACHE, "ram");
+    try {
+      InputException e = org.junit.jupiter.api.Assertions.assertThrows(InputException.class,
+          () -> ScoreJob.fragmentLevel(1, pool));
+      org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("auto, memory, disk or offheap"), e.getMessage());
+    } finally {
+      System.clearProperty(ScoreJob.FRAGMENT_CACHE);
+    }
   }
 
   @Test
@@ -26,7 +42,8 @@ class RowCacheTest extends SparkTestBase {
     Dataset<Row> rows = spark.range(0, 5000, 1, 3).withColumn("payload",
         functions.expr("cast(repeat(cast(id as string), 1 + id % 7) as binary)"));
     List<Row> expected = rows.orderBy("id").collectAsList();
-    for (StorageLevel level : List.of(StorageLevel.MEMORY_AND_DISK(), StorageLevel.DISK_ONLY())) {
+    // OFF_HEAP in a session without off-heap memory: Spark keeps the serialized rows on disk
+    for (StorageLevel level : List.of(StorageLevel.MEMORY_AND_DISK(), StorageLevel.DISK_ONLY(), StorageLevel.OFF_HEAP())) {
       try (RowCache cache = new RowCache()) {
         Dataset<Row> kept = cache.keep(rows, level);
         assertEquals(5000, kept.count(), level.description()); // first read fills the cache
