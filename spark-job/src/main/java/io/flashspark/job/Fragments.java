@@ -415,9 +415,7 @@ public final class Fragments {
      * checked for non-finite values; {@code array<float>} values as Spark's ArrayData.
      */
     private final class RowVectors {
-      final Object[] base = new Object[3];
-      final long[] address = new long[3];
-      final int[] length = new int[3];
+      final UTF8String[] packed = new UTF8String[3]; // views, not copies (TokenTable.binaryView)
       final ArrayData[] arrays = new ArrayData[3];
       int bad = -1; // the first non-finite value found while copying, and its column
       int badColumn = -1;
@@ -425,17 +423,12 @@ public final class Fragments {
 
       /** Points at packed column {@code column} of {@code row} (field {@code field}); returns its length. */
       int point(int column, InternalRow row, int field) {
-        UTF8String bytes = TokenTable.binaryView(row, field);
-        base[column] = bytes.getBaseObject();
-        address[column] = bytes.getBaseOffset();
-        length[column] = bytes.numBytes();
-        return length[column];
+        packed[column] = TokenTable.binaryView(row, field);
+        return packed[column].numBytes();
       }
 
       byte[] bytes(int column) {
-        byte[] out = new byte[length[column]];
-        Platform.copyMemory(base[column], address[column], out, Platform.BYTE_ARRAY_OFFSET, out.length);
-        return out;
+        return packed[column].getBytes();
       }
 
       PackedRows.EncodedSource source(int first) {
@@ -445,7 +438,8 @@ public final class Fragments {
       private PackedRows.EncodedSource copier(int first) {
         return (vector, dst, offset, bytes) -> {
           int column = first + vector;
-          Platform.copyMemory(base[column], address[column], dst, Platform.BYTE_ARRAY_OFFSET + offset, bytes);
+          Platform.copyMemory(packed[column].getBaseObject(), packed[column].getBaseOffset(), dst,
+              Platform.BYTE_ARRAY_OFFSET + offset, bytes);
           if (bad < 0) {
             bad = VectorEncoding.firstNonFinite(dst, offset, bytes, inputs[column]);
             badColumn = column;
