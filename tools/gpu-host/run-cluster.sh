@@ -13,6 +13,9 @@
 # JVM_EXTRA adds options to the local-mode score's JVM (e.g. a Flight Recorder recording into $OUT). While each
 # score runs, nvidia-smi samples every GPU's utilisation every 250 ms: "GPU busy" is the sum over
 # samples of utilisation x 0.25 s (time a kernel was running), per GPU, to set against the wall time.
+# SUBMIT_EXTRA adds options to the cluster's submitting JVM (e.g. -Dspark.eventLog.*). COMPARE=1 keeps the first
+# cluster run's output and compares each later cluster run's output with it row by row (compare_outputs.py,
+# pyarrow; COMPARE_TOL, default 0: bit-identical).
 # APP=app-before runs an earlier build staged beside the current one (local mode), SKIP_CHECK=1 skips
 # the reference checks, LOCAL_DIR sets local mode's spark.local.dir (default /tmp/spark-local), KEEP_OUTPUT=1 leaves the local run's output in /tmp/fs/out-local (check it in
 # a later call: jrun check ... --output /tmp/fs/out-local, while the machine stays warm). Logs go to $OUT; the table of wall times is printed last.
@@ -48,7 +51,7 @@ local_run() { "${jrun[@]}" "$@"; }
 # the score's JVM: JVM_EXTRA and a variant's own JVM options (VJVM) go last before the class path, so
 # an -Xmx or -Dspark.* there wins over the defaults above
 local_score() { "${jrun[@]:0:${#jrun[@]}-3}" ${JVM_EXTRA:-} ${VJVM:-} "${jrun[@]: -3}" score "$@"; }
-export FLASHSPARK_JAVA_OPTS="-Xmx${DRIVER_MEM:-16g}"
+export FLASHSPARK_JAVA_OPTS="-Xmx${DRIVER_MEM:-16g} ${SUBMIT_EXTRA:-}"
 secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
 table=$OUT/table-$mode.txt; : > "$table"
 # row NAME LOG WALL UTIL: the score's own clock and its kernels from the summary, GPU busy from the samples
@@ -77,6 +80,7 @@ sampled() { nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,n
   "$@"; local rc=$?; kill $mon $vm 2>/dev/null; wait $mon $vm 2>/dev/null; return $rc; }
 checked() { [ "${SKIP_CHECK:-0}" = 1 ] && return 0; timeout ${CHECK_TIMEOUT:-150} "${jrun[@]}" check "$@"; }
 work=/tmp/fs; mkdir -p $work
+[ "${COMPARE:-0}" = 1 ] && rm -rf $work/out-cluster-first
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 if [[ $mode == sweep ]]; then
   local_run bench --sweep "${SWEEP:-smoke}" --backend gpu --output "$OUT/sweep" 2>&1 | tee "$OUT/sweep.log" | tail -40
@@ -122,6 +126,14 @@ for n in ${WORKERS:-$(seq 1 "$gpus")}; do
   cp "$FLASHSPARK_CLUSTER_DIR/submit.log" "$OUT/submit-$mode-$n.log" 2>/dev/null
   checked --input $input --output "$out" "${check[@]}" > "$OUT/check-$mode-cluster-$n.log" 2>&1
   grep -h "missing or extra\|max |o" "$OUT/check-$mode-cluster-$n.log" | head -3 | tee -a "$table"
+  if [ "${COMPARE:-0}" = 1 ]; then
+    if [ -d $work/out-cluster-first ]; then
+      echo -n "  against the first cluster run: " | tee -a "$table"
+      python3 "$root/tools/gpu-host/compare_outputs.py" $work/out-cluster-first "$out" "${COMPARE_TOL:-0}" 2>&1 | tail -1 | tee -a "$table"
+    else
+      mv "$out" $work/out-cluster-first
+    fi
+  fi
   rm -rf "$out"
 done
 grep -h "time by stage\|shuffled\|backend:" "$OUT"/score-$mode-*.log | cut -c1-400
