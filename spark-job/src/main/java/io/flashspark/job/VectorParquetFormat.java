@@ -328,6 +328,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
     private final Bytes definition = new Bytes(); // FLOAT_ARRAY: one run per page
     private final List<Page> pages = new ArrayList<>();
     private Statistics<?> stats;
+    private UTF8String lastStatString; // STRING: the last value added to this page's statistics
     private int pageValues;
     private long pageRows;
     private long finishedBytes;
@@ -355,7 +356,11 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
           UTF8String s = row.getUTF8String(field);
           values.putIntLE(s.numBytes());
           values.put(s.getBaseObject(), s.getBaseOffset(), s.numBytes());
-          ((Statistics<Binary>) stats).updateStats(Binary.fromConstantByteArray(s.getBytes()));
+          // a page holds long runs of one doc id: min/max change only with the value
+          if (lastStatString == null || !lastStatString.equals(s)) {
+            lastStatString = s.clone(); // s may be a view into a buffer the caller reuses
+            ((Statistics<Binary>) stats).updateStats(Binary.fromConstantByteArray(lastStatString.getBytes()));
+          }
           pageValues++;
         }
         case BINARY -> {
@@ -454,6 +459,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       pageValues = 0;
       pageRows = 0;
       stats = newStats();
+      lastStatString = null;
     }
 
     void writeTo(ParquetFileWriter file, CompressionCodecName codec) throws IOException {

@@ -10,6 +10,7 @@ import io.flashspark.attention.Seeds;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.apache.hadoop.conf.Configuration;
@@ -17,11 +18,15 @@ import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
 import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.internal.column.columnindex.ColumnIndex;
+import org.apache.parquet.internal.column.columnindex.OffsetIndex;
+import org.apache.parquet.io.api.Binary;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,7 +57,8 @@ class VectorParquetFormatTest extends SparkTestBase {
       }
       byte[] packed = new byte[2 * (1 + rnd.nextInt(4))];
       rnd.nextBytes(packed);
-      rows.add(RowFactory.create("doc-" + (i % 3) + (i % 7 == 0 ? "-ä" : ""), i % 5, (long) i * 3 - 100, o, packed,
+      // runs of one doc id (as in the job's output), broken by others, so statistics see both
+      rows.add(RowFactory.create("doc-" + (i / 300 % 3) + (i % 7 == 0 ? "-ä" : ""), i % 5, (long) i * 3 - 100, o, packed,
           (float) rnd.nextGaussian(), rnd.nextInt(20) == 0 ? Double.NEGATIVE_INFINITY : rnd.nextGaussian()));
     }
     return rows;
@@ -100,6 +106,10 @@ class VectorParquetFormatTest extends SparkTestBase {
     int rowGroups = 0;
     long rowsSeen = 0;
     for (File part : new File(table).listFiles((d, n) -> n.endsWith(".parquet"))) {
+      // the file's doc ids in file order (one small file: one partition, read in order)
+      List<UTF8String> docIds = spark.read().parquet(part.getPath()).select("doc_id").collectAsList().stream()
+          .map(r -> UTF8String.fromString(r.getString(0))).toList();
+      long blockStart = 0;
       try (ParquetFileReader reader = ParquetFileReader.open(
           HadoopInputFile.fromPath(new org.apache.hadoop.fs.Path(part.getPath()), new Configuration()))) {
         String o = reader.getFooter().getFileMetaData().getSchema().getType("o").toString();
@@ -110,6 +120,9 @@ class VectorParquetFormatTest extends SparkTestBase {
           for (ColumnChunkMetaData c : block.getColumns()) {
             String path = c.getPath().toDotString();
             assertEquals(codec.equals("none") ? "UNCOMPRESSED" : codec.toUpperCase(), c.getCodec().name(), path);
+            if (path.equals("doc_id")) {
+              checkStringStatistics(reader, c, docIds, (int) blockStart, (int) block.getRowCount());
+            }
             boolean vector = path.startsWith("o.") || path.equals("packed");
             assertEquals(!vector, c.getStatistics().hasNonNullValue(), path + " " + c.getStatistics());
             if (vector) {
@@ -118,11 +131,35 @@ class VectorParquetFormatTest extends SparkTestBase {
               assertFalse(reader.readColumnIndex(c) == null, "a page index for " + path);
             }
           }
+          blockStart += block.getRowCount();
         }
       }
     }
     assertEquals(5000, rowsSeen);
     assertTrue(rowGroups > 3, "several row groups per file: " + rowGroups);
+  }
+
+  /** A string chunk's min/max, and each page's in the column index, are those of the rows they cover. */
+  private static void checkStringStatistics(ParquetFileReader reader, ColumnChunkMetaData c, List<UTF8String> docIds,
+      int blockStart, int blockRows) throws Exception {
+    List<UTF8String> chunk = docIds.subList(blockStart, blockStart + blockRows);
+    assertEquals(Collections.min(chunk).toString(), ((Binary) c.getStatistics().genericGetMin()).toStringUsingUTF8());
+    assertEquals(Collections.max(chunk).toString(), ((Binary) c.getStatistics().genericGetMax()).toStringUsingUTF8());
+    ColumnIndex pagesMinMax = reader.readColumnIndex(c);
+    OffsetIndex pages = reader.readOffsetIndex(c);
+    for (int p = 0; p < pages.getPageCount(); p++) {
+      int from = (int) pages.getFirstRowIndex(p);
+      int to = p + 1 < pages.getPageCount() ? (int) pages.getFirstRowIndex(p + 1) : blockRows;
+      List<UTF8String> page = chunk.subList(from, to);
+      assertEquals(Collections.min(page), UTF8String.fromBytes(bytes(pagesMinMax.getMinValues().get(p))), "page " + p);
+      assertEquals(Collections.max(page), UTF8String.fromBytes(bytes(pagesMinMax.getMaxValues().get(p))), "page " + p);
+    }
+  }
+
+  private static byte[] bytes(java.nio.ByteBuffer b) {
+    byte[] out = new byte[b.remaining()];
+    b.duplicate().get(out);
+    return out;
   }
 
   @Test
