@@ -10,5 +10,5 @@ for i in 1 2 3; do
   if [ $i = 3 ]; then check=0; else check=1; fi
   OUT=$R/after-$i SKIP_CHECK=$check CHECK_TIMEOUT=120 bash tools/gpu-host/run-cluster.sh 1m > $R/after-$i.txt 2>&1
 done
-for i in 1 2 3; do echo "== before $i (a539e36)"; grep -h "time by stage" $R/before-$i.txt | cut -c1-200; tail -n +2 $R/before-$i/table-1m.txt | cut -c1-150
-  echo "== after $i (0cc44f1)"; grep -h "time by stage" $R/after-$i.txt | cut -c1-200; tail -n +2 $R/after-$i/table-1m.txt | cut -c1-150; done
+for i in 1 2 3; do echo "== before $i (a539e36)"; grep -h "time by stage" $R/before-$i.txt | cut -c1-200; cat $R/before-$i/table-1m.txt | cut -c1-150
+  echo "== after $i (0cc44f1)"; grep -h "time by stage" $R/after-$i.txt | cut -c1-200; cat $R/after-$i/table-1m.txt | cut -c1-150; done
