@@ -14,19 +14,13 @@ import org.apache.spark.sql.execution.FileSourceScanExec;
 import org.apache.spark.sql.execution.InputAdapter;
 import org.apache.spark.sql.execution.SparkPlan;
 import org.apache.spark.sql.execution.WholeStageCodegenExec;
-import org.apache.spark.sql.execution.vectorized.WritableColumnVector;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.sql.types.IntegerType;
 import org.apache.spark.sql.types.LongType;
 import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.sql.vectorized.ColumnVector;
-import org.apache.spark.sql.vectorized.ColumnarArray;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
-import org.apache.spark.sql.vectorized.ColumnarMap;
-import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * A packed token table read straight from its Parquet scan's column batches: each token is a view
@@ -112,7 +106,7 @@ final class ColumnarScan {
 
       @Override public boolean hasNext() {
         while (!rows.hasNext() && batches.hasNext()) {
-          rows = withDocIdsDecodedOnce(batches.next()).rowIterator();
+          rows = batches.next().rowIterator();
         }
         return rows.hasNext();
       }
@@ -124,115 +118,5 @@ final class ColumnarScan {
         return rows.next();
       }
     };
-  }
-
-  /**
-   * The batch with its doc id column (the first) read through {@link DocIds} where Parquet left it
-   * dictionary-encoded, as writers do for a column of few distinct values; the other columns as
-   * they are. A new batch object over the scan's own vectors, which the scan keeps and closes.
-   */
-  private static ColumnarBatch withDocIdsDecodedOnce(ColumnarBatch batch) {
-    if (batch.numCols() == 0 || !(batch.column(0) instanceof WritableColumnVector ids) || !ids.hasDictionary()) {
-      return batch;
-    }
-    ColumnVector[] columns = new ColumnVector[batch.numCols()];
-    for (int i = 0; i < columns.length; i++) {
-      columns[i] = i == 0 ? new DocIds(ids) : batch.column(i);
-    }
-    return new ColumnarBatch(columns, batch.numRows());
-  }
-
-  /**
-   * A dictionary-encoded string column whose values are decoded once per run of one dictionary
-   * entry: Spark's vector decodes the entry into a fresh array on every read, and the tokens of a
-   * document all carry its id (in a 1M-token profile, 7 % of the executors' samples were that
-   * decoding). A decoded value is a copy of its own, so it stays valid while the run lasts.
-   */
-  private static final class DocIds extends ColumnVector {
-    private final WritableColumnVector source;
-    private int lastId = -1;
-    private UTF8String last;
-
-    DocIds(WritableColumnVector source) {
-      super(source.dataType());
-      this.source = source;
-    }
-
-    @Override public UTF8String getUTF8String(int rowId) {
-      int id = source.getDictionaryIds().getDictId(rowId);
-      if (id != lastId || last == null) {
-        last = source.getUTF8String(rowId);
-        lastId = id;
-      }
-      return last;
-    }
-
-    @Override public byte[] getBinary(int rowId) {
-      return source.getBinary(rowId);
-    }
-
-    @Override public boolean isNullAt(int rowId) {
-      return source.isNullAt(rowId);
-    }
-
-    @Override public boolean hasNull() {
-      return source.hasNull();
-    }
-
-    @Override public int numNulls() {
-      return source.numNulls();
-    }
-
-    @Override public void close() {
-      // the scan owns the vector
-    }
-
-    @Override public boolean getBoolean(int rowId) {
-      throw unsupported();
-    }
-
-    @Override public byte getByte(int rowId) {
-      throw unsupported();
-    }
-
-    @Override public short getShort(int rowId) {
-      throw unsupported();
-    }
-
-    @Override public int getInt(int rowId) {
-      throw unsupported();
-    }
-
-    @Override public long getLong(int rowId) {
-      throw unsupported();
-    }
-
-    @Override public float getFloat(int rowId) {
-      throw unsupported();
-    }
-
-    @Override public double getDouble(int rowId) {
-      throw unsupported();
-    }
-
-    @Override public ColumnarArray getArray(int rowId) {
-      throw unsupported();
-    }
-
-    @Override public ColumnarMap getMap(int ordinal) {
-      throw unsupported();
-    }
-
-    @Override public Decimal getDecimal(int rowId, int precision, int scale) {
-      throw unsupported();
-    }
-
-    @Override public ColumnVector getChild(int ordinal) {
-      throw unsupported();
-    }
-
-    private static UnsupportedOperationException unsupported() {
-      return new UnsupportedOperationException("a doc id column holds strings");
-    }
   }
 }
