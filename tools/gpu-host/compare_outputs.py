@@ -17,25 +17,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 
-def vectors(column, rows):
+def as_floats(column, rows, encoding):
     """o as a float32 matrix of `rows` rows, whichever form the output took."""
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
-        return flat.reshape(rows, -1)
-    raw = np.frombuffer(b"".join(v.as_py() for v in column), dtype=np.uint8) if rows else np.zeros(0, np.uint8)
-    width = len(column[0].as_py()) if rows else 0
-    return raw, width
-
-
-def as_floats(column, rows, encoding):
-    got = vectors(column, rows)
-    if not isinstance(got, tuple):
-        return got
-    raw, width = got
-    if encoding == "bf16":
-        bits = raw.view("<u2").astype(np.uint32) << 16
-        return bits.view(np.float32).reshape(rows, -1)
+        return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(rows, -1)
+    raw = np.frombuffer(b"".join(v.as_py() for v in column), dtype=np.uint8)
+    if encoding == "bf16":  # the upper half of an fp32
+        return (raw.view("<u2").astype(np.uint32) << 16).view(np.float32).reshape(rows, -1)
     return raw.view("<f4").reshape(rows, -1)
 
 
