@@ -40,6 +40,23 @@ def encoding_of(dataset):
     return "fp32"
 
 
+def groups(dataset):
+    """(doc_id, head, rows) of every (doc, head) in the output, sorted."""
+    t = dataset.to_table(columns=["doc_id", "head"]).group_by(["doc_id", "head"]).aggregate([([], "count_all")])
+    return sorted(zip(t["doc_id"].to_pylist(), t["head"].to_pylist(), t["count_all"].to_pylist()))
+
+
+def difference(x, y):
+    """|x - y| in float64, equal values (infinities included) 0, and a NaN on either side infinite, so
+    that it can never pass a tolerance."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        d = np.abs(x - y)
+    d[x == y] = 0.0
+    d[np.isnan(d)] = np.inf
+    return d
+
+
 def one_head(dataset, doc, head):
     table = dataset.to_table(filter=(pc.field("doc_id") == doc) & (pc.field("head") == head),
                              columns=["pos", "o", "lse"])
@@ -53,10 +70,7 @@ def main():
     a, b = ds.dataset(sys.argv[1], format="parquet"), ds.dataset(sys.argv[2], format="parquet")
     tol = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     enc_a, enc_b = encoding_of(a), encoding_of(b)
-    heads_a = a.to_table(columns=["doc_id", "head"]).group_by(["doc_id", "head"]).aggregate([([], "count_all")])
-    heads_b = b.to_table(columns=["doc_id", "head"]).group_by(["doc_id", "head"]).aggregate([([], "count_all")])
-    key = lambda t: sorted(zip(t["doc_id"].to_pylist(), t["head"].to_pylist(), t["count_all"].to_pylist()))
-    ka, kb = key(heads_a), key(heads_b)
+    ka, kb = groups(a), groups(b)
     ok = ka == kb
     if not ok:
         print(f"(doc, head, rows) differ: {len(ka)} groups in A, {len(kb)} in B; first differences:",
@@ -73,11 +87,11 @@ def main():
             continue
         oa, ob = as_floats(ta["o"], count, enc_a), as_floats(tb["o"], count, enc_b)
         la, lb = ta["lse"].to_numpy(), tb["lse"].to_numpy()
-        do = np.abs(oa.astype(np.float64) - ob).max(axis=1) if count else np.zeros(0)
-        dl = np.abs(la - lb)
-        dl[np.isinf(la) & (la == lb)] = 0.0
+        do = difference(oa, ob).max(axis=1, initial=0)
+        dl = difference(la, lb)
         worst_o, worst_lse = max(worst_o, float(do.max(initial=0))), max(worst_lse, float(dl.max(initial=0)))
-        identical += int(np.count_nonzero((do == 0) & (dl == 0)))
+        same_bits = (oa.view(np.uint32) == ob.view(np.uint32)).all(axis=1) & (la.view(np.uint64) == lb.view(np.uint64))
+        identical += int(np.count_nonzero(same_bits))
         rows += count
     ok = ok and worst_o <= tol and worst_lse <= tol
     print(f"compared {rows} rows in {len(ka)} (doc, head) groups: {identical} bit-identical; "
