@@ -1,6 +1,8 @@
 package io.flashspark.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.apache.spark.sql.Dataset;
@@ -29,9 +31,9 @@ class RowCacheTest extends SparkTestBase {
     }
     System.setProperty(ScoreJob.FRAGMENT_CACHE, "ram");
     try {
-      InputException e = org.junit.jupiter.api.Assertions.assertThrows(InputException.class,
+      InputException e = assertThrows(InputException.class,
           () -> ScoreJob.fragmentLevel(1, pool));
-      org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("auto, memory, disk or offheap"), e.getMessage());
+      assertTrue(e.getMessage().contains("auto, memory, disk or offheap"), e.getMessage());
     } finally {
       System.clearProperty(ScoreJob.FRAGMENT_CACHE);
     }
