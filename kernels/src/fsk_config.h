@@ -36,3 +36,5 @@
 #ifndef FSK_MMA_BN
 #define FSK_MMA_BN 64
 #endif
+// list_attention.cu (the SQL function's columnar path): threads per CTA, one CTA per row.
+#define FSK_LIST_THREADS 128

@@ -61,5 +61,7 @@ out += ["# Convert: grid-stride, 8 elements per thread per step; gridDim.x = min
         "flashspark_f32_to_bf16.threads=256", "flashspark_f32_to_bf16.smem_bytes=0",
         "flashspark_f32_to_bf16.elems_per_block=2048",
         "flashspark_f32_to_fp16.threads=256", "flashspark_f32_to_fp16.smem_bytes=0",
-        "flashspark_f32_to_fp16.elems_per_block=2048"]
+        "flashspark_f32_to_fp16.elems_per_block=2048",
+        "# List attention (the SQL function's columnar path): gridDim.x = rows, one CTA per row.",
+        f"flashspark_list_attention.threads={C['FSK_LIST_THREADS']}", "flashspark_list_attention.smem_bytes=0"]
 open(out_path, "w").write("\n".join(out) + "\n")
