@@ -2,6 +2,7 @@ package io.flashspark.sql;
 
 import io.flashspark.attention.AttentionSpec;
 import io.flashspark.attention.KeyValueBlock;
+import io.flashspark.attention.ListBatch;
 import io.flashspark.attention.Precision;
 import io.flashspark.attention.QueryBlock;
 import io.flashspark.attention.ReferenceAttention;
@@ -49,11 +50,61 @@ public final class AttentionFunctions {
 
   private AttentionFunctions() {}
 
-  /** flash_attention as a 4-argument UDF (scale may be null). */
+  /** The row UDF's Java type: (q, keys, values, scale) to struct(o, lse). */
+  public interface Attend extends UDF4<scala.collection.Seq<Object>, scala.collection.Seq<scala.collection.Seq<Object>>,
+      scala.collection.Seq<scala.collection.Seq<Object>>, Double, Row> {}
+
+  /**
+   * The columnar implementation built by the {@code rapids} Maven profile: the same row path plus the
+   * RAPIDS Accelerator's {@code evaluateColumnar} (the plugin finds it inside the UDF Spark builds).
+   */
+  static final String COLUMNAR_CLASS = "io.flashspark.rapids.GpuFlashAttention";
+
+  /**
+   * flash_attention as a 4-argument UDF (scale may be null): the columnar implementation where this
+   * jar was built with it and the RAPIDS Accelerator's classes are on the class path, else the row path.
+   */
   public static UserDefinedFunction flashAttention() {
-    UDF4<scala.collection.Seq<Object>, scala.collection.Seq<scala.collection.Seq<Object>>,
-        scala.collection.Seq<scala.collection.Seq<Object>>, Double, Row> f = AttentionFunctions::attend;
-    return functions.udf(f, RESULT).withName(ATTENTION);
+    return functions.udf(implementation(), RESULT).withName(ATTENTION);
+  }
+
+  static Attend implementation() {
+    try {
+      return (Attend) Class.forName(COLUMNAR_CLASS, true, AttentionFunctions.class.getClassLoader())
+          .getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException | LinkageError e) { // not built in, or no plugin: rows
+      return AttentionFunctions::attend;
+    }
+  }
+
+  /**
+   * The error the row path raises for a problem found in the list layout (the columnar path's
+   * kernel, or its CPU stand-in), word for word.
+   */
+  public static IllegalArgumentException error(ListBatch.Problem p) {
+    String[] names = {null, "q", "keys", "values", "scale"};
+    String name = names[p.argument()];
+    String what = p.vector() < 0 ? "" : " vector " + p.vector();
+    switch (p.kind()) {
+      case EMPTY:
+        return error(1, "q", " is empty");
+      case KEYS_EMPTY:
+        return error(2, "keys", "is empty (attention needs at least one key)");
+      case VALUE_COUNT:
+        return error(3, "values", "has " + p.valueCount() + " vectors but keys has " + p.keyCount());
+      case SCALE:
+        return error(4, "scale", "must be a positive finite number, got " + p.scale());
+      case VECTOR_NULL:
+        return error(p.argument(), name, what + " is null");
+      case VECTOR_EMPTY:
+        return error(p.argument(), name, what + " is empty");
+      case VECTOR_LENGTH:
+        return error(p.argument(), name, what + " has " + p.length() + " values but q has " + p.dim());
+      case BAD_VALUE:
+        return error(p.argument(), name, what + " has " + p.value() + " at index " + p.index());
+      default:
+        throw new IllegalStateException("unknown problem " + p);
+    }
   }
 
   /** attention_merge as a UDAF over (o, lse). */
@@ -61,7 +112,7 @@ public final class AttentionFunctions {
     return functions.udaf(new Merge(), Encoders.row(PARTIAL)).withName(MERGE);
   }
 
-  static Row attend(scala.collection.Seq<Object> q, scala.collection.Seq<scala.collection.Seq<Object>> keys,
+  public static Row attend(scala.collection.Seq<Object> q, scala.collection.Seq<scala.collection.Seq<Object>> keys,
       scala.collection.Seq<scala.collection.Seq<Object>> values, Double scale) {
     if (q == null || keys == null || values == null) {
       return null;
