@@ -68,7 +68,8 @@ public final class AttentionFunctions {
     return functions.udf(implementation(), RESULT).withName(ATTENTION);
   }
 
-  static Attend implementation() {
+  /** The Java UDF behind flash_attention (see {@link #flashAttention}). */
+  public static Attend implementation() {
     try {
       return (Attend) Class.forName(COLUMNAR_CLASS, true, AttentionFunctions.class.getClassLoader())
           .getDeclaredConstructor().newInstance();
