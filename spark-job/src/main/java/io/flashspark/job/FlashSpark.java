@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * The command line ({@code bin/flashspark}, or {@code spark-submit} with this main class, which sets
- * the master): {@code generate}, {@code score}, {@code check}, {@code bench} and {@code demo},
+ * the master): {@code generate}, {@code score}, {@code check}, {@code bench}, {@code demo} and {@code sql},
  * parsed by picocli; {@code flashspark <command> --help} lists each one's options with defaults.
  * Exit codes: 0 ok, 1 failure (I/O, cluster, out of memory, check mismatch), 2 bad arguments or input.
  */
@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
     sortOptions = false, usageHelpAutoWidth = true,
     description = "Exact attention over very long sequences, as a Spark job.",
     subcommands = {FlashSpark.GenerateCli.class, FlashSpark.ScoreCli.class, FlashSpark.CheckCli.class, FlashSpark.BenchCli.class,
-        FlashSpark.DemoCli.class, CommandLine.HelpCommand.class},
+        FlashSpark.DemoCli.class, FlashSpark.SqlCli.class, CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 failure (I/O, cluster, out of memory, check mismatch), 2 bad arguments or input.",
         "Spark settings: -Dspark.* in FLASHSPARK_JAVA_OPTS (bin/flashspark), or spark-submit --conf."})
 public final class FlashSpark implements Runnable {
@@ -351,6 +351,31 @@ public final class FlashSpark implements Runnable {
           (int) Cli.inRange(spec, "--heads", heads, 1, Integer.MAX_VALUE),
           (int) Cli.inRange(spec, "--dim", dim, 1, TiledAttention.MAX_DIM),
           Cli.oneOf(spec, "--backend", backend, List.of("auto", "cpu", "gpu")), work, out, err);
+    }
+  }
+
+  @Command(name = "sql", mixinStandardHelpOptions = true, sortOptions = false, showDefaultValues = true,
+      description = {"Run one SQL query with flashspark's functions (flash_attention, attention_merge: docs/sql.md)"
+          + " over Parquet tables.",
+          "Prints the first rows, or writes the result as Parquet with --output. With the RAPIDS Accelerator"
+              + " (FLASHSPARK_RAPIDS_JAR) flash_attention runs on the GPU."})
+  static final class SqlCli extends SparkCommand {
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "QUERY", description = "The query, e.g."
+        + " \"SELECT id, flash_attention(q, keys, values) AS r FROM t\".") String query;
+    @Option(names = "--table", paramLabel = "NAME=DIR", description = "A Parquet table the query reads as NAME"
+        + " (repeat for several).") java.util.Map<String, String> tables = new java.util.LinkedHashMap<>();
+    @Option(names = "--output", paramLabel = "DIR", description = "Write the result there as Parquet.") String output;
+    @Option(names = "--overwrite", description = "Replace an existing output (never an input).") boolean overwrite;
+    @Option(names = "--show", paramLabel = "N", defaultValue = "20", description = "Rows printed without --output.")
+    int show;
+    @Option(names = "--explain", description = "Print Spark's physical plan first (with the RAPIDS Accelerator:"
+        + " which operators run on the GPU).") boolean explain;
+
+    @Override
+    int run(PrintStream out, PrintStream err) throws Exception {
+      Cli.inRange(spec, "--show", show, 0, Integer.MAX_VALUE);
+      SqlCommand.run(session("sql"), query, tables, output, overwrite, show, explain, out);
+      return EXIT_OK;
     }
   }
 

@@ -22,30 +22,51 @@ import scala.runtime.BoxedUnit;
  * Registers flashspark's SQL functions ({@link AttentionFunctions}) the Spark way:
  * {@code spark.sql.extensions=io.flashspark.sql.FlashSparkExtensions} (a session setting:
  * {@code spark-submit --conf}, Zeppelin's {@code %spark.conf}, or the builder). For a session
- * already running without it, {@link #register} does the same through {@code spark.udf()}.
+ * already running without it, {@link #register} registers the same functions in its registry.
  */
 public final class FlashSparkExtensions extends AbstractFunction1<SparkSessionExtensions, BoxedUnit>
     implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
 
   @Override public BoxedUnit apply(SparkSessionExtensions extensions) {
-    inject(extensions, AttentionFunctions.ATTENTION, AttentionFunctions.flashAttention(), 3, 4,
-        "_FUNC_(q, keys, values [, scale]) - exact attention of the query vector q over arrays of key and value"
-            + " vectors; struct<o: array<float>, lse: double>");
-    inject(extensions, AttentionFunctions.MERGE, AttentionFunctions.attentionMerge(), 2, 2,
-        "_FUNC_(o, lse) - aggregate: combines partial attention results by the online-softmax rule;"
-            + " struct<o: array<float>, lse: double>");
+    for (Function f : functions()) {
+      extensions.injectFunction(new Tuple3<>(FunctionIdentifier.apply(f.name), f.info(), f.builder()));
+    }
     return BoxedUnit.UNIT;
   }
 
-  /** Registers both functions in a running session (flash_attention then takes its 4 arguments, scale may be NULL). */
+  /** Registers both functions in a running session, exactly as the extension does in a new one. */
   public static void register(SparkSession spark) {
-    spark.udf().register(AttentionFunctions.ATTENTION, AttentionFunctions.flashAttention());
-    spark.udf().register(AttentionFunctions.MERGE, AttentionFunctions.attentionMerge());
+    org.apache.spark.sql.catalyst.analysis.FunctionRegistry registry =
+        ((org.apache.spark.sql.classic.SparkSession) spark).sessionState().functionRegistry();
+    for (Function f : functions()) {
+      registry.registerFunction(FunctionIdentifier.apply(f.name), f.info(), f.builder());
+    }
   }
 
-  private static void inject(SparkSessionExtensions extensions, String name, UserDefinedFunction udf, int minArgs,
-      int maxArgs, String usage) {
+  /** One SQL function: its UDF, arity and usage line. */
+  private record Function(String name, UserDefinedFunction udf, int minArgs, int maxArgs, String usage) {
+    ExpressionInfo info() {
+      return new ExpressionInfo(FlashSparkExtensions.class.getName(), null, name, usage, "");
+    }
+
+    scala.Function1<Seq<Expression>, Expression> builder() {
+      return FlashSparkExtensions.builder(name, udf, minArgs, maxArgs);
+    }
+  }
+
+  private static List<Function> functions() {
+    return List.of(
+        new Function(AttentionFunctions.ATTENTION, AttentionFunctions.flashAttention(), 3, 4,
+            "_FUNC_(q, keys, values [, scale]) - exact attention of the query vector q over arrays of key and value"
+                + " vectors; struct<o: array<float>, lse: double>"),
+        new Function(AttentionFunctions.MERGE, AttentionFunctions.attentionMerge(), 2, 2,
+            "_FUNC_(o, lse) - aggregate: combines partial attention results by the online-softmax rule;"
+                + " struct<o: array<float>, lse: double>"));
+  }
+
+  private static scala.Function1<Seq<Expression>, Expression> builder(String name, UserDefinedFunction udf,
+      int minArgs, int maxArgs) {
     int arity = maxArgs;
     scala.Function1<Seq<Expression>, Expression> builder = children -> {
       List<Expression> args = new ArrayList<>(CollectionConverters.asJava(children));
@@ -63,7 +84,6 @@ public final class FlashSparkExtensions extends AbstractFunction1<SparkSessionEx
       // the UDF's column node turned into its Catalyst expression (ScalaUDF / ScalaAggregator)
       return ColumnNodeToExpressionConverter$.MODULE$.apply(udf.apply(columns.toArray(new Column[0])).node());
     };
-    extensions.injectFunction(new Tuple3<>(FunctionIdentifier.apply(name), new ExpressionInfo(
-        FlashSparkExtensions.class.getName(), null, name, usage, ""), builder));
+    return builder;
   }
 }

@@ -28,7 +28,7 @@ class CommandLineTest {
   void everyCommandHasHelpWithItsDefaults() {
     Outcome top = cli("--help");
     assertEquals(0, top.code());
-    for (String command : List.of("generate", "score", "check", "bench", "demo")) {
+    for (String command : List.of("generate", "score", "check", "bench", "demo", "sql")) {
       assertTrue(top.out().contains("  " + command + " "), top.out());
       Outcome help = cli(command, "--help");
       assertEquals(0, help.code(), command);

@@ -1,0 +1,91 @@
+package io.flashspark.job;
+
+import io.flashspark.sql.AttentionFunctions;
+import io.flashspark.sql.FlashSparkExtensions;
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.AnalysisException;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.execution.ExplainMode;
+
+/**
+ * {@code flashspark sql}: one query over Parquet tables with the SQL functions registered, its rows
+ * printed or written (through the same staged, input-guarded output as {@code score}). Bad tables,
+ * queries and function arguments are the user's input (exit 2).
+ */
+final class SqlCommand {
+  private SqlCommand() {}
+
+  static void run(SparkSession spark, String query, Map<String, String> tables, String output, boolean overwrite,
+      int show, boolean explain, PrintStream out) throws Exception {
+    long start = System.currentTimeMillis();
+    FlashSparkExtensions.register(spark);
+    Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    Map<String, String> inputs = new LinkedHashMap<>();
+    for (Map.Entry<String, String> t : tables.entrySet()) {
+      if (!t.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        throw new InputException("--table " + t.getKey() + "=...: a table name is letters, digits and _");
+      }
+      inputs.put(t.getKey(), t.getValue());
+      try {
+        spark.read().parquet(t.getValue()).createOrReplaceTempView(t.getKey());
+      } catch (Exception e) {
+        throw new InputException("--table " + t.getKey() + ": cannot read '" + t.getValue() + "' as Parquet: "
+            + Failures.firstLine(e));
+      }
+    }
+    if (output != null) {
+      OutputPaths.checkSeparate(hadoop, output, inputs);
+      OutputPaths.checkWritable(hadoop, output, overwrite);
+    }
+    Dataset<Row> result;
+    try {
+      result = spark.sql(query);
+    } catch (Exception e) { // Scala throws AnalysisException (parse errors too) undeclared
+      if (e instanceof AnalysisException) {
+        throw new InputException("bad query: " + Failures.firstLine(e));
+      }
+      throw e;
+    }
+    if (explain) {
+      out.println(((org.apache.spark.sql.classic.Dataset<Row>) result).queryExecution()
+          .explainString(ExplainMode.fromString("formatted")));
+    }
+    try {
+      if (output != null) {
+        try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, output, overwrite)) {
+          result.write().parquet(staged.path());
+          staged.commit();
+        }
+        out.printf("wrote the result of the query into %s in %.2fs%n", output,
+            (System.currentTimeMillis() - start) / 1000.0);
+      } else {
+        List<Row> rows = result.takeAsList(show);
+        out.println(String.join(", ", result.columns()));
+        for (Row r : rows) {
+          out.println(r);
+        }
+        out.printf("(%d row(s) shown, %.2fs)%n", rows.size(), (System.currentTimeMillis() - start) / 1000.0);
+      }
+    } catch (Exception e) { // Spark's SparkException is checked: a task's failure arrives as one
+      throw functionArgumentError(e);
+    }
+  }
+
+  /** A function's complaint about its arguments (possibly wrapped by Spark) as bad input; anything else as is. */
+  static Exception functionArgumentError(Exception e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      if (t instanceof IllegalArgumentException && m != null
+          && (m.startsWith(AttentionFunctions.ATTENTION + ":") || m.startsWith(AttentionFunctions.MERGE + ":"))) {
+        return new InputException(m);
+      }
+    }
+    return e;
+  }
+}
