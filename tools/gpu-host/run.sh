@@ -17,7 +17,7 @@ rc=0
 if [[ $mode == tests || $mode == all ]]; then
   "$java" -jar "$app"/junit-platform-console-standalone-*.jar execute \
     --class-path "$cp" --select-class io.flashspark.gpu.GpuBackendTest --select-class io.flashspark.gpu.LaunchPlanTest \
-    --select-class io.flashspark.attention.PackedRowsTest \
+    --select-class io.flashspark.attention.PackedRowsTest --select-class io.flashspark.gpu.ListAttentionTest \
     --details=tree --disable-banner 2>&1 | tee "$OUT/gpu-tests.log"
   rc=${PIPESTATUS[0]}
 fi

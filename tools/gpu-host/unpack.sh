@@ -17,4 +17,13 @@ if [ ! -d "$stage/jars" ] && [ "$n" -ge "${SPARK_PARTS:-3}" ]; then
   rm -rf "$stage/jars.tmp" && mkdir -p "$stage/jars.tmp"
   cat "$stage"/parts/jars.tar.xz.* | xz -d | tar xf - -C "$stage/jars.tmp" && mv "$stage/jars.tmp/jars" "$stage/jars"
 fi
+# the RAPIDS Accelerator (stage-rapids.sh: RAPIDS_PARTS zstd parts in .stage/rapids-NN, one per call); unpacked into /opt/stage/rapids.jar once all are there and whole
+for d in "$root"/.stage/rapids-[0-9]*; do [ -d "$d" ] && mkdir -p "$stage/rapids-parts" && cp "$d"/* "$stage/rapids-parts/"; done
+n=$(ls "$stage"/rapids-parts/rapids.jar.zst.* 2>/dev/null | wc -l)
+if [ ! -f "$stage/rapids.jar" ] && [ "$n" -ge "${RAPIDS_PARTS:-9}" ]; then
+  (cd "$stage/rapids-parts" && sha256sum -c --quiet SHA256SUMS) || { echo "RAPIDS parts damaged" >&2; exit 1; }
+  cat "$stage"/rapids-parts/rapids.jar.zst.* | "$stage/rapids-parts/zstd" -d --long=27 -q -o "$stage/rapids.jar.tmp" \
+    && mv "$stage/rapids.jar.tmp" "$stage/rapids.jar" && rm -f "$stage"/rapids-parts/rapids.jar.zst.*
+fi
+echo "rapids: $n part(s) here; $(ls -la "$stage/rapids.jar" 2>/dev/null || echo 'no jar yet')"
 ls "$stage"; echo "spark jars: $(ls "$stage/jars" 2>/dev/null | wc -l)"

@@ -53,6 +53,11 @@ final class SqlCommand {
       throw e;
     }
     if (explain) {
+      Object udf = AttentionFunctions.implementation();
+      out.println(AttentionFunctions.ATTENTION + ": " + (udf.getClass().getName().equals(
+          AttentionFunctions.COLUMNAR_CLASS) ? "columnar implementation (GPU under the RAPIDS Accelerator,"
+          + " rows elsewhere)" : "row implementation (this jar was built without -Prapids, or the RAPIDS"
+          + " Accelerator's classes are not loaded)"));
       out.println(((org.apache.spark.sql.classic.Dataset<Row>) result).queryExecution()
           .explainString(ExplainMode.fromString("formatted")));
     }

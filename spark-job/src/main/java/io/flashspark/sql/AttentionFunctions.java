@@ -58,7 +58,7 @@ public final class AttentionFunctions {
    * The columnar implementation built by the {@code rapids} Maven profile: the same row path plus the
    * RAPIDS Accelerator's {@code evaluateColumnar} (the plugin finds it inside the UDF Spark builds).
    */
-  static final String COLUMNAR_CLASS = "io.flashspark.rapids.GpuFlashAttention";
+  public static final String COLUMNAR_CLASS = "io.flashspark.rapids.GpuFlashAttention";
 
   /**
    * flash_attention as a 4-argument UDF (scale may be null): the columnar implementation where this

@@ -10,6 +10,8 @@ import com.nvidia.spark.RapidsUDF;
 import io.flashspark.gpu.ListAttention;
 import io.flashspark.sql.AttentionFunctions;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.logging.log4j.LogManager;
 import org.apache.spark.sql.Row;
 
 /**
@@ -25,6 +27,7 @@ import org.apache.spark.sql.Row;
  */
 public final class GpuFlashAttention implements AttentionFunctions.Attend, RapidsUDF {
   private static final long serialVersionUID = 1L;
+  private static final AtomicBoolean ANNOUNCED = new AtomicBoolean();
 
   @Override public Row call(scala.collection.Seq<Object> q, scala.collection.Seq<scala.collection.Seq<Object>> keys,
       scala.collection.Seq<scala.collection.Seq<Object>> values, Double scale) {
@@ -60,7 +63,7 @@ public final class GpuFlashAttention implements AttentionFunctions.Attend, Rapid
       long vectors = keyVectors.getRowCount();
       try (DeviceMemoryBuffer o = DeviceMemoryBuffer.allocate(Math.max(4 * qCount, 8));
            DeviceMemoryBuffer lse = DeviceMemoryBuffer.allocate(Math.max(8L * rows, 8));
-           DeviceMemoryBuffer valid = DeviceMemoryBuffer.allocate(ListAttention.validityBytes(rows));
+           DeviceMemoryBuffer valid = DeviceMemoryBuffer.allocate(Math.max(ListAttention.validityBytes(rows), 64));
            DeviceMemoryBuffer scratch = DeviceMemoryBuffer.allocate(ListAttention.scratchBytes(rows, vectors))) {
         Cuda.DEFAULT_STREAM.sync(); // the plugin's writes of the inputs and RMM's allocations are done
         ListAttention.Outcome outcome = ListAttention.run(Cuda.getDevice(),
@@ -70,6 +73,10 @@ public final class GpuFlashAttention implements AttentionFunctions.Attend, Rapid
                 vectors),
             new ListAttention.DeviceOutput(o.getAddress(), lse.getAddress(), valid.getAddress(),
                 scratch.getAddress()));
+        if (ANNOUNCED.compareAndSet(false, true)) { // once per JVM: where the function ran, for the logs
+          LogManager.getLogger(GpuFlashAttention.class).info("{}: columnar path on GPU {} (first batch: {} rows,"
+              + " {} key vectors)", AttentionFunctions.ATTENTION, Cuda.getDevice(), rows, vectors);
+        }
         if (outcome.problem() != null) {
           throw AttentionFunctions.error(outcome.problem());
         }

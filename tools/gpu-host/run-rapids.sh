@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# On the GPU host, after unpack.sh staged the JRE, Spark's jars, the app (its job jar built with
+# -Prapids: stage.sh after `mvn -Prapids -DskipTests install`) and /opt/stage/rapids.jar: the same work
+# through bin/flashspark with and without the RAPIDS Accelerator (FLASHSPARK_RAPIDS_JAR), side by side.
+#   run-rapids.sh sql   flash_attention over a table of ROWS (20000) rows x KEYS (64) keys x DIM (64)
+#                       (sql_input.py): both outputs compared (compare_sql.py: o within 1 ulp, lse 1e-12,
+#                       sampled rows against float64), where the plugin ran the function, and a bad row's
+#                       error with and without the plugin
+#   run-rapids.sh job   score on the 1M-token x 8-head d128 causal bf16 document (and with BATCH=1 the
+#                       64 x 64k batch): --explain plans, stage times, outputs compared (compare_outputs.py)
+# Logs go to $OUT; a table is printed last.
+set -uo pipefail
+mode=${1:-sql}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+stage=/opt/stage
+OUT=${OUT:-/tmp/flashspark-out}; mkdir -p "$OUT"
+export JAVA_HOME=$stage/jre
+# the layout bin/flashspark expects from a build: the job jar in spark-job/target, the rest in target/lib
+lib=$root/spark-job/target/lib; rm -rf "$lib"; mkdir -p "$lib"
+ln -s "$stage"/jars/* "$lib/"
+app=$stage/${APP:-app}
+for j in "$app"/*.jar; do
+  case $(basename "$j") in flashspark-job-*|*console-standalone*|gpu-udf-tests*) ;; *) ln -sf "$j" "$lib/" ;; esac
+done
+cp "$(ls "$app"/flashspark-job-*.jar | head -n 1)" "$root/spark-job/target/"
+fs=$root/bin/flashspark
+rapids=$stage/rapids.jar
+[ -f "$rapids" ] || { echo "no $rapids: stage the RAPIDS parts first (stage-rapids.sh, unpack.sh)" >&2; exit 1; }
+export FLASHSPARK_JAVA_OPTS="-Xmx${HEAP:-100g} -Dspark.local.dir=/tmp/spark-local ${JAVA_EXTRA:-}"
+work=/tmp/fs; mkdir -p $work
+table=$OUT/table-rapids-$mode.txt; : > "$table"
+secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+# with PLUGIN=1 the run goes through SparkSubmit with the plugin; its driver log is $OUT/NAME.driver.log
+run() { local name=$1 plugin=$2; shift 2; local t0=$(date +%s.%N)
+  if [ "$plugin" = 1 ]; then FLASHSPARK_RAPIDS_JAR=$rapids FLASHSPARK_LOG=$OUT/$name.driver.log "$fs" "$@" > "$OUT/$name.log" 2>&1
+  else FLASHSPARK_LOG=$OUT/$name.driver.log "$fs" "$@" > "$OUT/$name.log" 2>&1; fi
+  local rc=$?; printf '%-34s exit %d  wall %6ss\n' "$name" $rc "$(secs $t0)" | tee -a "$table"; return $rc; }
+if [[ $mode == sql ]]; then
+  in=$work/sql-in; [ -d $in ] || python3 "$root/tools/gpu-host/sql_input.py" $in ${ROWS:-20000} ${KEYS:-64} ${DIM:-64} | tee -a "$table"
+  q="SELECT id, flash_attention(q, keys, values) AS r FROM t"
+  for rep in 1 2; do
+    for v in rows rapids; do
+      rm -rf $work/sql-$v; run sql-$v-$rep $([ $v = rapids ] && echo 1 || echo 0) sql --table t=$in --output $work/sql-$v --explain "$q"
+    done
+  done
+  python3 "$root/tools/gpu-host/compare_sql.py" $in $work/sql-rows $work/sql-rapids 2>&1 | tee -a "$table"
+  echo "where the plugin ran the function:" | tee -a "$table"
+  grep -h "columnar path on GPU" "$OUT"/sql-rapids-1.driver.log | cut -c1-200 | head -2 | tee -a "$table"
+  grep -h "flash_attention:" "$OUT"/sql-rapids-1.log | head -1 | tee -a "$table"
+  grep -h -i "GpuProject\|GpuScalaUDF\|GpuFileSourceScan\|GpuDataWritingCommand\|GpuInsertInto\|Project\b" "$OUT"/sql-rapids-1.log | head -8 | tee -a "$table"
+  grep -h -B1 -A3 "cannot run on GPU" "$OUT"/sql-rapids-1.driver.log | cut -c1-220 | head -20 | tee -a "$table"
+  bad=$work/sql-bad; [ -d $bad ] || python3 "$root/tools/gpu-host/sql_input.py" $bad 5000 8 32 --bad 3210 > /dev/null
+  for v in rows rapids; do
+    rm -rf $work/bad-$v; run bad-$v $([ $v = rapids ] && echo 1 || echo 0) sql --table t=$bad --output $work/bad-$v "$q"
+    grep -h "flashspark: error" "$OUT/bad-$v.log" | head -1 | tee -a "$table"; [ -d $work/bad-$v ] && echo "  (an output was written!)" | tee -a "$table"
+  done
+else
+  input=$work/tokens-8x1048576
+  [ -f $input/_SUCCESS ] || "$fs" generate --output $input --docs 1 --tokens 1048576 --heads 8 --dim 128 --packed bf16 > "$OUT/generate.log" 2>&1
+  sets=("1m:$input:${SCORE_ARGS:-}")
+  if [ "${BATCH:-0}" = 1 ]; then
+    batch=$work/batch; [ -f $batch/_SUCCESS ] || "$fs" generate --output $batch --docs 64 --tokens 65536 --heads 1 --dim 128 --packed bf16 > "$OUT/generate-batch.log" 2>&1
+    sets+=("batch:$batch:--output-format bf16")
+  fi
+  for s in "${sets[@]}"; do
+    IFS=: read -r name in extra <<< "$s"
+    for v in rows rapids; do
+      rm -rf $work/out-$name-$v
+      run score-$name-$v $([ $v = rapids ] && echo 1 || echo 0) score --input $in --output $work/out-$name-$v --causal --backend gpu --explain $extra
+      grep -h "time by stage\|attention kernels" "$OUT/score-$name-$v.log" | cut -c1-330 | tee -a "$table"
+    done
+    echo -n "  outputs with and without the plugin: " | tee -a "$table"
+    python3 "$root/tools/gpu-host/compare_outputs.py" $work/out-$name-rows $work/out-$name-rapids 0 2>&1 | tail -1 | tee -a "$table"
+    grep -h -c "cannot run on GPU" "$OUT/score-$name-rapids.driver.log" | sed 's/^/  plugin explain lines "cannot run on GPU": /' | tee -a "$table"
+    rm -rf $work/out-$name-rows $work/out-$name-rapids
+  done
+fi
+tar czf "$OUT/logs-rapids-$mode.tgz" -C "$OUT" $(cd "$OUT" && ls | grep -v '\.tgz$')
+find "$OUT" -maxdepth 1 -type f ! -name '*.tgz' ! -name 'table-*' -delete
+cat "$table"
