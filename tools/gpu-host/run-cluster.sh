@@ -27,16 +27,7 @@ OUT=${OUT:-/tmp/flashspark-out}; mkdir -p "$OUT"
 export JAVA_HOME=$stage/jre FLASHSPARK_CLUSTER_DIR=/tmp/fs-cluster
 gpus=${GPUS:-$(nvidia-smi -L | grep -c '^GPU')}
 cores=${CORES:-$(( $(nproc) / gpus ))}
-# the layout bin/flashspark-cluster expects from a build: Spark's and the app's jars in
-# spark-job/target/lib, the job jar as the cluster jar (executors find the rest in lib)
-lib=$root/spark-job/target/lib; rm -rf "$lib"; mkdir -p "$lib"
-ln -s "$stage"/jars/* "$lib/"
-app=$stage/${APP:-app}
-for j in "$app"/*.jar; do
-  case $(basename "$j") in flashspark-job-*|*console-standalone*|gpu-udf-tests*) ;; *) ln -sf "$j" "$lib/" ;; esac
-done
-job_jar=$(ls "$app"/flashspark-job-*.jar | head -n 1)
-cp "$job_jar" "$root/spark-job/target/$(basename "${job_jar%.jar}")-cluster.jar"
+source "$root/tools/gpu-host/layout.sh"
 cluster=$root/bin/flashspark-cluster
 java=$stage/jre/bin/java
 cp="$(ls "$app"/*.jar | grep -v -e console-standalone -e gpu-udf-tests | tr '\n' ':')$stage/jars/*"

@@ -15,14 +15,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 stage=/opt/stage
 OUT=${OUT:-/tmp/flashspark-out}; mkdir -p "$OUT"
 export JAVA_HOME=$stage/jre
-# the layout bin/flashspark expects from a build: the job jar in spark-job/target, the rest in target/lib
-lib=$root/spark-job/target/lib; rm -rf "$lib"; mkdir -p "$lib"
-ln -s "$stage"/jars/* "$lib/"
-app=$stage/${APP:-app}
-for j in "$app"/*.jar; do
-  case $(basename "$j") in flashspark-job-*|*console-standalone*|gpu-udf-tests*) ;; *) ln -sf "$j" "$lib/" ;; esac
-done
-cp "$(ls "$app"/flashspark-job-*.jar | head -n 1)" "$root/spark-job/target/"
+source "$root/tools/gpu-host/layout.sh"
 fs=$root/bin/flashspark
 rapids=$stage/rapids.jar
 [ -f "$rapids" ] || { echo "no $rapids: stage the RAPIDS parts first (stage-rapids.sh, unpack.sh)" >&2; exit 1; }

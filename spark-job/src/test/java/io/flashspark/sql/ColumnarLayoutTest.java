@@ -40,12 +40,7 @@ class ColumnarLayoutTest {
 
   @BeforeAll
   static void start() {
-    SparkSession.getActiveSession().foreach(s -> {
-      s.stop(); // an earlier test class's session: extensions apply only to a new one
-      return null;
-    });
-    spark = SparkSession.builder().master("local[2]").appName("ColumnarLayoutTest").config("spark.ui.enabled", "false")
-        .config("spark.sql.extensions", FlashSparkExtensions.class.getName()).getOrCreate();
+    spark = ExtensionSession.start("ColumnarLayoutTest");
   }
 
   @AfterAll

@@ -36,13 +36,7 @@ class SqlFunctionsTest {
 
   @BeforeAll
   static void start() {
-    SparkSession.getActiveSession().foreach(s -> {
-      s.stop(); // an earlier test class's session: extensions apply only to a new one
-      return null;
-    });
-    spark = SparkSession.builder().master("local[2]").appName("SqlFunctionsTest").config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.extensions", FlashSparkExtensions.class.getName()).getOrCreate();
+    spark = ExtensionSession.start("SqlFunctionsTest");
   }
 
   @AfterAll
