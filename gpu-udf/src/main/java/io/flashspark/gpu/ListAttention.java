@@ -43,9 +43,9 @@ public final class ListAttention {
     return 8L * rows + 8L * keyVectors + 16;
   }
 
-  /** Bytes of the output validity mask cuDF expects for {@code rows} rows (64-byte padded words). */
+  /** Bytes of the output validity mask cuDF expects for {@code rows} rows (64-byte padded words, never none). */
   public static long validityBytes(int rows) {
-    return ((((long) rows + 511) / 512) * 64);
+    return Math.max(1, ((long) rows + 511) / 512) * 64;
   }
 
   /**

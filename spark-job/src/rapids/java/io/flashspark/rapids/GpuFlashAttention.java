@@ -63,7 +63,7 @@ public final class GpuFlashAttention implements AttentionFunctions.Attend, Rapid
       long vectors = keyVectors.getRowCount();
       try (DeviceMemoryBuffer o = DeviceMemoryBuffer.allocate(Math.max(4 * qCount, 8));
            DeviceMemoryBuffer lse = DeviceMemoryBuffer.allocate(Math.max(8L * rows, 8));
-           DeviceMemoryBuffer valid = DeviceMemoryBuffer.allocate(Math.max(ListAttention.validityBytes(rows), 64));
+           DeviceMemoryBuffer valid = DeviceMemoryBuffer.allocate(ListAttention.validityBytes(rows));
            DeviceMemoryBuffer scratch = DeviceMemoryBuffer.allocate(ListAttention.scratchBytes(rows, vectors))) {
         Cuda.DEFAULT_STREAM.sync(); // the plugin's writes of the inputs and RMM's allocations are done
         ListAttention.Outcome outcome = ListAttention.run(Cuda.getDevice(),
