@@ -55,6 +55,7 @@
 #include "fsk_device.cuh" // PTX wrappers: cp.async, ldmatrix, mma.sync, packing, exp2
 #include "fwd_sm80.cuh"   // mma.sync main loop (sm_80 cubin, compute_90 PTX)
 #include "fwd_sm90.cuh"   // wgmma main loops (sm_90a cubin)
+#include "fwd_sm90_ws.cuh" // warp-specialised wgmma main loop (sm_90a cubin)
 
 
 // ---------------------------------------------------------------------------------------------
@@ -72,7 +73,11 @@
 // mma.sync fallback (sm_80, PTX JIT on other GPUs): 8 warps x 16 rows, Q in registers, BLOCK_N 64.
 #define FSK_MMA_CFG(D) D, FSK_MMA_BN, 8, 1, true
 
-#if defined(FSK_HAS_WGMMA) && FSK_USE_WGMMA
+#if defined(FSK_HAS_WGMMA) && FSK_USE_WGMMA && FSK_WG_WS
+#define FSK_BODY(D, BNW, CAUSAL, BF16) \
+  fsk::fwd_ws<D, ((D) == 64 ? FSK_WS_BN64 : FSK_WS_BN128), CAUSAL, BF16>(FSK_FWD_PASS)
+#define FSK_THREADS_OF(D) FSK_WS_THREADS
+#elif defined(FSK_HAS_WGMMA) && FSK_USE_WGMMA
 #define FSK_PP_OF(D) ((D) == 64 ? FSK_WG_PP64 : FSK_WG_PP128)
 #define FSK_BODY(D, BNW, CAUSAL, BF16)                                 \
   if (FSK_PP_OF(D))                                                    \
@@ -87,7 +92,9 @@
   fsk::fwd_body<FSK_MMA_CFG(D), CAUSAL, BF16>(FSK_FWD_PASS)
 #endif
 
+#ifndef FSK_THREADS_OF
 #define FSK_THREADS_OF(D) FSK_THREADS
+#endif
 #define FSK_DEF(NAME, D, BNW, MINB, CAUSAL, BF16)                                               \
   extern "C" __global__ void __launch_bounds__(FSK_THREADS_OF(D), MINB) NAME(FSK_FWD_ARGS) { \
     FSK_BODY(D, BNW, CAUSAL, BF16);                                            \

@@ -28,6 +28,34 @@
 #ifndef FSK_WG_PP128
 #define FSK_WG_PP128 1
 #endif
+// Warp-specialised wgmma loop (fwd_sm90_ws.cuh): 1 when the sm_90a cubin runs it (else the loops
+// above), its threads per CTA (one loader warpgroup + two compute warpgroups), keys per KV tile for
+// d64 and d128, and the registers each kind of warpgroup keeps (setmaxnreg; 128 * producer +
+// 256 * consumer must not exceed the 65536 of an SM).
+#ifndef FSK_WG_WS
+#define FSK_WG_WS 1
+#endif
+#ifndef FSK_WS_THREADS
+#define FSK_WS_THREADS 384
+#endif
+#ifndef FSK_WS_BN64
+#define FSK_WS_BN64 128
+#endif
+#ifndef FSK_WS_BN128
+#define FSK_WS_BN128 128
+#endif
+#ifndef FSK_WS_STAGES
+#define FSK_WS_STAGES 2
+#endif
+#ifndef FSK_WS_SCHED
+#define FSK_WS_SCHED 1
+#endif
+#ifndef FSK_WS_PRODUCER_REGS
+#define FSK_WS_PRODUCER_REGS 56
+#endif
+#ifndef FSK_WS_CONSUMER_REGS
+#define FSK_WS_CONSUMER_REGS 224
+#endif
 // CTAs per SM the d64 kernels are compiled for (launch bounds).
 #ifndef FSK_D64_MINB
 #define FSK_D64_MINB 1

@@ -294,7 +294,7 @@ public final class GpuBackend implements AttentionBackend {
     int perBlock = device.config.get(name, "elems_per_block");
     int grid = (int) Math.max(1, Math.min((n + perBlock - 1) / perBlock, 65535));
     Pointer params = Pointer.to(Pointer.to(in), Pointer.to(out), Pointer.to(new long[] {n}));
-    Cuda.check(cuLaunchKernel(device.function(name), grid, 1, 1, device.config.get(name, "threads"), 1, 1, 0,
+    Cuda.check(cuLaunchKernel(device.function(name), grid, 1, 1, device.threads(name), 1, 1, 0,
         s.stream, params, null), "cuLaunchKernel", "kernel", name, "values", n);
   }
 }

@@ -249,10 +249,23 @@ final class GpuDevice {
    * wgmma path); other GPUs run the mma.sync path with {@code smem_bytes_fallback} when given.
    */
   int sharedMemoryBytes(String kernel) {
-    if (computeCapabilityMajor != 9 && config.has(kernel, "smem_bytes_fallback")) {
-      return config.get(kernel, "smem_bytes_fallback");
+    return launchValue(kernel, "smem_bytes");
+  }
+
+  /**
+   * Threads per CTA of a launch: {@code threads} for compute capability 9.x (the warp-specialised
+   * wgmma path runs a loader warpgroup beside the compute ones), {@code threads_fallback} on other
+   * GPUs when given.
+   */
+  int threads(String kernel) {
+    return launchValue(kernel, "threads");
+  }
+
+  private int launchValue(String kernel, String key) {
+    if (computeCapabilityMajor != 9 && config.has(kernel, key + "_fallback")) {
+      return config.get(kernel, key + "_fallback");
     }
-    return config.get(kernel, "smem_bytes");
+    return config.get(kernel, key);
   }
 
   Stream acquireStream() {

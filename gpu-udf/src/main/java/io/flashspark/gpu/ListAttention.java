@@ -75,7 +75,7 @@ public final class ListAttention {
           a(k.valueMask()), a(v.data()), a(v.outer()), a(v.inner()), a(v.rowMask()), a(v.vectorMask()),
           a(v.valueMask()), a(in.scale()), a(in.scaleMask()), a(out.o()), a(out.lse()), a(out.valid()), a(scoresAt),
           a(rankAt), a(countersAt), a(countersAt + 8));
-      int threads = device.config.get(KERNEL, "threads");
+      int threads = device.threads(KERNEL);
       Cuda.check(cuLaunchKernel(device.function(KERNEL), in.rows(), 1, 1, threads, 1, 1, 0, s.stream, params, null),
           "cuLaunchKernel", "kernel", KERNEL, "rows", in.rows());
       Cuda.check(cuStreamSynchronize(s.stream), "cuStreamSynchronize", "kernel", KERNEL, "rows", in.rows());

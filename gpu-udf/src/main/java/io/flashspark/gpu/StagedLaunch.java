@@ -152,7 +152,7 @@ final class StagedLaunch {
     CUdeviceptr m = out.withByteOffset(qRows * d * 4);
     CUdeviceptr l = out.withByteOffset(qRows * (d + 1L) * 4);
     CUfunction f = device.function(kernelName);
-    int threads = device.config.get(kernelName, "threads");
+    int threads = device.threads(kernelName);
     int smem = device.sharedMemoryBytes(kernelName);
     List<Partial> partials = plan.emptyPartials(queries);
     for (int c = 0; c < chunks.size(); c++) {
