@@ -32,25 +32,28 @@ template <int NT>
 __device__ __forceinline__ void online_softmax(float* s, float* row_m, float* row_l, float* alpha, float sl2) {
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
-    float mx = row_m[h];
+    // four independent max and sum chains: the reductions' latency, not their count, bounds a warp
+    // that has its SM sub-partition to itself while the other warpgroup's GEMMs run
+    float mxs[4] = {row_m[h], -INFINITY, -INFINITY, -INFINITY};
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) mx = fmaxf(mx, fmaxf(s[nt * 4 + 2 * h], s[nt * 4 + 2 * h + 1]));
+    for (int nt = 0; nt < NT; ++nt) mxs[nt & 3] = fmaxf(mxs[nt & 3], fmaxf(s[nt * 4 + 2 * h], s[nt * 4 + 2 * h + 1]));
+    float mx = fmaxf(fmaxf(mxs[0], mxs[1]), fmaxf(mxs[2], mxs[3]));
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
     const float m_use = (mx == -INFINITY) ? 0.f : mx;
     const float neg = -m_use * sl2;
     alpha[h] = (mx == row_m[h]) ? 1.f : fast_exp2(fmaf(row_m[h], sl2, neg));
     row_m[h] = mx;
-    float sum = 0.f;
+    float sums[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
       const float p0 = fast_exp2(fmaf(s[nt * 4 + 2 * h], sl2, neg));
       const float p1 = fast_exp2(fmaf(s[nt * 4 + 2 * h + 1], sl2, neg));
       s[nt * 4 + 2 * h] = p0;
       s[nt * 4 + 2 * h + 1] = p1;
-      sum += p0 + p1;
+      sums[nt & 3] += p0 + p1;
     }
-    row_l[h] = row_l[h] * alpha[h] + sum;
+    row_l[h] = row_l[h] * alpha[h] + ((sums[0] + sums[1]) + (sums[2] + sums[3]));
   }
 }
 

@@ -46,6 +46,11 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
       "r"(parity)
       : "memory");
 }
+template <bool B>
+struct Flag {
+  static constexpr bool value = B;
+};
+
 // Named barriers 1 and 2 order the two compute warpgroups' tensor-core work (barrier 0 is __syncthreads).
 __device__ __forceinline__ void named_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
@@ -175,30 +180,33 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
   if (n_kv_tiles > 0) {
     float s[NT * 4];
     uint32_t pa[BN / 16][4];
+    // wgmma descriptors: one base each, tile and k-step offsets added to the address field (addresses
+    // stay below 256 KiB, so the 14-bit field never carries into the strides)
+    const uint64_t dq0 = gmma_desc(sQa + cw * 64 * 128, 16, 1024);
+    const uint64_t dk0 = gmma_desc(sKa, 16, 1024);
+    const uint64_t dv0 = gmma_desc(sVa, BN * 128, 1024);
     auto issue_s = [&](int jt) {
-      const uint32_t ko = stage(jt) * TILE_B;
+      const uint64_t dk = dk0 + ((stage(jt) * TILE_B) >> 4);
       wg_fence();
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
-        const uint64_t da = gmma_desc(sQa + (kk >> 2) * BM * 128 + cw * 64 * 128 + (kk & 3) * 32, 16, 1024);
-        const uint64_t db = gmma_desc(sKa + ko + (kk >> 2) * BN * 128 + (kk & 3) * 32, 16, 1024);
+        const uint64_t da = dq0 + (((kk >> 2) * BM * 128 + (kk & 3) * 32) >> 4);
+        const uint64_t db = dk + (((kk >> 2) * BN * 128 + (kk & 3) * 32) >> 4);
         wg_ss<BN, BF16>(s, da, db, kk > 0 ? 1 : 0);
       }
       wg_commit();
     };
     auto issue_pv = [&](int jt) {
-      const uint32_t vo = stage(jt) * TILE_B;
+      const uint64_t dv = dv0 + ((stage(jt) * TILE_B) >> 4);
       wg_fence();
 #pragma unroll
-      for (int kk = 0; kk < BN / 16; ++kk) {
-        const uint64_t db = gmma_desc(sVa + vo + kk * 16 * 128, BN * 128, 1024);
-        wg_rs<D, BF16>(acc_o, pa[kk], db);
-      }
+      for (int kk = 0; kk < BN / 16; ++kk) wg_rs<D, BF16>(acc_o, pa[kk], dv + ((kk * 16 * 128) >> 4));
       wg_commit();
     };
-    auto softmax = [&](int jt, float* alpha) {
-      const int j0 = jt * BN;
-      if (j0 + BN - 1 > w.jmax_first) mask_scores<NT>(s, j0, t, jmax_r);
+    // MASKED: the tile holds keys past some row's last visible key (causal diagonal, ragged tail);
+    // the tiles before the first such one run without the element-wise mask (compiled out).
+    auto softmax = [&](int jt, float* alpha, auto masked) {
+      if (decltype(masked)::value) mask_scores<NT>(s, jt * BN, t, jmax_r);
       online_softmax<NT>(s, row_m, row_l, alpha, sl2);
     };
     auto pack_p = [&]() {
@@ -244,12 +252,16 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
     wg_wait<0>();
     pin_s();
     if (lane == 0) mbar_arrive(bKe(0));
+    // tiles [0, n_plain) need no mask
+    const long long plain = (w.jmax_first + 1) / BN;
+    const int n_plain = plain < 0 ? 0 : (plain < n_kv_tiles ? (int)plain : n_kv_tiles);
     {
       float alpha[2];
-      softmax(0, alpha);
+      if (n_plain > 0) softmax(0, alpha, Flag<false>());
+      else softmax(0, alpha, Flag<true>());
     }
     pack_p();
-    for (int jt = 1; jt < n_kv_tiles; ++jt) {
+    auto step = [&](int jt, auto masked) {
       const int s_now = stage(jt), s_prev = stage(jt - 1);
       mbar_wait(bKf(s_now), parity(jt));
       mbar_wait(bVf(s_prev), parity(jt - 1));
@@ -262,13 +274,16 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
       pin_s();
       if (lane == 0) mbar_arrive(bKe(s_now));
       float alpha[2];
-      softmax(jt, alpha);
+      softmax(jt, alpha, masked);
       wg_wait<0>();
       pin_o();
       if (lane == 0) mbar_arrive(bVe(s_prev));
       if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) rescale_rows<DT>(acc_o, alpha);
       pack_p();
-    }
+    };
+    int jt = 1;
+    for (; jt < n_plain; ++jt) step(jt, Flag<false>());
+    for (; jt < n_kv_tiles; ++jt) step(jt, Flag<true>());
     const int last = n_kv_tiles - 1;
     mbar_wait(bVf(stage(last)), parity(last));
     fence_proxy_async();
