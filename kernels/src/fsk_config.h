@@ -47,6 +47,9 @@
 #ifndef FSK_WS_STAGES
 #define FSK_WS_STAGES 2
 #endif
+#ifndef FSK_WS_CONSUMER_FENCE
+#define FSK_WS_CONSUMER_FENCE 1
+#endif
 #ifndef FSK_WS_SCHED
 #define FSK_WS_SCHED 1
 #endif

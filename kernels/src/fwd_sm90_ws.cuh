@@ -163,7 +163,9 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
 
   // ---------------- compute warpgroups 1 and 2: 64 query rows each
   set_max_regs_inc<FSK_WS_CONSUMER_REGS>();
-  const int cw = wg - 1;
+  // the compute warpgroup's index, broadcast from lane 0 so the compiler knows it is warp-uniform and
+  // builds the wgmma descriptors in uniform registers
+  const int cw = __shfl_sync(0xffffffffu, wg - 1, 0);
   const int warp = (tid >> 5) & 3, lane = tid & 31;
   const int g = lane >> 2, t = lane & 3;
   const int myrow = cw * 64 + warp * 16 + g;  // rows myrow and myrow + 8 of the tile
@@ -231,6 +233,9 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
         for (int e = 0; e < 4; ++e) reg_fence(pa[kk][e]);
     };
 
+    auto consumer_fence = [&]() {
+      if (FSK_WS_CONSUMER_FENCE) fence_proxy_async();
+    };
     // Turn-taking (FSK_WS_SCHED): a warpgroup issues its GEMMs only after the other one issued its
     // own, so one's softmax runs while the tensor cores do the other's GEMMs. Warpgroup 1 goes first.
     auto my_turn = [&]() {
@@ -242,10 +247,10 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
     if (FSK_WS_SCHED && cw == 1) named_arrive(1, 256);
 
     mbar_wait(bQ, 0);
-    fence_proxy_async();
+    consumer_fence();
     // tile 0: S_0 and its softmax, nothing to overlap yet
     mbar_wait(bKf(0), 0u);
-    fence_proxy_async();
+    consumer_fence();
     my_turn();
     issue_s(0);
     your_turn();
@@ -265,7 +270,7 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
       const int s_now = stage(jt), s_prev = stage(jt - 1);
       mbar_wait(bKf(s_now), parity(jt));
       mbar_wait(bVf(s_prev), parity(jt - 1));
-      fence_proxy_async();
+      consumer_fence();
       my_turn();
       issue_s(jt);
       issue_pv(jt - 1);
@@ -286,7 +291,7 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
     for (; jt < n_kv_tiles; ++jt) step(jt, Flag<true>());
     const int last = n_kv_tiles - 1;
     mbar_wait(bVf(stage(last)), parity(last));
-    fence_proxy_async();
+    consumer_fence();
     my_turn();
     issue_pv(last);
     your_turn();
