@@ -31,8 +31,7 @@ if [ -n "${VARIANTS:-}" ] && [ -f "$VFILE" ]; then
 fi
 for p in "${pids[@]}"; do wait "$p"; done
 for d in /tmp/fsk_*/; do [ -f "$d/build.log" ] && { echo "== $d"; grep -E "Compiling|Used|spill" "$d/build.log" | grep -v fp16 | paste - - - | sed -E 's/ptxas info *: //g'; }; done > "$OUT/variants.txt"
-cuobjdump -sass /tmp/fsk/flashspark.fatbin > /tmp/sass.txt 2>/dev/null && \
-  awk '/Function : flashspark_fwd_bf16_d128$/,/Function : flashspark_fwd_bf16_d128_causal/' /tmp/sass.txt > "$OUT/sass_bf16_d128.txt"
+cuobjdump -sass -arch sm_90a -fun flashspark_fwd_bf16_d128 /tmp/fsk/flashspark.fatbin > "$OUT/sass_bf16_d128.txt" 2>&1
 grep -c HGMMA "$OUT/sass_bf16_d128.txt" | sed 's/^/HGMMA count in bf16_d128 sm_90a SASS: /'
 rc=0
 case "$MODE" in

@@ -1,27 +1,26 @@
 /*
  * flashspark FlashAttention forward, sm_80 / sm_90a.  Kernels flashspark_fwd_{bf16,fp16}_d{64,128}[_causal].
  *
- * LAUNCH CONTRACT (all code paths): gridDim.x = num_tiles (one CTA per work tile of BLOCK_M = 128 query
- * rows of one segment), blockDim.x = 256, dynamic shared memory = smem_bytes from kernels.properties
- * (d64: 50176 B, d128: 197632 B). Tiles are read as tiles[blockIdx.x]. A segment is 6 int64
+ * LAUNCH CONTRACT: gridDim.x = num_tiles (one CTA per work tile of BLOCK_M = 128 query rows of one
+ * segment), blockDim.x = threads and dynamic shared memory = smem_bytes from kernels.properties on
+ * compute capability 9.x (the sm_90a cubin: 384 threads; d64 82944 B, d128 164864 B), threads_fallback
+ * (256) and smem_bytes_fallback elsewhere. Tiles are read as tiles[blockIdx.x]. A segment is 6 int64
  * {q_row0, q_len, k_row0, k_len, reserved, reserved}; causal masking reads key_limit[q_row] (int32 per
  * query row: index within its segment of the last key at a position <= the row's, -1 if none), which
  * the host derives from the rows' positions: sparse positions cost no extra segments. Keys of a
  * segment must be sorted by position and queries too (limits non-decreasing).
  *
  * TILING
- *   sm_90a cubin (H100/H200): two warpgroups x 64 query rows. Tensor cores via wgmma:
+ *   sm_90a cubin (H100/H200), fwd_sm90.cuh: warp specialised, three warpgroups. One loads (cp.async
+ *     into the swizzled tiles, arrivals on mbarriers as the copies land); two compute 64 query rows
+ *     each on the tensor cores via wgmma, taking turns (named barriers) so one's softmax runs under
+ *     the other's GEMMs, and each overlapping tile j's softmax with its own P_{j-1} V_{j-1}:
  *     S = Q K^T   wgmma m64n{BLOCK_N}k16, A = Q and B = K from shared-memory descriptors (K-major);
  *     O += P V    wgmma m64n{D}k16, A = P from registers (fp32 S -> bf16/fp16 in registers, never
  *                 through shared memory), B = V from a descriptor (MN-major / transposed).
- *     d128 (BLOCK_N 128): "ping-pong" schedule. Warpgroup 1 runs half a KV tile behind warpgroup 0,
- *       so each warpgroup's softmax overlaps the other one's tensor-core work although both share one
- *       CTA barrier per KV tile; the next tile's cp.async loads are issued while the S GEMM runs.
- *       K double buffered, V triple buffered (V_{j-1} is still read by the lagging warpgroup).
- *     d64 (BLOCK_N 64): both warpgroups in step, K and V double buffered; ~49 KiB smem and <=128
- *       registers let 2 CTAs share an SM, which gives the same overlap.
- *   sm_80 cubin and compute_90 PTX (A100, JIT elsewhere): mma.sync m16n8k16 + ldmatrix, 8 warps x 16
- *     query rows, Q fragments in registers, BLOCK_N 64, K/V double buffered (same launch contract).
+ *     BLOCK_N 128 for d64 and d128, K and V two stages each, no CTA-wide barrier in the loop.
+ *   sm_80 cubin and compute_90 PTX (A100, JIT elsewhere), fwd_sm80.cuh: mma.sync m16n8k16 + ldmatrix,
+ *     8 warps x 16 query rows, Q fragments in registers, BLOCK_N 64, K/V double buffered.
  *   Both paths: cp.async 16-byte loads, online softmax in fp32 registers, O in fp32 registers. Causal
  *   variants stop at the last KV tile visible to the tile's last query row (invisible tiles are never
  *   loaded); only the tiles straddling the diagonal or the ragged key tail run the element-wise mask.
@@ -29,8 +28,9 @@
  * SHARED MEMORY (16-bit elements, every 16-byte chunk XOR-swizzled by (row & 7): the canonical
  *   128-byte-swizzle wgmma layout [D/64][rows][64] on sm_90a, [rows][D] for ldmatrix on sm_80; no bank
  *   conflicts for cp.async stores, ldmatrix or wgmma reads)
- *   d128: Q 32 KiB + K 2x32 KiB + V 3x32 KiB (+1 KiB alignment slack) = 193 KiB, 1 CTA/SM.
- *   d64:  Q 16 KiB + K 2x8 KiB + V 2x8 KiB (+1 KiB) = 49 KiB, 2 CTAs/SM.
+ *   sm_90a d128: Q 32 KiB + K 2x32 KiB + V 2x32 KiB (+1 KiB alignment slack) = 161 KiB, 1 CTA/SM;
+ *          d64:  Q 16 KiB + K 2x16 KiB + V 2x16 KiB (+1 KiB) = 81 KiB, 1 CTA/SM (registers).
+ *   sm_80  d128: Q 32 KiB + K/V 2x2x16 KiB = 96 KiB; d64: 48 KiB.
  *
  * HBM TRAFFIC (per segment of Nq queries and Nk keys, e = 2 bytes)
  *   Q read once (Nq*D*e); K and V read once per query tile: 2*ceil(Nq/128)*Nk*D*e (about half of that
@@ -53,9 +53,9 @@
 
 #include "fsk_config.h"   // tile sizes and launch constants, defined once
 #include "fsk_device.cuh" // PTX wrappers: cp.async, ldmatrix, mma.sync, packing, exp2
+#include "fsk_sm90.cuh"   // sm_90a PTX wrappers: wgmma, mbarriers, named barriers, setmaxnreg
 #include "fwd_sm80.cuh"   // mma.sync main loop (sm_80 cubin, compute_90 PTX)
-#include "fwd_sm90.cuh"   // wgmma main loops (sm_90a cubin)
-#include "fwd_sm90_ws.cuh" // warp-specialised wgmma main loop (sm_90a cubin)
+#include "fwd_sm90.cuh"   // warp-specialised wgmma main loop (sm_90a cubin)
 
 
 // ---------------------------------------------------------------------------------------------
@@ -73,38 +73,29 @@
 // mma.sync fallback (sm_80, PTX JIT on other GPUs): 8 warps x 16 rows, Q in registers, BLOCK_N 64.
 #define FSK_MMA_CFG(D) D, FSK_MMA_BN, 8, 1, true
 
-#if defined(FSK_HAS_WGMMA) && FSK_USE_WGMMA && FSK_WG_WS
-#define FSK_BODY(D, BNW, CAUSAL, BF16) \
+#if defined(FSK_HAS_WGMMA) && FSK_USE_WGMMA
+#define FSK_BODY(D, CAUSAL, BF16) \
   fsk::fwd_ws<D, ((D) == 64 ? FSK_WS_BN64 : FSK_WS_BN128), CAUSAL, BF16>(FSK_FWD_PASS)
 #define FSK_THREADS_OF(D) FSK_WS_THREADS
-#elif defined(FSK_HAS_WGMMA) && FSK_USE_WGMMA
-#define FSK_PP_OF(D) ((D) == 64 ? FSK_WG_PP64 : FSK_WG_PP128)
-#define FSK_BODY(D, BNW, CAUSAL, BF16)                                 \
-  if (FSK_PP_OF(D))                                                    \
-    fsk::fwd_wgmma_pp<D, BNW, CAUSAL, BF16>(FSK_FWD_PASS);             \
-  else                                                                 \
-    fsk::fwd_wgmma<D, BNW, CAUSAL, BF16>(FSK_FWD_PASS)
 #else
-// (the threadIdx guard is dead for 256-thread launches, left from a 384-thread variant; removing it
-// changes the sm_80 code, so it goes with the next GPU-verified change)
-#define FSK_BODY(D, BNW, CAUSAL, BF16)                             \
+// (the guard keeps extra warps out of the mma.sync loop, should it be launched with the sm_90a
+// thread count; the Java side launches it with threads_fallback = 256)
+#define FSK_BODY(D, CAUSAL, BF16)                                  \
   if (threadIdx.x >= 256) return;                                  \
   fsk::fwd_body<FSK_MMA_CFG(D), CAUSAL, BF16>(FSK_FWD_PASS)
-#endif
-
-#ifndef FSK_THREADS_OF
 #define FSK_THREADS_OF(D) FSK_THREADS
 #endif
-#define FSK_DEF(NAME, D, BNW, MINB, CAUSAL, BF16)                                               \
+
+#define FSK_DEF(NAME, D, MINB, CAUSAL, BF16)                                                     \
   extern "C" __global__ void __launch_bounds__(FSK_THREADS_OF(D), MINB) NAME(FSK_FWD_ARGS) { \
-    FSK_BODY(D, BNW, CAUSAL, BF16);                                            \
+    FSK_BODY(D, CAUSAL, BF16);                                                               \
   }
 
-FSK_DEF(flashspark_fwd_bf16_d64, 64, FSK_WG_BN64, FSK_D64_MINB, false, true)
-FSK_DEF(flashspark_fwd_bf16_d64_causal, 64, FSK_WG_BN64, FSK_D64_MINB, true, true)
-FSK_DEF(flashspark_fwd_fp16_d64, 64, FSK_WG_BN64, FSK_D64_MINB, false, false)
-FSK_DEF(flashspark_fwd_fp16_d64_causal, 64, FSK_WG_BN64, FSK_D64_MINB, true, false)
-FSK_DEF(flashspark_fwd_bf16_d128, 128, FSK_WG_BN128, 1, false, true)
-FSK_DEF(flashspark_fwd_bf16_d128_causal, 128, FSK_WG_BN128, 1, true, true)
-FSK_DEF(flashspark_fwd_fp16_d128, 128, FSK_WG_BN128, 1, false, false)
-FSK_DEF(flashspark_fwd_fp16_d128_causal, 128, FSK_WG_BN128, 1, true, false)
+FSK_DEF(flashspark_fwd_bf16_d64, 64, FSK_D64_MINB, false, true)
+FSK_DEF(flashspark_fwd_bf16_d64_causal, 64, FSK_D64_MINB, true, true)
+FSK_DEF(flashspark_fwd_fp16_d64, 64, FSK_D64_MINB, false, false)
+FSK_DEF(flashspark_fwd_fp16_d64_causal, 64, FSK_D64_MINB, true, false)
+FSK_DEF(flashspark_fwd_bf16_d128, 128, 1, false, true)
+FSK_DEF(flashspark_fwd_bf16_d128_causal, 128, 1, true, true)
+FSK_DEF(flashspark_fwd_fp16_d128, 128, 1, false, false)
+FSK_DEF(flashspark_fwd_fp16_d128_causal, 128, 1, true, false)

@@ -5,35 +5,20 @@
  * experiment (kernels/dev); the shipped values are these.
  */
 #pragma once
-// Launch contract, both code paths: FSK_THREADS threads per CTA, one CTA per tile of FSK_BLOCK_M rows.
+// Both code paths: one CTA per tile of FSK_BLOCK_M query rows; the mma.sync path runs FSK_THREADS
+// threads per CTA (the sm_90a path FSK_WS_THREADS, below).
 #ifndef FSK_THREADS
 #define FSK_THREADS 256
 #endif
 #ifndef FSK_BLOCK_M
 #define FSK_BLOCK_M 128
 #endif
-// sm_90a wgmma path: keys per KV tile (BLOCK_N) for d64 and d128, and the ping-pong schedule per d.
+// sm_90a: 1 when the sm_90a cubin runs the warp-specialised wgmma loop (fwd_sm90.cuh), 0 for the
+// mma.sync loop there too (an experiment); its threads per CTA (one loader warpgroup + two compute
+// warpgroups), keys per KV tile for d64 and d128, K and V stages, and the registers each kind of
+// warpgroup keeps (setmaxnreg; 128 * producer + 256 * consumer must not exceed an SM's 65536).
 #ifndef FSK_USE_WGMMA
 #define FSK_USE_WGMMA 1
-#endif
-#ifndef FSK_WG_BN64
-#define FSK_WG_BN64 64
-#endif
-#ifndef FSK_WG_BN128
-#define FSK_WG_BN128 128
-#endif
-#ifndef FSK_WG_PP64
-#define FSK_WG_PP64 0
-#endif
-#ifndef FSK_WG_PP128
-#define FSK_WG_PP128 1
-#endif
-// Warp-specialised wgmma loop (fwd_sm90_ws.cuh): 1 when the sm_90a cubin runs it (else the loops
-// above), its threads per CTA (one loader warpgroup + two compute warpgroups), keys per KV tile for
-// d64 and d128, and the registers each kind of warpgroup keeps (setmaxnreg; 128 * producer +
-// 256 * consumer must not exceed the 65536 of an SM).
-#ifndef FSK_WG_WS
-#define FSK_WG_WS 1
 #endif
 #ifndef FSK_WS_THREADS
 #define FSK_WS_THREADS 384
@@ -47,12 +32,15 @@
 #ifndef FSK_WS_STAGES
 #define FSK_WS_STAGES 2
 #endif
-#ifndef FSK_WS_CONSUMER_FENCE
-#define FSK_WS_CONSUMER_FENCE 1
-#endif
+// the compute warpgroups take turns issuing their GEMMs (1), or not (0: measured 12 % slower at d128)
 #ifndef FSK_WS_SCHED
 #define FSK_WS_SCHED 1
 #endif
+// fence.proxy.async after each wait on a full barrier (costs nothing measurable; see fwd_sm90.cuh)
+#ifndef FSK_WS_CONSUMER_FENCE
+#define FSK_WS_CONSUMER_FENCE 1
+#endif
+// 56/224: no spills (48 bytes of spills in the loader at 40)
 #ifndef FSK_WS_PRODUCER_REGS
 #define FSK_WS_PRODUCER_REGS 56
 #endif

@@ -1,93 +1,141 @@
 /*
- * Forward main loops on wgmma (sm_90a cubin only): fwd_wgmma (d64: both warpgroups in step) and
- * fwd_wgmma_pp (d128: the ping-pong schedule, warpgroup 1 half a KV tile behind warpgroup 0).
- * Tiling, shared-memory layout, traffic and numerical contract: flash_fwd.cu's header.
+ * The forward main loop on wgmma with warp specialisation (sm_90a cubin only): fwd_ws.
+ *
+ * TILING: 384 threads = three warpgroups. Warpgroup 0 only loads (warps 0-1 Q and K, warps 2-3 V,
+ *   cp.async 16-byte copies into the 128-byte-swizzled wgmma layout) and gives most of its registers
+ *   away (setmaxnreg); warpgroups 1 and 2 only compute, 64 query rows each (BLOCK_M 128), with up to
+ *   FSK_WS_CONSUMER_REGS registers: S = Q K^T (wgmma m64n{BN}k16, both operands from shared memory),
+ *   O += P V (wgmma m64n{D}k16, P from registers). K and V have FSK_WS_STAGES stages each, handed over through
+ *   mbarriers (full: the loaders' copies landed; empty: both compute warpgroups are done with it), so
+ *   there is no CTA-wide barrier in the loop. Inside a compute warpgroup the softmax of tile j runs
+ *   while the tensor cores do P_{j-1} V_{j-1} (issued together with S_j):
+ *     S_j = Q K_j^T ; O += P_{j-1} V_{j-1} ; wait S_j ; softmax(S_j) ; wait PV ; O *= alpha_j ; P_j = pack
+ *   and the two compute warpgroups take turns issuing their GEMMs (named barriers 1 and 2), so the
+ *   tensor cores run one warpgroup's GEMMs while the other does its softmax.
+ *   Shared memory: Q BM*D*2 + STAGES K + STAGES V tiles of BN*D*2 bytes (d128/BN128, 2 stages: 160 KiB).
+ * HBM TRAFFIC: as flash_fwd.cu's header (Q once, K and V once per query tile, O fp32 once).
+ * NUMERICAL CONTRACT: flash_fwd.cu's header; the same softmax (fsk_softmax.cuh) and epilogue
+ *   (fsk_epilogue.cuh) as the other loops, so results match them bit for bit but for the order in
+ *   which O is rescaled (after P_{j-1} V_{j-1} instead of before P_j V_j: the same products).
+ * Hand-over: each loader thread's copies of a tile arrive on its full barrier as they land
+ *   (cp.async.mbarrier.arrive.noinc); a compute warpgroup waits on it and fences the async proxy
+ *   (fence.proxy.async) before its wgmma reads the tile.
  */
 #pragma once
 #include "fsk_device.cuh"
+#include "fsk_sm90.cuh"
 #include "fsk_epilogue.cuh"
 #include "fsk_softmax.cuh"
 #include "fsk_tile.cuh"
 
 namespace fsk {
+#if defined(FSK_HAS_WGMMA)
 
-// =============================================================================================
-// Hopper path: wgmma (sm_90a only). 2 warpgroups x 64 query rows = BLOCK_M 128, 256 threads.
-// Q, K, V tiles live in shared memory in the canonical 128-byte-swizzled wgmma layout:
-// [D/64 column blocks][rows][64 elements], 16-byte chunk c of row r stored at chunk c ^ (r & 7).
-// S = Q K^T: wgmma m64n{BN}k16, A (Q) and B (K) from smem descriptors (both K-major).
-// O += P V: wgmma m64n{D}k16, A = P from registers (bf16/fp16), B = V from smem (MN-major).
-// =============================================================================================
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define FSK_HAS_WGMMA 1
-#include "wgmma_gen.inc"
+template <bool B>
+struct Flag {
+  static constexpr bool value = B;
+};
 
-__device__ __forceinline__ uint64_t gmma_desc(uint32_t saddr, uint32_t lbo, uint32_t sbo) {
-  return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(sbo >> 4) << 32) |
-         (1ull << 62);  // 128-byte swizzle, base offset 0 (atoms are 1024-byte aligned)
-}
-__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void wg_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
-__device__ __forceinline__ void reg_fence(float& x) { asm volatile("" : "+f"(x)::"memory"); }
-__device__ __forceinline__ void reg_fence(uint32_t& x) { asm volatile("" : "+r"(x)::"memory"); }
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-
-template <int N, bool BF16>
-__device__ __forceinline__ void wg_ss(float* d, uint64_t da, uint64_t db, int scale_d) {
-  if (N == 64) {
-    if (BF16) wgmma_ss_n64_bf16(d, da, db, scale_d); else wgmma_ss_n64_f16(d, da, db, scale_d);
-  } else {
-    if (BF16) wgmma_ss_n128_bf16(d, da, db, scale_d); else wgmma_ss_n128_f16(d, da, db, scale_d);
+// Copies rows [0, R) of a [rows][D] 16-bit matrix, starting at row `row0` of `base`, into a swizzled
+// [D/64][R][64] tile, as 64 threads (lt = 0..63): thread lt copies 16-byte chunk lt % 8 of every
+// 64-column block for rows lt / 8 + 8 i, so its swizzle term ((chunk ^ row) & 7) is one constant and
+// every address is a fixed offset from two bases. Rows at or past `valid` are zero-filled, not read.
+template <int R, int D>
+__device__ __forceinline__ void load_tile64(uint32_t dst, const uint16_t* __restrict__ base, long long row0,
+                                            long long valid, int lt) {
+  const int r0 = lt >> 3, c = lt & 7;
+  const uint32_t d0 = dst + (uint32_t)(r0 * 128 + ((c ^ r0) << 4));
+  const uint16_t* s0 = base + (row0 + r0) * D + c * 8;
+  const int nvalid = valid < R ? (int)valid : R;
+#pragma unroll 4
+  for (int i = 0; i < R / 8; ++i) {
+    const bool ok = r0 + 8 * i < nvalid;
+#pragma unroll
+    for (int b = 0; b < D / 64; ++b)
+      cp_async16(d0 + (uint32_t)((b * R + 8 * i) * 128), ok ? s0 + 8 * i * D + b * 64 : base, ok ? 16 : 0);
   }
-}
-template <int N, bool BF16>
-__device__ __forceinline__ void wg_rs(float* d, const uint32_t* a, uint64_t db) {
-  if (N == 64) {
-    if (BF16) wgmma_rs_n64_bf16(d, a, db); else wgmma_rs_n64_f16(d, a, db);
-  } else {
-    if (BF16) wgmma_rs_n128_bf16(d, a, db); else wgmma_rs_n128_f16(d, a, db);
-  }
-}
-
-// byte offset of (row r, 16-byte chunk ch) in a [D/64][R][64] swizzled tile
-template <int R>
-__device__ __forceinline__ uint32_t sw128(int r, int ch) {
-  return (uint32_t)((((ch >> 3) * R + r) << 7) + ((((ch & 7) ^ (r & 7))) << 4));
 }
 
 template <int D, int BN, bool CAUSAL, bool BF16>
-__device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
-                                          const uint16_t* __restrict__ v, float* __restrict__ o,
-                                          float* __restrict__ m_out, float* __restrict__ l_out,
-                                          const long long* __restrict__ segments, const int* __restrict__ key_limit,
-                                         const int* __restrict__ tiles,
-                                          int num_tiles, float scale) {
+__device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
+                                       const uint16_t* __restrict__ v, float* __restrict__ o,
+                                       float* __restrict__ m_out, float* __restrict__ l_out,
+                                       const long long* __restrict__ segments, const int* __restrict__ key_limit,
+                                       const int* __restrict__ tiles, int num_tiles, float scale) {
   constexpr int BM = 128;
-  constexpr int THREADS = 256;
-  constexpr int CH = D / 8;
   constexpr int NT = BN / 8;
   constexpr int DT = D / 8;
+  constexpr int TILE_B = BN * D * 2;  // bytes of one K or V tile
   static_assert(D == 64 || D == 128, "wgmma path: D 64 or 128");
   static_assert(BN == 64 || BN == 128, "wgmma path: BN 64 or 128");
 
+  constexpr int ST = FSK_WS_STAGES;    // K and V stages
   extern __shared__ __align__(128) unsigned char smem_raw[];
+  __shared__ __align__(8) uint64_t bars[1 + 4 * ST];
   const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  const uint32_t sQa = sbase, sKa = sQa + BM * D * 2, sVa = sKa + 2 * BN * D * 2;
+  const uint32_t sQa = sbase, sKa = sQa + BM * D * 2, sVa = sKa + ST * TILE_B;
+  // barriers: Q full, then per stage K full, K empty, V full, V empty
+  const uint32_t bQ = smem_u32(&bars[0]);
+  auto bKf = [&](int s) { return smem_u32(&bars[1 + s]); };
+  auto bKe = [&](int s) { return smem_u32(&bars[1 + ST + s]); };
+  auto bVf = [&](int s) { return smem_u32(&bars[1 + 2 * ST + s]); };
+  auto bVe = [&](int s) { return smem_u32(&bars[1 + 3 * ST + s]); };
+  // tile jt lives in stage jt % ST; its use of that stage is the (jt / ST)-th, hence the phase parity
+  auto stage = [](int jt) { return jt % ST; };
+  auto parity = [](int jt) { return (uint32_t)((jt / ST) & 1); };
 
   const int tid = threadIdx.x;
-  const int warp = tid >> 5, lane = tid & 31;
-  const int wg = warp >> 2, wwarp = warp & 3;
-  const int g = lane >> 2, t = lane & 3;
+  const int wg = tid >> 7;
 
   TileWork w;
   if (!decode_tile<BM, BN, CAUSAL>(segments, tiles, key_limit, blockIdx.x, num_tiles, w)) return;
-  const long long q_row0 = w.q_row0, k_row0 = w.k_row0, k_len = w.k_len, row0 = w.row0;
-  const long long rows_here = w.rows_here, jmax_first = w.jmax_first;
   const int n_kv_tiles = w.n_kv_tiles;
 
-  const int myrow = wg * 64 + wwarp * 16 + g;  // rows myrow and myrow + 8 of the tile
+  if (tid == 0) {
+    mbar_init(bQ, 64);
+#pragma unroll
+    for (int s = 0; s < ST; ++s) {
+      mbar_init(bKf(s), 64);
+      mbar_init(bVf(s), 64);
+      mbar_init(bKe(s), 8);  // one arrival per compute warp
+      mbar_init(bVe(s), 8);
+    }
+  }
+  __syncthreads();
+
+  if (wg == 0) {
+    // ---------------- producer warpgroup: warps 0-1 load Q then K, warps 2-3 load V
+    set_max_regs_dec<FSK_WS_PRODUCER_REGS>();
+    const int lt = tid & 63;
+    const bool k_side = tid < 64;
+    const uint16_t* __restrict__ src = k_side ? k : v;
+    const uint32_t tiles_a = k_side ? sKa : sVa;
+    if (n_kv_tiles == 0) return;
+    // Each loader thread's copies arrive on the tile's full barrier when they land; the compute side
+    // fences the async proxy after its wait.
+    if (k_side) {
+      load_tile64<BM, D>(sQa, q, w.q_row0 + w.row0, w.rows_here, lt);
+      mbar_arrive_on_copies(bQ);
+    }
+    for (int jt = 0; jt < n_kv_tiles; ++jt) {
+      const int s = stage(jt);
+      mbar_wait(k_side ? bKe(s) : bVe(s), parity(jt) ^ 1);
+      const long long j0 = (long long)jt * BN;
+      load_tile64<BN, D>(tiles_a + s * TILE_B, src, w.k_row0 + j0, w.k_len - j0, lt);
+      mbar_arrive_on_copies(k_side ? bKf(s) : bVf(s));
+    }
+    cp_async_wait<0>();  // copies in flight must land before the warp exits
+    return;
+  }
+
+  // ---------------- compute warpgroups 1 and 2: 64 query rows each
+  set_max_regs_inc<FSK_WS_CONSUMER_REGS>();
+  // the compute warpgroup's index, broadcast from lane 0 so the compiler knows it is warp-uniform and
+  // builds the wgmma descriptors in uniform registers
+  const int cw = __shfl_sync(0xffffffffu, wg - 1, 0);
+  const int warp = (tid >> 5) & 3, lane = tid & 31;
+  const int g = lane >> 2, t = lane & 3;
+  const int myrow = cw * 64 + warp * 16 + g;  // rows myrow and myrow + 8 of the tile
   int jmax_r[2];
 #pragma unroll
   for (int h = 0; h < 2; ++h) jmax_r[h] = row_last_key<CAUSAL>(key_limit, w, myrow + 8 * h);
@@ -99,57 +147,38 @@ __device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const 
   const float sl2 = scale * 1.4426950408889634f;
 
   if (n_kv_tiles > 0) {
-    for (int c = tid; c < BM * CH; c += THREADS) {
-      const int r = c / CH, ch = c % CH;
-      const bool ok = r < rows_here;
-      const uint16_t* src = q + ((q_row0 + (ok ? row0 + r : 0)) * D + ch * 8);
-      cp_async16(sQa + sw128<BM>(r, ch), src, ok ? 16 : 0);
-    }
-    auto load_kv = [&](int jt, int stage) {
-      const long long j0 = (long long)jt * BN;
-#pragma unroll
-      for (int c = tid; c < BN * CH; c += THREADS) {
-        const int r = c / CH, ch = c % CH;
-        const bool ok = j0 + r < k_len;
-        const long long off = (k_row0 + (ok ? j0 + r : 0)) * D + ch * 8;
-        const uint32_t so = stage * BN * D * 2 + sw128<BN>(r, ch);
-        cp_async16(sKa + so, k + off, ok ? 16 : 0);
-        cp_async16(sVa + so, v + off, ok ? 16 : 0);
-      }
-    };
-    load_kv(0, 0);
-    cp_async_commit();
-    if (n_kv_tiles > 1) load_kv(1, 1);
-    cp_async_commit();
-
-    for (int jt = 0; jt < n_kv_tiles; ++jt) {
-      cp_async_wait<1>();
-      fence_proxy_async();
-      __syncthreads();
-      const int stage = jt & 1;
-      const uint32_t soff = stage * BN * D * 2;
-      // ---- S = Q K^T (64 x BN per warpgroup)
-      float s[NT * 4];
-#pragma unroll
-      for (int i = 0; i < NT * 4; ++i) s[i] = 0.f;
+    float s[NT * 4];
+    uint32_t pa[BN / 16][4];
+    // wgmma descriptors: one base each, tile and k-step offsets added to the address field (addresses
+    // stay below 256 KiB, so the 14-bit field never carries into the strides)
+    const uint64_t dq0 = gmma_desc(sQa + cw * 64 * 128, 16, 1024);
+    const uint64_t dk0 = gmma_desc(sKa, 16, 1024);
+    const uint64_t dv0 = gmma_desc(sVa, BN * 128, 1024);
+    auto issue_s = [&](int jt) {
+      const uint64_t dk = dk0 + ((stage(jt) * TILE_B) >> 4);
       wg_fence();
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
-        const uint64_t da = gmma_desc(sQa + (kk >> 2) * BM * 128 + wg * 64 * 128 + (kk & 3) * 32, 16, 1024);
-        const uint64_t db = gmma_desc(sKa + soff + (kk >> 2) * BN * 128 + (kk & 3) * 32, 16, 1024);
+        const uint64_t da = dq0 + (((kk >> 2) * BM * 128 + (kk & 3) * 32) >> 4);
+        const uint64_t db = dk + (((kk >> 2) * BN * 128 + (kk & 3) * 32) >> 4);
         wg_ss<BN, BF16>(s, da, db, kk > 0 ? 1 : 0);
       }
       wg_commit();
-      wg_wait<0>();
+    };
+    auto issue_pv = [&](int jt) {
+      const uint64_t dv = dv0 + ((stage(jt) * TILE_B) >> 4);
+      wg_fence();
 #pragma unroll
-      for (int i = 0; i < NT * 4; ++i) reg_fence(s[i]);
-      // ---- mask, online softmax, O rescaled where a row max moved
-      const int j0 = jt * BN;
-      if (j0 + BN - 1 > jmax_first) mask_scores<NT>(s, j0, t, jmax_r);
-      float alpha[2];
+      for (int kk = 0; kk < BN / 16; ++kk) wg_rs<D, BF16>(acc_o, pa[kk], dv + ((kk * 16 * 128) >> 4));
+      wg_commit();
+    };
+    // MASKED: the tile holds keys past some row's last visible key (causal diagonal, ragged tail);
+    // the tiles before the first such one run without the element-wise mask (compiled out).
+    auto softmax = [&](int jt, float* alpha, auto masked) {
+      if (decltype(masked)::value) mask_scores<NT>(s, jt * BN, t, jmax_r);
       online_softmax<NT>(s, row_m, row_l, alpha, sl2);
-      if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) rescale_rows<DT>(acc_o, alpha);
-      uint32_t pa[BN / 16][4];
+    };
+    auto pack_p = [&]() {
 #pragma unroll
       for (int kk = 0; kk < BN / 16; ++kk) {
         pa[kk][0] = pack2<BF16>(s[(2 * kk) * 4 + 0], s[(2 * kk) * 4 + 1]);
@@ -157,190 +186,90 @@ __device__ __forceinline__ void fwd_wgmma(const uint16_t* __restrict__ q, const 
         pa[kk][2] = pack2<BF16>(s[(2 * kk + 1) * 4 + 0], s[(2 * kk + 1) * 4 + 1]);
         pa[kk][3] = pack2<BF16>(s[(2 * kk + 1) * 4 + 2], s[(2 * kk + 1) * 4 + 3]);
       }
-      // ---- O += P V
-      wg_fence();
+    };
+    auto pin_s = [&]() {
 #pragma unroll
-      for (int kk = 0; kk < BN / 16; ++kk) {
-        const uint64_t db = gmma_desc(sVa + soff + kk * 16 * 128, BN * 128, 1024);
-        wg_rs<D, BF16>(acc_o, pa[kk], db);
-      }
-      wg_commit();
-      wg_wait<0>();
+      for (int i = 0; i < NT * 4; ++i) reg_fence(s[i]);
+    };
+    auto pin_o = [&]() {
 #pragma unroll
       for (int i = 0; i < DT * 4; ++i) reg_fence(acc_o[i]);
-      __syncthreads();
-      if (jt + 2 < n_kv_tiles) load_kv(jt + 2, stage);
-      cp_async_commit();
-    }
-    cp_async_wait<0>();
-  }
-
-  store_rows<D>(acc_o, row_m, row_l, wg * 64 + wwarp * 16, g, t, rows_here, q_row0 + row0, o, m_out, l_out, scale);
-}
-
-// Staggered ("ping-pong") variant: warpgroup 1 runs half an iteration behind warpgroup 0, so one
-// warpgroup's softmax overlaps the other's tensor-core work even though both share one CTA barrier
-// per KV tile. Iteration j (after the barrier that publishes K_j, V_j):
-//   WG0: S_j = Q K_j^T ; softmax(S_j) ; O += P_j V_j
-//   WG1: softmax(S_{j-1}) ; O += P_{j-1} V_{j-1} ; S_j = Q K_j^T   (S_j carried to iteration j+1)
-// K is double buffered, V triple buffered (V_{j-1} is still read in iteration j); tile j+1 is
-// prefetched with cp.async right after the barrier of iteration j.
-template <int D, int BN, bool CAUSAL, bool BF16>
-__device__ __forceinline__ void fwd_wgmma_pp(const uint16_t* __restrict__ q, const uint16_t* __restrict__ k,
-                                             const uint16_t* __restrict__ v, float* __restrict__ o,
-                                             float* __restrict__ m_out, float* __restrict__ l_out,
-                                             const long long* __restrict__ segments, const int* __restrict__ key_limit,
-                                         const int* __restrict__ tiles,
-                                             int num_tiles, float scale) {
-  constexpr int BM = 128;
-  constexpr int THREADS = 256;
-  constexpr int CH = D / 8;
-  constexpr int NT = BN / 8;
-  constexpr int DT = D / 8;
-  constexpr int TILE_B = BN * D * 2;  // bytes of one K or V tile
-  static_assert(D == 64 || D == 128, "wgmma path: D 64 or 128");
-  static_assert(BN == 64 || BN == 128, "wgmma path: BN 64 or 128");
-
-  extern __shared__ __align__(128) unsigned char smem_raw[];
-  const uint32_t sbase = (smem_u32(smem_raw) + 1023u) & ~1023u;
-  const uint32_t sQa = sbase, sKa = sQa + BM * D * 2, sVa = sKa + 2 * TILE_B;
-
-  const int tid = threadIdx.x;
-  const int warp = tid >> 5, lane = tid & 31;
-  const int wg = warp >> 2, wwarp = warp & 3;
-  const int g = lane >> 2, t = lane & 3;
-
-  TileWork w;
-  if (!decode_tile<BM, BN, CAUSAL>(segments, tiles, key_limit, blockIdx.x, num_tiles, w)) return;
-  const long long q_row0 = w.q_row0, k_row0 = w.k_row0, k_len = w.k_len, row0 = w.row0;
-  const long long rows_here = w.rows_here, jmax_first = w.jmax_first;
-  const int n_kv_tiles = w.n_kv_tiles;
-
-  const int myrow = wg * 64 + wwarp * 16 + g;
-  int jmax_r[2];
 #pragma unroll
-  for (int h = 0; h < 2; ++h) jmax_r[h] = row_last_key<CAUSAL>(key_limit, w, myrow + 8 * h);
-
-  float acc_o[DT * 4];
+      for (int kk = 0; kk < BN / 16; ++kk)
 #pragma unroll
-  for (int i = 0; i < DT * 4; ++i) acc_o[i] = 0.f;
-  float row_m[2] = {-INFINITY, -INFINITY}, row_l[2] = {0.f, 0.f};
-  const float sl2 = scale * 1.4426950408889634f;
+        for (int e = 0; e < 4; ++e) reg_fence(pa[kk][e]);
+    };
 
-  // Branch-free K/V tile loader (it runs while this warpgroup's S GEMM is in flight, and a branch
-  // there would make ptxas serialise the wgmma). Each thread owns one 16-byte chunk column (lch) and
-  // rows lr + i*RSTEP; rows past k_len (or a tile past the last one) are zero-filled, never read.
-  constexpr int RSTEP = THREADS / CH;
-  constexpr int NPASS = BN / RSTEP;
-  static_assert(RSTEP % 8 == 0 && BN % RSTEP == 0, "loader shape");
-  const int lr = tid / CH, lch = tid % CH;
-  const uint32_t lso = sw128<BN>(lr, lch);
-  const long long lgoff = (k_row0 + lr) * D + lch * 8;
-  auto load_kv = [&](int jt) {
-    const long long j0 = (long long)jt * BN;
-    const uint32_t ko = (jt % 2) * TILE_B, vo = (jt % 3) * TILE_B;
-    const bool tile_ok = jt < n_kv_tiles;
-#pragma unroll
-    for (int i = 0; i < NPASS; ++i) {
-      const bool ok = tile_ok && (j0 + lr + i * RSTEP < k_len);
-      const long long off = ok ? lgoff + (j0 + i * RSTEP) * D : 0;
-      cp_async16(sKa + ko + lso + i * RSTEP * 128, k + off, ok ? 16 : 0);
-      cp_async16(sVa + vo + lso + i * RSTEP * 128, v + off, ok ? 16 : 0);
-    }
-  };
-  uint32_t pa_keep[BN / 16][4];
-  auto retire = [&]() {  // wait for every wgmma group of this warpgroup, pin the registers it used
+    auto consumer_fence = [&]() {
+      if (FSK_WS_CONSUMER_FENCE) fence_proxy_async();
+    };
+    // Turn-taking (FSK_WS_SCHED): a warpgroup issues its GEMMs only after the other one issued its
+    // own, so one's softmax runs while the tensor cores do the other's GEMMs. Warpgroup 1 goes first.
+    auto my_turn = [&]() {
+      if (FSK_WS_SCHED) named_sync(1 + cw, 256);
+    };
+    auto your_turn = [&]() {
+      if (FSK_WS_SCHED) named_arrive(2 - cw, 256);
+    };
+    if (FSK_WS_SCHED && cw == 1) named_arrive(1, 256);
+
+    mbar_wait(bQ, 0);
+    consumer_fence();
+    // tile 0: S_0 and its softmax, nothing to overlap yet
+    mbar_wait(bKf(0), 0u);
+    consumer_fence();
+    my_turn();
+    issue_s(0);
+    your_turn();
     wg_wait<0>();
-#pragma unroll
-    for (int i = 0; i < DT * 4; ++i) reg_fence(acc_o[i]);
-#pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) reg_fence(pa_keep[kk][e]);
-  };
-  auto issue_s = [&](float* s, int jt) {
-    const uint32_t ko = (jt % 2) * TILE_B;
-    wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      const uint64_t da = gmma_desc(sQa + (kk >> 2) * BM * 128 + wg * 64 * 128 + (kk & 3) * 32, 16, 1024);
-      const uint64_t db = gmma_desc(sKa + ko + (kk >> 2) * BN * 128 + (kk & 3) * 32, 16, 1024);
-      wg_ss<BN, BF16>(s, da, db, kk > 0 ? 1 : 0);
+    pin_s();
+    if (lane == 0) mbar_arrive(bKe(0));
+    // tiles [0, n_plain) need no mask
+    const long long plain = (w.jmax_first + 1) / BN;
+    const int n_plain = plain < 0 ? 0 : (plain < n_kv_tiles ? (int)plain : n_kv_tiles);
+    {
+      float alpha[2];
+      if (n_plain > 0) softmax(0, alpha, Flag<false>());
+      else softmax(0, alpha, Flag<true>());
     }
-    wg_commit();
-  };
-  auto retire_s = [&](float* s) {
-    retire();
-#pragma unroll
-    for (int i = 0; i < NT * 4; ++i) reg_fence(s[i]);
-  };
-  auto softmax_pv = [&](float* s, int jt) {
-    const int j0 = jt * BN;
-    if (j0 + BN - 1 > jmax_first) mask_scores<NT>(s, j0, t, jmax_r);
-    float alpha[2];
-    online_softmax<NT>(s, row_m, row_l, alpha, sl2);
-    if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) rescale_rows<DT>(acc_o, alpha);
-    uint32_t pa[BN / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) {
-      pa[kk][0] = pack2<BF16>(s[(2 * kk) * 4 + 0], s[(2 * kk) * 4 + 1]);
-      pa[kk][1] = pack2<BF16>(s[(2 * kk) * 4 + 2], s[(2 * kk) * 4 + 3]);
-      pa[kk][2] = pack2<BF16>(s[(2 * kk + 1) * 4 + 0], s[(2 * kk + 1) * 4 + 1]);
-      pa[kk][3] = pack2<BF16>(s[(2 * kk + 1) * 4 + 2], s[(2 * kk + 1) * 4 + 3]);
-    }
-    const uint32_t vo = (jt % 3) * TILE_B;
-    wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) {
-      const uint64_t db = gmma_desc(sVa + vo + kk * 16 * 128, BN * 128, 1024);
-      wg_rs<D, BF16>(acc_o, pa[kk], db);
-    }
-    wg_commit();
-    // No wait here: the caller retires the P.V group (warpgroup 1 first issues its next S GEMM).
-    // Keep P (wgmma A operand, read asynchronously) and O live/untouched until the group retired.
-#pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) pa_keep[kk][e] = pa[kk][e];
-  };
-
-  if (n_kv_tiles > 0) {
-    for (int c = tid; c < BM * CH; c += THREADS) {
-      const int r = c / CH, ch = c % CH;
-      const bool ok = r < rows_here;
-      const uint16_t* src = q + ((q_row0 + (ok ? row0 + r : 0)) * D + ch * 8);
-      cp_async16(sQa + sw128<BM>(r, ch), src, ok ? 16 : 0);
-    }
-    load_kv(0);
-    cp_async_commit();
-    float s[NT * 4];
-#pragma unroll
-    for (int i = 0; i < NT * 4; ++i) s[i] = 0.f;
-    for (int jt = 0; jt < n_kv_tiles; ++jt) {
-      cp_async_wait<0>();
-      fence_proxy_async();
-      __syncthreads();
-      if (wg == 0) {
-        issue_s(s, jt);
-        load_kv(jt + 1);  // overlaps the S GEMM
-        cp_async_commit();
-        retire_s(s);
-        softmax_pv(s, jt);
-        retire();
-      } else {
-        if (jt > 0) softmax_pv(s, jt - 1);
-        issue_s(s, jt);
-        load_kv(jt + 1);
-        cp_async_commit();
-        retire_s(s);
-      }
-    }
-    if (wg == 1) softmax_pv(s, n_kv_tiles - 1);
-    retire();
-    cp_async_wait<0>();  // the last (zero-fill) prefetch must land before the CTA exits
+    pack_p();
+    auto step = [&](int jt, auto masked) {
+      const int s_now = stage(jt), s_prev = stage(jt - 1);
+      mbar_wait(bKf(s_now), parity(jt));
+      mbar_wait(bVf(s_prev), parity(jt - 1));
+      consumer_fence();
+      my_turn();
+      issue_s(jt);
+      issue_pv(jt - 1);
+      your_turn();
+      wg_wait<1>();  // S_j landed; P_{j-1} V_{j-1} may still run
+      pin_s();
+      if (lane == 0) mbar_arrive(bKe(s_now));
+      float alpha[2];
+      softmax(jt, alpha, masked);
+      wg_wait<0>();
+      pin_o();
+      if (lane == 0) mbar_arrive(bVe(s_prev));
+      if (__any_sync(0xffffffffu, (alpha[0] != 1.f) | (alpha[1] != 1.f))) rescale_rows<DT>(acc_o, alpha);
+      pack_p();
+    };
+    int jt = 1;
+    for (; jt < n_plain; ++jt) step(jt, Flag<false>());
+    for (; jt < n_kv_tiles; ++jt) step(jt, Flag<true>());
+    const int last = n_kv_tiles - 1;
+    mbar_wait(bVf(stage(last)), parity(last));
+    consumer_fence();
+    my_turn();
+    issue_pv(last);
+    your_turn();
+    wg_wait<0>();
+    pin_o();
+    if (lane == 0) mbar_arrive(bVe(stage(last)));
+    if (FSK_WS_SCHED && cw == 0) named_sync(1, 256);  // takes warpgroup 2's last turn, leaving both barriers clear
   }
 
-  store_rows<D>(acc_o, row_m, row_l, wg * 64 + wwarp * 16, g, t, rows_here, q_row0 + row0, o, m_out, l_out, scale);
+  store_rows<D>(acc_o, row_m, row_l, cw * 64 + warp * 16, g, t, w.rows_here, w.q_row0 + w.row0, o, m_out, l_out,
+                scale);
 }
-#endif  // sm_90a
+#endif  // FSK_HAS_WGMMA
 }  // namespace fsk

@@ -2,9 +2,9 @@
 """Writes kernels.properties (the launch configuration the Java side reads) from the constants in
 fsk_config.h, the one place they are defined. build.sh runs it into the build's output folder.
 
-  gen_properties.py [OUT] [ws=0|1] [stages=N] [d64=BN] [d128=BN] [pp64=0|1] [pp128=0|1]
+  gen_properties.py [OUT] [wgmma=0|1] [stages=N] [d64=BN] [d128=BN]
 OUT defaults to $FSK_PROPS_OUT; the other arguments override a constant for an experiment
-(kernels/dev), like -DFSK_WG_BN64=... does for the compiler.
+(kernels/dev), like -DFSK_WS_BN64=... does for the compiler.
 """
 import os
 import re
@@ -17,28 +17,24 @@ args = sys.argv[1:]
 out_path = os.environ.get("FSK_PROPS_OUT")
 if args and "=" not in args[0]:
     out_path = args.pop(0)
-overrides = {"ws": "FSK_WG_WS", "stages": "FSK_WS_STAGES", "d64": "FSK_WG_BN64", "d128": "FSK_WG_BN128", "pp64": "FSK_WG_PP64", "pp128": "FSK_WG_PP128"}
+overrides = {"wgmma": "FSK_USE_WGMMA", "stages": "FSK_WS_STAGES", "d64": "FSK_WS_BN64", "d128": "FSK_WS_BN128"}
 for a in args:
     k, v = a.split("=")
     C[overrides[k]] = int(v)
 if not out_path:
     sys.exit("gen_properties.py: give the output file (or set FSK_PROPS_OUT)")
 THREADS, BM, MMA_BN = C["FSK_THREADS"], C["FSK_BLOCK_M"], C["FSK_MMA_BN"]
-WS = C["FSK_WG_WS"] and C["FSK_USE_WGMMA"]
-WG_BN = {64: C["FSK_WG_BN64"], 128: C["FSK_WG_BN128"]}
+WS = C["FSK_USE_WGMMA"]
 WS_BN = {64: C["FSK_WS_BN64"], 128: C["FSK_WS_BN128"]}
-PP = {64: C["FSK_WG_PP64"], 128: C["FSK_WG_PP128"]}
 WG_THREADS = C["FSK_WS_THREADS"] if WS else THREADS
 
 
 def smem(d):
-    # +1024: in-kernel 1024-byte alignment of the swizzled tiles.
-    # warp-specialised path: Q + FSK_WS_STAGES K and V stages (its mbarriers are static shared memory);
-    # ping-pong wgmma path: Q + 2 K stages + 3 V stages; plain wgmma path: Q + 2 K + 2 V stages.
+    # warp-specialised path: Q + FSK_WS_STAGES K and V stages (its mbarriers are static shared memory),
+    # +1024: in-kernel 1024-byte alignment of the swizzled tiles
     if WS:
         return 2 * d * BM + 2 * C["FSK_WS_STAGES"] * WS_BN[d] * d * 2 + 1024
-    wg = 2 * d * BM + (5 if PP[d] else 4) * WG_BN[d] * d * 2 + 1024
-    return max(wg, fallback(d))
+    return fallback(d)
 
 
 def fallback(d):
