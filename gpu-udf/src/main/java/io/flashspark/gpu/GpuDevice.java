@@ -245,11 +245,11 @@ final class GpuDevice {
   }
 
   /**
-   * Dynamic shared memory of a launch: {@code smem_bytes} is for compute capability 9.x (the
-   * wgmma path); other GPUs run the mma.sync path with {@code smem_bytes_fallback} when given.
+   * Dynamic shared memory of a launch: {@code smem_bytes} for compute capability 9.x (the wgmma
+   * path), {@code smem_bytes_fallback} on other GPUs (the mma.sync path) when given.
    */
   int sharedMemoryBytes(String kernel) {
-    return launchValue(kernel, "smem_bytes");
+    return config.forDevice(kernel, "smem_bytes", computeCapabilityMajor);
   }
 
   /**
@@ -258,14 +258,7 @@ final class GpuDevice {
    * GPUs when given.
    */
   int threads(String kernel) {
-    return launchValue(kernel, "threads");
-  }
-
-  private int launchValue(String kernel, String key) {
-    if (computeCapabilityMajor != 9 && config.has(kernel, key + "_fallback")) {
-      return config.get(kernel, key + "_fallback");
-    }
-    return config.get(kernel, key);
+    return config.forDevice(kernel, "threads", computeCapabilityMajor);
   }
 
   Stream acquireStream() {

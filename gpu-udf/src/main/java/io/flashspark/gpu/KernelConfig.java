@@ -50,6 +50,18 @@ final class KernelConfig {
     return properties.containsKey(kernel + "." + key);
   }
 
+  /**
+   * A launch value for a GPU of the given compute capability: {@code key} (what the sm_90a cubin
+   * needs) on 9.x, {@code key_fallback} elsewhere when the kernel has one (the sm_80 cubin or the
+   * PTX JIT run the mma.sync loop: fewer threads, less shared memory).
+   */
+  int forDevice(String kernel, String key, int computeCapabilityMajor) {
+    if (computeCapabilityMajor != 9 && has(kernel, key + "_fallback")) {
+      return get(kernel, key + "_fallback");
+    }
+    return get(kernel, key);
+  }
+
   int get(String kernel, String key) {
     String v = properties.getProperty(kernel + "." + key);
     if (v == null) {
