@@ -143,4 +143,42 @@ class PackedRowsTest {
     byte[] bytes = w.finish();
     assertThrows(IllegalArgumentException.class, () -> PackedRows.of(java.util.Arrays.copyOf(bytes, bytes.length - 2)));
   }
+
+  @Test
+  void writersReusingHandedBackArraysWriteWhatFreshWritersWrite() {
+    SplittableRandom rnd = Seeds.fresh("PackedRowsTest.buffers");
+    PackedRows.Buffers buffers = new PackedRows.Buffers(1 << 20);
+    int dim = 4;
+    // blocks of growing, shrinking and again growing size, one with positions out of order: a
+    // reused array is larger than the rows it holds and still has the last block's bytes beyond them
+    for (int rows : new int[] {700, 3, 40, 1500, 1}) {
+      PackedRows.Writer fresh = new PackedRows.Writer(dim, Precision.BF16, 2);
+      PackedRows.Writer reusing = new PackedRows.Writer(dim, Precision.BF16, 2, buffers);
+      for (int i = 0; i < rows; i++) {
+        long p = rows == 40 ? (i * 7L) % 41 : 10L * i;
+        float[][] kv = {Gaussian.floats(rnd, dim, 1), Gaussian.floats(rnd, dim, 1)};
+        fresh.addFloats(p, kv);
+        reusing.addFloats(p, kv);
+      }
+      assertArrayEquals(fresh.finish(), reusing.finish(), rows + " rows");
+      reusing.release();
+      assertTrue(buffers.kept() >= 3, "k, v and pos arrays handed back");
+      assertThrows(IllegalStateException.class, reusing::finish);
+      assertThrows(IllegalStateException.class, () -> reusing.addFloats(1, new float[][] {new float[dim], new float[dim]}));
+    }
+    // the next writer starts with the 1,500-row block's arrays instead of growing from 16 rows
+    int before = buffers.kept();
+    PackedRows.Writer next = new PackedRows.Writer(dim, Precision.BF16, 2, buffers);
+    for (int i = 0; i < 1500; i++) {
+      next.addFloats(i, new float[][] {new float[dim], new float[dim]});
+    }
+    assertEquals(before - 3, buffers.kept(), "no array grown, none handed back while filling");
+    next.release();
+    assertTrue(buffers.keptBytes() <= 1 << 20, "kept within the bound: " + buffers.keptBytes());
+    PackedRows.Buffers none = new PackedRows.Buffers(0);
+    PackedRows.Writer unkept = new PackedRows.Writer(dim, Precision.BF16, 1, none);
+    unkept.addFloats(1, new float[][] {new float[dim]});
+    unkept.release();
+    assertEquals(0, none.kept());
+  }
 }

@@ -156,8 +156,19 @@ public final class Fragments {
       void fail(String what) {
         if (problem == null) {
           problem = new DocHead(docId, head) + ": " + what;
+          release();
           q = null;
           kv = null;
+        }
+      }
+
+      /** Hands the writers' arrays back for the partition's next blocks. */
+      void release() {
+        if (q != null) {
+          q.release();
+        }
+        if (kv != null) {
+          kv.release();
         }
       }
 
@@ -251,6 +262,7 @@ public final class Fragments {
             List<InternalRow> out = new ArrayList<>(open.size());
             for (Open o : open.values()) {
               out.add(o.finish());
+              o.release();
             }
             open.clear();
             last[0] = null;
@@ -351,7 +363,7 @@ public final class Fragments {
     private String addVectors(Open o, long pos, RowVectors vectors) {
       if (inputs[0] != null) {
         if (o.q == null) {
-          o.q = new PackedRows.Writer(o.dim, qAs, 1);
+          o.q = new PackedRows.Writer(o.dim, qAs, 1, vectors.buffers);
         }
         String p = add(o.q, pos, vectors, 0, 1);
         if (p != null) {
@@ -360,7 +372,7 @@ public final class Fragments {
       }
       if (inputs[1] != null) {
         if (o.kv == null) {
-          o.kv = new PackedRows.Writer(o.dim, kvAs, 2);
+          o.kv = new PackedRows.Writer(o.dim, kvAs, 2, vectors.buffers);
         }
         return add(o.kv, pos, vectors, 1, 2);
       }
@@ -417,6 +429,7 @@ public final class Fragments {
     private final class RowVectors {
       final UTF8String[] packed = new UTF8String[3]; // views, not copies (TokenTable.binaryView)
       final ArrayData[] arrays = new ArrayData[3];
+      final PackedRows.Buffers buffers = new PackedRows.Buffers(FLUSH_BYTES); // writers' arrays, reused flush to flush
       int bad = -1; // the first non-finite value found while copying, and its column
       int badColumn = -1;
       private final PackedRows.EncodedSource[] sources = {copier(0), copier(1)};
