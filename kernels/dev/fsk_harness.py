@@ -44,6 +44,20 @@ class Lib:
             self._f[name] = (f, int(self.props[name + ".threads"]), smem, int(self.props.get(name + ".block_m", 0)))
         return self._f[name]
 
+    def grid(self, name, num_tiles, max_grid=None):
+        """CTAs of a launch, as GpuDevice.grid: one per tile, or for a persistent kernel at most the
+        resident CTAs (SMs x occupancy); max_grid caps it further (checks: every CTA walks several tiles)."""
+        if self.props.get(name + ".persistent", "0") != "1":
+            return num_tiles
+        f, thr, smem, _ = self.get(name)
+        sms = cp.cuda.runtime.getDeviceProperties(cp.cuda.runtime.getDevice())["multiProcessorCount"]
+        try:
+            occ = cp.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(f.kernel.ptr, thr, smem)
+        except AttributeError:  # a cupy without RawKernel.kernel: these kernels fit one CTA per SM
+            occ = 1
+        g = min(num_tiles, sms * max(1, occ))
+        return min(g, max_grid) if max_grid else g
+
 
 def P(t):
     return np.uint64(t.data_ptr())
@@ -82,11 +96,12 @@ def key_limits(segs):
 class FwdLaunch:
     """Prepared launch (device arrays for segments/tiles) so timing excludes host work."""
 
-    def __init__(self, torch, lib, dt, d, causal, segs, scale):
+    def __init__(self, torch, lib, dt, d, causal, segs, scale, max_grid=None):
         self.torch = torch
         self.f, self.threads, self.smem, self.bm = lib.get(fwd_name(dt, d, causal))
         tl = make_tiles(segs, self.bm, causal)
         self.num_tiles = len(tl)
+        self.grid = lib.grid(fwd_name(dt, d, causal), self.num_tiles, max_grid) if tl else 0
         self.seg_t = torch.tensor(np.array(segs, dtype=np.int64).reshape(-1), device="cuda")
         self.tile_t = torch.tensor(np.array(tl, dtype=np.int32).reshape(-1) if tl else np.zeros(2, np.int32),
                                    device="cuda")
@@ -96,7 +111,7 @@ class FwdLaunch:
     def __call__(self, q, k, v, o, m, l):
         if self.num_tiles == 0:
             return
-        self.f((self.num_tiles,), (self.threads,),
+        self.f((self.grid,), (self.threads,),
                (P(q), P(k), P(v), P(o), P(m), P(l), P(self.seg_t), P(self.klim_t), P(self.tile_t),
                 np.int32(self.num_tiles),
                 self.scale), shared_mem=self.smem)
@@ -166,7 +181,8 @@ CASES = [
 ]
 
 
-def check_fwd(torch, lib, results):
+def check_fwd(torch, lib, results, max_grid=None):
+    """max_grid: cap on a persistent kernel's CTAs, so that each one walks several work tiles."""
     ok_all = True
     for dt, tdt in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
         for d in (64, 128):
@@ -181,7 +197,7 @@ def check_fwd(torch, lib, results):
                     o = torch.full((nq, d), float("nan"), device="cuda")
                     m = torch.full((nq,), float("nan"), device="cuda")
                     l = torch.full((nq,), float("nan"), device="cuda")
-                    FwdLaunch(torch, lib, dt, d, causal, segs, scale)(q, k, v, o, m, l)
+                    FwdLaunch(torch, lib, dt, d, causal, segs, scale, max_grid)(q, k, v, o, m, l)
                     torch.cuda.synchronize()
                     covered = torch.zeros(nq, dtype=torch.bool, device="cuda")
                     err, nerr, merr, lerr = 0.0, 0.0, 0.0, 0.0
@@ -390,7 +406,8 @@ def sanitize(lib):
                 segt = cp.asarray(np.array(segs, dtype=np.int64).reshape(-1))
                 tilt = cp.asarray(np.array(tl, dtype=np.int32).reshape(-1))
                 klim = cp.asarray(key_limits(segs))
-                f((len(tl),), (thr,), (q, k, v, o, m, l, segt, klim, tilt, np.int32(len(tl)), np.float32(d ** -0.5)),
+                grid = lib.grid(fwd_name(dt, d, causal), len(tl), 2)  # persistent: both CTAs walk tiles
+                f((grid,), (thr,), (q, k, v, o, m, l, segt, klim, tilt, np.int32(len(tl)), np.float32(d ** -0.5)),
                   shared_mem=smem)
                 cp.cuda.runtime.deviceSynchronize()
                 print("sanitize ran", fwd_name(dt, d, causal), "nan left in o:", int(cp.isnan(o).sum()), flush=True)
@@ -418,6 +435,9 @@ def main():
         for i, lib in enumerate(libs):
             print(f"== checks for lib {i}: {lib.dir}", flush=True)
             r = check_fwd(torch, lib, results)
+            if any(v == "1" for k, v in lib.props.items() if k.endswith(".persistent")):
+                print("-- again with 3 CTAs, each walking many work tiles", flush=True)
+                r &= check_fwd(torch, lib, results, max_grid=3)
             r &= check_convert(torch, lib, results)
             line = f"CHECKS lib {i} ({lib.dir}): {'PASS' if r else 'FAIL'}"
             print(line, flush=True)

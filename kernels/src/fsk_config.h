@@ -40,6 +40,13 @@
 #ifndef FSK_WS_CONSUMER_FENCE
 #define FSK_WS_CONSUMER_FENCE 1
 #endif
+// 1: the sm_90a kernels are launched persistent, at most as many CTAs as fit on the GPU at once
+// (kernels.properties "persistent"), each walking work tiles blockIdx.x, + gridDim.x, ... with one K/V
+// pipeline, so a tile's loads start under the previous tile's last GEMM and epilogue; 0: one CTA per
+// tile. The kernel is the same either way (a CTA of a grid of num_tiles takes one tile); the launch differs.
+#ifndef FSK_WS_PERSISTENT
+#define FSK_WS_PERSISTENT 1
+#endif
 // 56/224: no spills (48 bytes of spills in the loader at 40)
 #ifndef FSK_WS_PRODUCER_REGS
 #define FSK_WS_PRODUCER_REGS 56

@@ -52,6 +52,8 @@ final class GpuDevice {
   final String name;
   final KernelConfig config;
   final int computeCapabilityMajor;
+  /** Streaming multiprocessors (persistent launches size their grid by them). */
+  final int multiprocessors;
   /** The device's memory in bytes (cuDeviceTotalMem). */
   final long totalMemory;
   final DeviceMemoryPool pool = new DeviceMemoryPool();
@@ -149,6 +151,10 @@ final class GpuDevice {
     Cuda.check(cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
         "cuDeviceGetAttribute(COMPUTE_CAPABILITY_MAJOR)");
     this.computeCapabilityMajor = major[0];
+    int[] sms = new int[1];
+    Cuda.check(cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device),
+        "cuDeviceGetAttribute(MULTIPROCESSOR_COUNT)");
+    this.multiprocessors = sms[0];
     long[] total = new long[1];
     Cuda.check(JCudaDriver.cuDeviceTotalMem(total, device), "cuDeviceTotalMem");
     this.totalMemory = total[0];
@@ -259,6 +265,26 @@ final class GpuDevice {
    */
   int threads(String kernel) {
     return config.forDevice(kernel, "threads", computeCapabilityMajor);
+  }
+
+  private final Map<String, Integer> residentCtas = new HashMap<>();
+
+  /**
+   * CTAs of a launch over {@code numTiles} work tiles: one per tile, or, for a kernel launched
+   * persistent on this GPU ({@code persistent}), at most as many as are resident at once (each walks
+   * tiles b, b + grid, ...; more would only queue behind the first wave).
+   */
+  synchronized int grid(String kernel, int numTiles) {
+    if (!config.has(kernel, "persistent") || config.forDevice(kernel, "persistent", computeCapabilityMajor) == 0) {
+      return numTiles;
+    }
+    int perSm = residentCtas.computeIfAbsent(kernel, k -> {
+      int[] blocks = new int[1];
+      Cuda.check(JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, function(k), threads(k),
+          sharedMemoryBytes(k)), "cuOccupancyMaxActiveBlocksPerMultiprocessor", "kernel", k);
+      return Math.max(1, blocks[0]);
+    });
+    return LaunchPlan.persistentGrid(numTiles, multiprocessors, perSm);
   }
 
   Stream acquireStream() {

@@ -280,6 +280,17 @@ public final class LaunchPlan {
   public List<Segment> segments() { return segments; }
   public int numTiles() { return tiles.length / 2; }
 
+  /**
+   * CTAs of a persistent launch: no more than the GPU holds at once ({@code multiprocessors} x
+   * {@code residentPerSm}), and no more than there are tiles.
+   */
+  static int persistentGrid(int numTiles, int multiprocessors, int residentPerSm) {
+    if (numTiles < 1 || multiprocessors < 1 || residentPerSm < 1) {
+      throw new IllegalArgumentException("tiles " + numTiles + ", SMs " + multiprocessors + ", per SM " + residentPerSm);
+    }
+    return (int) Math.min(numTiles, (long) multiprocessors * residentPerSm);
+  }
+
   /** {segment, first query row of the tile} pairs, in launch order. */
   public int[] tiles() { return tiles.clone(); }
 

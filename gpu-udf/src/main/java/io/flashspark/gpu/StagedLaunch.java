@@ -175,8 +175,9 @@ final class StagedLaunch {
             Pointer.to(l), Pointer.to(meta), Pointer.to(meta.withByteOffset(limitOffset)),
             Pointer.to(meta.withByteOffset(tileOffset + tileStarts[c] * 8L)),
             Pointer.to(new int[] {numTiles}), Pointer.to(new float[] {scale}));
-        Cuda.check(cuLaunchKernel(f, numTiles, 1, 1, threads, 1, 1, smem, s.compute, params, null), "cuLaunchKernel",
-            "kernel", kernelName, "tiles", numTiles, "queryRows", rowB - rowA, "keyRows", kRows);
+        int grid = device.grid(kernelName, numTiles);
+        Cuda.check(cuLaunchKernel(f, grid, 1, 1, threads, 1, 1, smem, s.compute, params, null), "cuLaunchKernel",
+            "kernel", kernelName, "tiles", numTiles, "grid", grid, "queryRows", rowB - rowA, "keyRows", kRows);
       }
       Cuda.check(cuEventRecord(s.computed[e], s.compute), "cuEventRecord");
       if (c > 0) {

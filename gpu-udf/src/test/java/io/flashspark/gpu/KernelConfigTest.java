@@ -47,6 +47,10 @@ class KernelConfigTest {
           // Q + two K and two V stages of 64 keys (the mma.sync loop)
           assertEquals(2 * d * (128 + 4 * 64), otherSmem, k);
           assertTrue(hopperSmem <= MAX_OPT_IN_SMEM_SM90 && otherSmem <= MAX_OPT_IN_SMEM_A100, k);
+          // the sm_90a loop walks tiles (a grid of resident CTAs); the mma.sync loop takes one tile per CTA
+          assertEquals(1, config.forDevice(k, "persistent", HOPPER), k);
+          assertEquals(0, config.forDevice(k, "persistent", AMPERE), k);
+          assertEquals(0, config.forDevice(k, "persistent", BLACKWELL), k);
         }
       }
     }

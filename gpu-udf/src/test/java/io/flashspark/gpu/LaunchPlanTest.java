@@ -304,4 +304,13 @@ class LaunchPlanTest {
     assertEquals(1, LaunchPlan.countAtMost(new long[] {1, 5, 6, 7}, 1, 3, 5));
     assertEquals(3, LaunchPlan.countAtMost(new long[] {5, 6, 7}, 0, 3, 70));
   }
+
+  @Test
+  void persistentGridIsTheResidentCtasOrFewerTiles() {
+    assertEquals(132, LaunchPlan.persistentGrid(10_000, 132, 1));
+    assertEquals(264, LaunchPlan.persistentGrid(10_000, 132, 2));
+    assertEquals(7, LaunchPlan.persistentGrid(7, 132, 1));
+    assertEquals(132, LaunchPlan.persistentGrid(132, 132, 1));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LaunchPlan.persistentGrid(0, 132, 1));
+  }
 }
