@@ -76,26 +76,26 @@
 #if defined(FSK_HAS_WGMMA) && FSK_USE_WGMMA
 #define FSK_BODY(D, CAUSAL, BF16) \
   fsk::fwd_ws<D, ((D) == 64 ? FSK_WS_BN64 : FSK_WS_BN128), CAUSAL, BF16>(FSK_FWD_PASS)
-#define FSK_THREADS_OF(D) FSK_WS_THREADS
+#define FSK_KERNEL_THREADS FSK_WS_THREADS
 #else
 // (the guard keeps extra warps out of the mma.sync loop, should it be launched with the sm_90a
 // thread count; the Java side launches it with threads_fallback = 256)
 #define FSK_BODY(D, CAUSAL, BF16)                                  \
   if (threadIdx.x >= 256) return;                                  \
   fsk::fwd_body<FSK_MMA_CFG(D), CAUSAL, BF16>(FSK_FWD_PASS)
-#define FSK_THREADS_OF(D) FSK_THREADS
+#define FSK_KERNEL_THREADS FSK_THREADS
 #endif
 
-#define FSK_DEF(NAME, D, MINB, CAUSAL, BF16)                                                     \
-  extern "C" __global__ void __launch_bounds__(FSK_THREADS_OF(D), MINB) NAME(FSK_FWD_ARGS) { \
+#define FSK_DEF(NAME, D, CAUSAL, BF16)                                                        \
+  extern "C" __global__ void __launch_bounds__(FSK_KERNEL_THREADS, 1) NAME(FSK_FWD_ARGS) { \
     FSK_BODY(D, CAUSAL, BF16);                                                               \
   }
 
-FSK_DEF(flashspark_fwd_bf16_d64, 64, FSK_D64_MINB, false, true)
-FSK_DEF(flashspark_fwd_bf16_d64_causal, 64, FSK_D64_MINB, true, true)
-FSK_DEF(flashspark_fwd_fp16_d64, 64, FSK_D64_MINB, false, false)
-FSK_DEF(flashspark_fwd_fp16_d64_causal, 64, FSK_D64_MINB, true, false)
-FSK_DEF(flashspark_fwd_bf16_d128, 128, 1, false, true)
-FSK_DEF(flashspark_fwd_bf16_d128_causal, 128, 1, true, true)
-FSK_DEF(flashspark_fwd_fp16_d128, 128, 1, false, false)
-FSK_DEF(flashspark_fwd_fp16_d128_causal, 128, 1, true, false)
+FSK_DEF(flashspark_fwd_bf16_d64, 64, false, true)
+FSK_DEF(flashspark_fwd_bf16_d64_causal, 64, true, true)
+FSK_DEF(flashspark_fwd_fp16_d64, 64, false, false)
+FSK_DEF(flashspark_fwd_fp16_d64_causal, 64, true, false)
+FSK_DEF(flashspark_fwd_bf16_d128, 128, false, true)
+FSK_DEF(flashspark_fwd_bf16_d128_causal, 128, true, true)
+FSK_DEF(flashspark_fwd_fp16_d128, 128, false, false)
+FSK_DEF(flashspark_fwd_fp16_d128_causal, 128, true, false)

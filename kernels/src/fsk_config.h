@@ -54,10 +54,6 @@
 #ifndef FSK_WS_CONSUMER_REGS
 #define FSK_WS_CONSUMER_REGS 224
 #endif
-// CTAs per SM the d64 kernels are compiled for (launch bounds).
-#ifndef FSK_D64_MINB
-#define FSK_D64_MINB 1
-#endif
 // mma.sync path (sm_80 cubin, compute_90 PTX): keys per KV tile.
 #ifndef FSK_MMA_BN
 #define FSK_MMA_BN 64
