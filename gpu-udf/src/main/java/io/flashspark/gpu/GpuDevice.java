@@ -271,8 +271,8 @@ final class GpuDevice {
 
   /**
    * CTAs of a launch over {@code numTiles} work tiles: one per tile, or, for a kernel launched
-   * persistent on this GPU ({@code persistent}), at most as many as are resident at once (each walks
-   * tiles b, b + grid, ...; more would only queue behind the first wave).
+   * persistent on this GPU ({@code persistent}), at most as many as are resident at once (each takes
+   * one tile per round of {@code grid} tiles; more CTAs would only queue behind the first wave).
    */
   synchronized int grid(String kernel, int numTiles) {
     if (!config.has(kernel, "persistent") || config.forDevice(kernel, "persistent", computeCapabilityMajor) == 0) {
