@@ -1,10 +1,12 @@
 /*
  * flashspark FlashAttention forward, sm_80 / sm_90a.  Kernels flashspark_fwd_{bf16,fp16}_d{64,128}[_causal].
  *
- * LAUNCH CONTRACT: gridDim.x = num_tiles (one CTA per work tile of BLOCK_M = 128 query rows of one
- * segment), blockDim.x = threads and dynamic shared memory = smem_bytes from kernels.properties on
- * compute capability 9.x (the sm_90a cubin: 384 threads; d64 82944 B, d128 164864 B), threads_fallback
- * (256) and smem_bytes_fallback elsewhere. Tiles are read as tiles[blockIdx.x]. A segment is 6 int64
+ * LAUNCH CONTRACT: work tiles of BLOCK_M = 128 query rows of one segment, listed in tiles[]. On compute
+ * capability 9.x (the sm_90a cubin) blockDim.x = threads (384) and dynamic shared memory = smem_bytes
+ * (d64 82944 B, d128 164864 B) from kernels.properties, and any gridDim.x up to num_tiles: CTA b takes
+ * one tile per round of gridDim.x tiles, rounds walked forward and backward in turn (persistent=1: one
+ * wave of resident CTAs). Elsewhere threads_fallback (256), smem_bytes_fallback and gridDim.x = num_tiles,
+ * tile tiles[blockIdx.x] (persistent_fallback=0). A segment is 6 int64
  * {q_row0, q_len, k_row0, k_len, reserved, reserved}; causal masking reads key_limit[q_row] (int32 per
  * query row: index within its segment of the last key at a position <= the row's, -1 if none), which
  * the host derives from the rows' positions: sparse positions cost no extra segments. Keys of a
@@ -18,7 +20,9 @@
  *     S = Q K^T   wgmma m64n{BLOCK_N}k16, A = Q and B = K from shared-memory descriptors (K-major);
  *     O += P V    wgmma m64n{D}k16, A = P from registers (fp32 S -> bf16/fp16 in registers, never
  *                 through shared memory), B = V from a descriptor (MN-major / transposed).
- *     BLOCK_N 128 for d64 and d128, K and V two stages each, no CTA-wide barrier in the loop.
+ *     BLOCK_N 128 for d64 and d128, K and V two stages each, no CTA-wide barrier in the loop; the
+ *     K/V pipeline and a Q-empty barrier run on across a CTA's work tiles, so the next tile's loads
+ *     start under this tile's last GEMM and stores.
  *   sm_80 cubin and compute_90 PTX (A100, JIT elsewhere), fwd_sm80.cuh: mma.sync m16n8k16 + ldmatrix,
  *     8 warps x 16 query rows, Q fragments in registers, BLOCK_N 64, K/V double buffered.
  *   Both paths: cp.async 16-byte loads, online softmax in fp32 registers, O in fp32 registers. Causal
