@@ -1,11 +1,11 @@
 package io.flashspark.job;
 
 import io.flashspark.attention.PackedRows;
+import io.flashspark.attention.Precision;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
 
@@ -45,16 +45,20 @@ final class BlockStats {
 
   /**
    * Collects the statistics of a table's fragments and stops, naming up to 10 problems, when any
-   * row is invalid. {@code side}: only that side's bytes count (cross-attention), null for both.
+   * row is invalid. The packed bytes of each side follow from rows, fragments and dimension in the
+   * side's precision ({@link PackedRows#size}): the aggregation never reads the packed values (Spark's
+   * {@code length} of a binary value copies it: a copy of the whole input in fresh memory).
+   *
+   * @param fragments a table's fragments and the precisions its sides travel in (null where it has none)
    */
-  static BlockStats of(Dataset<Row> fragments, String side, String table) {
-    List<Row> rows = fragments.groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block")
+  static BlockStats of(Fragments.Table fragments, String table) {
+    Precision query = fragments.query();
+    Precision keys = fragments.keys();
+    List<Row> rows = fragments.rows().groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block")
         .agg(functions.sum("rows"), functions.count(functions.lit(1)),
             functions.min(functions.when(functions.col("dim").gt(0), functions.col("dim"))),
             functions.max(functions.when(functions.col("dim").gt(0), functions.col("dim"))),
-            functions.first("problem", true),
-            functions.coalesce(functions.sum(functions.length(functions.col("q"))), functions.lit(0L)),
-            functions.coalesce(functions.sum(functions.length(functions.col("kv"))), functions.lit(0L)))
+            functions.first("problem", true))
         .collectAsList();
     if (rows.isEmpty()) {
       throw new InputException("table '" + table + "' has no rows");
@@ -77,11 +81,11 @@ final class BlockStats {
       }
       DocSummary s = new DocSummary(dh, count, dim, block, block, problems);
       docs.merge(dh, s, DocSummary::merge);
-      long q = "kv".equals(side) ? 0 : r.getLong(8);
-      long kv = "q".equals(side) ? 0 : r.getLong(9);
+      long qPayload = payload(count, dim, query, 1);
+      long kvPayload = payload(count, dim, keys, 2);
       long header = fragmentCount * PackedRows.HEADER_BYTES + count * Long.BYTES;
-      blocks.put(new BlockKey(dh, block), new Block(count, fragmentCount, q, kv, q == 0 ? 0 : q - header,
-          kv == 0 ? 0 : kv - header));
+      blocks.put(new BlockKey(dh, block), new Block(count, fragmentCount, qPayload == 0 ? 0 : header + qPayload,
+          kvPayload == 0 ? 0 : header + kvPayload, qPayload, kvPayload));
     }
     List<String> problems = new ArrayList<>();
     for (DocSummary s : docs.values()) {
@@ -96,6 +100,11 @@ final class BlockStats {
           + String.join("\n  ", problems));
     }
     return new BlockStats(docs, blocks);
+  }
+
+  /** Bytes of {@code vectors} vectors per row in {@code precision}; 0 for a side the table lacks. */
+  private static long payload(long rows, int dim, Precision precision, int vectors) {
+    return precision == null || dim <= 0 ? 0 : rows * vectors * dim * PackedRows.valueBytes(precision);
   }
 
   /** One head dimension for the whole job (the kernels are specialised per d). */

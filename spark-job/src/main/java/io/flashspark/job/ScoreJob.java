@@ -165,7 +165,7 @@ public final class ScoreJob {
       boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
           && queryTable.shippedIn(gpuPrecision);
       int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
-      return plan(keyTable.rows(), keysName, queryTable.rows(), queriesName, cross, !packedCells, valueBytes, cached);
+      return plan(keyTable, keysName, queryTable, queriesName, cross, !packedCells, valueBytes, cached);
     } catch (Exception e) {
       cached.close(); // also when validation fails
       throw InputException.rethrow(e);
@@ -253,13 +253,15 @@ public final class ScoreJob {
     return size.isValidLong() ? size.longValue() : Long.MAX_VALUE;
   }
 
-  private Prepared plan(Dataset<Row> keyFragments, String keysName, Dataset<Row> queryFragments, String queriesName,
+  private Prepared plan(Fragments.Table keyTable, String keysName, Fragments.Table queryTable, String queriesName,
       boolean cross, boolean widened, int valueBytes, RowCache cached) {
+    Dataset<Row> keyFragments = keyTable.rows();
+    Dataset<Row> queryFragments = queryTable.rows();
     progress.step("validating input");
     BlockStats keyStats = Progress.described(spark, "reading, packing and validating " + (cross ? "keys" : "tokens"),
-        () -> BlockStats.of(keyFragments, cross ? "kv" : null, keysName));
+        () -> BlockStats.of(keyTable, keysName));
     BlockStats queryStats = cross ? Progress.described(spark, "reading, packing and validating queries",
-        () -> BlockStats.of(queryFragments, "q", queriesName)) : keyStats;
+        () -> BlockStats.of(queryTable, queriesName)) : keyStats;
     int dim = BlockStats.checkDimensions(queryStats.docs(), keyStats.docs());
     BackendCheck.forDimension(spark, options, dim);
     long queryRows = queryStats.rows();
