@@ -5,8 +5,8 @@
  * experiment (kernels/dev); the shipped values are these.
  */
 #pragma once
-// Both code paths: one CTA per tile of FSK_BLOCK_M query rows; the mma.sync path runs FSK_THREADS
-// threads per CTA (the sm_90a path FSK_WS_THREADS, below).
+// Both code paths: work tiles of FSK_BLOCK_M query rows; the mma.sync path runs FSK_THREADS threads
+// per CTA, one CTA per tile (the sm_90a path FSK_WS_THREADS and a persistent grid, below).
 #ifndef FSK_THREADS
 #define FSK_THREADS 256
 #endif
@@ -41,9 +41,10 @@
 #define FSK_WS_CONSUMER_FENCE 1
 #endif
 // 1: the sm_90a kernels are launched persistent, at most as many CTAs as fit on the GPU at once
-// (kernels.properties "persistent"), each walking work tiles blockIdx.x, + gridDim.x, ... with one K/V
-// pipeline, so a tile's loads start under the previous tile's last GEMM and epilogue; 0: one CTA per
-// tile. The kernel is the same either way (a CTA of a grid of num_tiles takes one tile); the launch differs.
+// (kernels.properties "persistent"), each taking one tile per round of gridDim.x tiles (rounds walked
+// forward and backward in turn) with one K/V pipeline, so a tile's loads start under the previous
+// tile's last GEMM and epilogue; 0: one CTA per tile. The kernel is the same either way (a CTA of a
+// grid of num_tiles takes one tile); the launch differs.
 #ifndef FSK_WS_PERSISTENT
 #define FSK_WS_PERSISTENT 1
 #endif

@@ -157,18 +157,18 @@ public final class Fragments {
         if (problem == null) {
           problem = new DocHead(docId, head) + ": " + what;
           release();
-          q = null;
-          kv = null;
         }
       }
 
-      /** Hands the writers' arrays back for the partition's next blocks. */
+      /** Hands the writers' arrays back for the partition's next blocks; the fragment keeps no data. */
       void release() {
         if (q != null) {
           q.release();
+          q = null;
         }
         if (kv != null) {
           kv.release();
+          kv = null;
         }
       }
 
