@@ -174,8 +174,8 @@ final class BenchSweep {
       row.put("compute_precision", precision.label());
       row.put("score_s", r.millis() / 1e3);
       Map<String, Double> stages = new LinkedHashMap<>();
-      stages.put("read, pack, validate, plan", t.readMillis() / 1e3);
-      stages.put("route", t.routeMillis() / 1e3);
+      stages.put("count, plan", t.readMillis() / 1e3);
+      stages.put("read, pack, route", t.routeMillis() / 1e3);
       stages.put("compute", t.computeMillis() / 1e3);
       stages.put("merge", t.mergeMillis() / 1e3);
       stages.put("write", t.writeMillis() / 1e3);

@@ -6,13 +6,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
 
 /**
- * What the driver learns from the fragments before planning: per block, its rows, fragments and
- * packed bytes of each side (to estimate the shuffle); per (doc, head), a {@link DocSummary} with
- * every problem found (capped). One small aggregation over the cached fragments.
+ * What the driver learns from a token table's keys before planning: per block, its rows, fragments
+ * and packed bytes of each side (to estimate the shuffle); per (doc, head), a {@link DocSummary}.
+ * One small aggregation over {@code doc_id, head, pos}; the vectors are read once, later, when
+ * they are packed and routed.
  */
 final class BlockStats {
   /** One block: rows, fragments, packed bytes of its query side and key side (0 where absent). */
@@ -44,21 +47,28 @@ final class BlockStats {
   }
 
   /**
-   * Collects the statistics of a table's fragments and stops, naming up to 10 problems, when any
-   * row is invalid. The packed bytes of each side follow from rows, fragments and dimension in the
-   * side's precision ({@link PackedRows#size}): the aggregation never reads the packed values (Spark's
-   * {@code length} of a binary value copies it: a copy of the whole input in fresh memory).
+   * Counts a token table's rows per block from its keys alone ({@code doc_id, head, pos}: the scan
+   * reads no vector), and stops, naming up to 10 problems, on rows whose keys are null or whose
+   * head is out of range. The packed bytes of each side follow from rows, fragments and dimension
+   * in the side's precision ({@link PackedRows#size}); fragments are counted as the packer makes
+   * them, one per block and input partition (the same scan's partitions; a partition that flushes
+   * its open blocks mid-way makes a few more, which the estimate does not see).
    *
-   * @param fragments a table's fragments and the precisions its sides travel in (null where it has none)
+   * @param cols the table as {@link TokenTable#columns} checked it
+   * @param sides the precisions its sides travel in (null where it has none)
+   * @param dim the job's head dimension
    */
-  static BlockStats of(Fragments.Table fragments, String table) {
-    Precision query = fragments.query();
-    Precision keys = fragments.keys();
-    List<Row> rows = fragments.rows().groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block")
-        .agg(functions.sum("rows"), functions.count(functions.lit(1)),
-            functions.min(functions.when(functions.col("dim").gt(0), functions.col("dim"))),
-            functions.max(functions.when(functions.col("dim").gt(0), functions.col("dim"))),
-            functions.first("problem", true))
+  static BlockStats ofTokens(TokenTable.Columns cols, Fragments.Table sides, int blockSize, int dim, String table) {
+    Precision query = sides.query();
+    Precision keys = sides.keys();
+    Dataset<Row> tokens = cols.rows();
+    // floor(pos / T) in integers, as the packer's Math.floorDiv (also for negative positions)
+    Column block = functions.expr("(" + TokenTable.POS + " - pmod(" + TokenTable.POS + ", " + blockSize + "L)) div "
+        + blockSize + "L");
+    List<Row> rows = tokens.select(tokens.col(TokenTable.DOC_ID), tokens.col(TokenTable.HEAD), block.as("block"),
+            functions.spark_partition_id().as("part"))
+        .groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block", "part").agg(functions.count(functions.lit(1)).as("n"))
+        .groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block").agg(functions.sum("n"), functions.count(functions.lit(1)))
         .collectAsList();
     if (rows.isEmpty()) {
       throw new InputException("table '" + table + "' has no rows");
@@ -66,34 +76,28 @@ final class BlockStats {
     Map<DocHead, DocSummary> docs = new TreeMap<>();
     Map<BlockKey, Block> blocks = new TreeMap<>(java.util.Comparator.comparing(BlockKey::docHead)
         .thenComparingLong(BlockKey::index));
+    List<String> problems = new ArrayList<>();
     for (Row r : rows) {
-      DocHead dh = new DocHead(r.getString(0), r.getInt(1));
-      long block = r.getLong(2);
+      if (r.isNullAt(0) || r.isNullAt(1) || r.isNullAt(2) || r.getLong(1) != (int) r.getLong(1)) {
+        if (problems.size() < 10) {
+          String where = "doc '" + (r.isNullAt(0) ? "<null>" : r.getString(0)) + "'";
+          problems.add(r.isNullAt(0) || r.isNullAt(1) || r.isNullAt(2)
+              ? where + " head " + (r.isNullAt(1) ? "<null>" : r.getLong(1)) + ": null doc_id, head or pos in "
+                  + r.getLong(3) + " row(s)"
+              : where + ": head " + r.getLong(1) + " does not fit a 32-bit int (" + r.getLong(3) + " row(s))");
+        }
+        continue;
+      }
+      DocHead dh = new DocHead(r.getString(0), (int) r.getLong(1));
+      long index = r.getLong(2);
       long count = r.getLong(3);
       long fragmentCount = r.getLong(4);
-      int dim = r.isNullAt(5) ? -1 : r.getInt(5);
-      List<String> problems = new ArrayList<>();
-      if (!r.isNullAt(7)) {
-        problems.add(r.getString(7));
-      }
-      if (dim >= 0 && r.getInt(6) != dim) {
-        problems.add(dh + ": rows have different dimensions (" + dim + " and " + r.getInt(6) + ")");
-      }
-      DocSummary s = new DocSummary(dh, count, dim, block, block, problems);
-      docs.merge(dh, s, DocSummary::merge);
+      docs.merge(dh, new DocSummary(dh, count, dim, index, index, List.of()), DocSummary::merge);
       long qPayload = payload(count, dim, query, 1);
       long kvPayload = payload(count, dim, keys, 2);
       long header = fragmentCount * PackedRows.HEADER_BYTES + count * Long.BYTES;
-      blocks.put(new BlockKey(dh, block), new Block(count, fragmentCount, qPayload == 0 ? 0 : header + qPayload,
+      blocks.put(new BlockKey(dh, index), new Block(count, fragmentCount, qPayload == 0 ? 0 : header + qPayload,
           kvPayload == 0 ? 0 : header + kvPayload, qPayload, kvPayload));
-    }
-    List<String> problems = new ArrayList<>();
-    for (DocSummary s : docs.values()) {
-      for (String p : s.problems()) {
-        if (problems.size() < 10) {
-          problems.add(p);
-        }
-      }
     }
     if (!problems.isEmpty()) {
       throw new InputException("table '" + table + "' has invalid rows; nothing was written:\n  "
@@ -105,23 +109,5 @@ final class BlockStats {
   /** Bytes of {@code vectors} vectors per row in {@code precision}; 0 for a side the table lacks. */
   private static long payload(long rows, int dim, Precision precision, int vectors) {
     return precision == null || dim <= 0 ? 0 : rows * vectors * dim * PackedRows.valueBytes(precision);
-  }
-
-  /** One head dimension for the whole job (the kernels are specialised per d). */
-  static int checkDimensions(Map<DocHead, DocSummary> queries, Map<DocHead, DocSummary> keys) {
-    int dim = -1;
-    DocHead first = null;
-    for (Map<DocHead, DocSummary> side : List.of(queries, keys)) {
-      for (DocSummary s : side.values()) {
-        if (dim < 0) {
-          dim = s.dim();
-          first = s.docHead();
-        } else if (s.dim() != dim) {
-          throw new InputException(s.docHead() + " has vectors of dimension " + s.dim() + " but " + first
-              + " has " + dim + "; one job takes one head dimension");
-        }
-      }
-    }
-    return dim;
   }
 }

@@ -81,7 +81,11 @@ final class CellRouter {
     return false;
   }
 
-  /** Fragment rows to routed rows, for the sides asked. */
+  /**
+   * Fragment rows to routed rows, for the sides asked. A fragment with a problem (a bad row found
+   * as it was packed) is not routed; once the partition is read, the task fails with bad input
+   * naming the partition's problems (up to 10), so the job stops before any cell runs.
+   */
   static final class Route implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
     private final Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards;
@@ -89,22 +93,31 @@ final class CellRouter {
     private final int[] keys;
     private final boolean querySide;
     private final boolean keySide;
+    private final String table;
 
     Route(Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards, BlockPlanner.Plan plan, int[] keys,
-        boolean querySide, boolean keySide) {
+        boolean querySide, boolean keySide, String table) {
       this.shards = shards;
       this.partitionStarts = plan.partitionStarts();
       this.keys = keys;
       this.querySide = querySide;
       this.keySide = keySide;
+      this.table = table;
     }
 
     @Override public Iterator<Row> call(Iterator<Row> fragments) {
-      return new Expanding<>(fragments, f -> {
+      List<String> problems = new ArrayList<>();
+      Iterator<Row> routed = new Expanding<>(fragments, f -> {
         DocHead dh = new DocHead(f.getString(0), f.getInt(1));
         long block = f.getLong(2);
         BlockPlanner.ShardPlan plan = shards.value().get(dh);
         List<Row> out = new ArrayList<>();
+        if (!f.isNullAt(7)) {
+          if (problems.size() < 10) {
+            problems.add(f.getString(7));
+          }
+          return out;
+        }
         if (plan == null) {
           return out;
         }
@@ -120,6 +133,25 @@ final class CellRouter {
         }
         return out;
       });
+      return new Iterator<>() {
+        @Override public boolean hasNext() {
+          if (routed.hasNext()) {
+            return true;
+          }
+          if (!problems.isEmpty()) {
+            throw InputException.inTask("table '" + table + "' has invalid rows; nothing was written:\n  "
+                + String.join("\n  ", problems));
+          }
+          return false;
+        }
+
+        @Override public Row next() {
+          if (!hasNext()) {
+            throw new java.util.NoSuchElementException();
+          }
+          return routed.next();
+        }
+      };
     }
 
     private Row routed(long cell, int side, DocHead dh, long block, byte[] data) {

@@ -20,11 +20,12 @@ import org.apache.spark.sql.Row;
  * <p>{@code tokens} has the documented input schema ({@code doc_id, head, pos, q, k, v}, vectors as
  * {@code array<float>} or packed binary, see README "Tables"); {@link #queries} makes it
  * cross-attention (queries from the second Dataset, keys and values from the first). {@link #run}
- * reads the tokens once (packed into cached fragments), validates them (bad rows: an
- * {@link InputException} naming document, head, column and position) and plans; the returned
- * output ({@code doc_id, head, pos, o, lse}) is lazy: the attention runs when an action asks for
- * it. Close the result to release the cached fragments. Options and defaults as {@code score}'s
- * (README "score").
+ * counts the tokens per block from their keys, plans, and reads and checks every row (bad rows:
+ * an {@link InputException} naming document, head, column and position); the returned output
+ * ({@code doc_id, head, pos, o, lse}) is lazy: the attention runs when an action asks for it,
+ * reading the vectors again as it routes them. Close the result to release what it cached.
+ * Options and defaults as {@code score}'s (README "score"), which skips the separate check: there
+ * a bad row stops the job as the vectors are routed, before any cell runs.
  */
 public final class FlashAttention {
   private final Dataset<Row> tokens;
@@ -140,12 +141,19 @@ public final class FlashAttention {
     return this;
   }
 
-  /** Reads, validates and plans; the output is computed when an action asks for it. */
+  /** Counts, plans, reads and checks every row; the output is computed when an action asks for it. */
   public ScoreJob.Prepared run() {
     ScoreOptions options = new ScoreOptions("tokens", null, queries == null ? null : "queries", causal, blockSize,
         merge, backend, precision, scale, packed, cells, maxKvShardBytes, maxTaskBytes, false, outputFormat,
         writeTasks);
-    return new ScoreJob(tokens.sparkSession(), options, progress).prepare(tokens, "tokens", queries, "queries");
+    ScoreJob.Prepared prepared = new ScoreJob(tokens.sparkSession(), options, progress).prepare(tokens, "tokens",
+        queries, "queries");
+    try {
+      return prepared.validate();
+    } catch (RuntimeException e) {
+      prepared.close();
+      throw e;
+    }
   }
 
   private static String choice(String option, String value, List<String> allowed) {

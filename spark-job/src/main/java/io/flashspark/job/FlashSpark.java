@@ -429,7 +429,7 @@ public final class FlashSpark implements Runnable {
           + " (summed over tasks, which overlap where they share a GPU; %.0f%% of wall time)%n", r.pairs(), 4.0 * r.dim() * r.pairs() / seconds / 1e9,
           r.kernelMillis() / 1000.0, 100.0 * r.kernelMillis() / Math.max(1, r.millis()));
       ScoreJob.Timings t = r.timings();
-      out.printf("  time by stage (wall): read, pack, validate and plan %.2fs; route %.2fs; compute %.2fs; merge %.2fs;"
+      out.printf("  time by stage (wall): count tokens and plan %.2fs; read, pack and route %.2fs; compute %.2fs; merge %.2fs;"
           + " write %.2fs; commit %.2fs (in tasks: cells %.2fs, of which kernels %.2fs; merging partials %.2fs;"
           + " writing output after the cells %.2fs)%n",
           t.readMillis() / 1e3, t.routeMillis() / 1e3, t.computeMillis() / 1e3, t.mergeMillis() / 1e3,

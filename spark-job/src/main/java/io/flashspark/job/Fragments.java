@@ -27,9 +27,10 @@ import org.apache.spark.unsafe.types.UTF8String;
  *
  * <p>Schema: {@code doc_id, head, block, rows, dim, problem, q, kv}: {@code q} packs the query
  * side (positions and q), {@code kv} the key side (positions, k, v); either is null when the
- * table's role lacks it. Rows are checked as they are packed (nulls, head range, vector lengths,
- * finite values, duplicate positions within the fragment); a fragment with a problem carries its
- * first one and no data, so the driver can report every problem before anything is written.
+ * table's role lacks it. Rows are checked as they are packed (nulls, head range, vector lengths
+ * against the job's head dimension, finite values, duplicate positions within the fragment); a
+ * fragment with a problem carries its first one and no data, and whoever reads the fragments
+ * reports it ({@link CellRouter.Route}: the job stops with exit 2 before any cell runs).
  */
 public final class Fragments {
   public static final StructType SCHEMA = DataTypes.createStructType(List.of(
@@ -55,22 +56,23 @@ public final class Fragments {
    * @param precision the job's precision, or null (the backend's default): fp32 inputs are
    *     rounded to a 16-bit precision here when one is asked for, since the kernels would round
    *     them anyway; 16-bit inputs travel as they are
-   * @param cache where the fragments are kept for a second read ({@code level}), or null
+   * @param dim the job's head dimension, which every vector must have (a row that differs is a
+   *     problem), or -1: the first row of each block sets it for the block
    */
   public static Table pack(Dataset<Row> table, String name, TableRole role, VectorEncoding packedAs, int blockSize,
-      Precision precision, RowCache cache, org.apache.spark.storage.StorageLevel level) {
+      Precision precision, int dim) {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, packedAs);
     Precision q = role.has("q") ? shipped(cols.encoding("q"), precision) : null;
     Precision kv = role.has("k") ? shipped(common(cols.encoding("k"), cols.encoding("v")), precision) : null;
     org.apache.spark.sql.classic.Dataset<Row> tokens = (org.apache.spark.sql.classic.Dataset<Row>) cols.rows();
     // a packed Parquet table: its scan's column batches, no Tungsten row per token in between
     java.util.Optional<ColumnarScan.Tokens> columnar = ColumnarScan.of(table, role);
-    Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv,
+    Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv, dim,
         columnar.map(ColumnarScan.Tokens::intHead).orElse(false), columnar.map(ColumnarScan.Tokens::intPos).orElse(false));
     RDD<InternalRow> rows = columnar.map(ColumnarScan.Tokens::rows).orElseGet(() -> tokens.queryExecution().toRdd());
-    RDD<InternalRow> fragments = rows.toJavaRDD().mapPartitions(packer).rdd();
-    return new Table(cache == null ? tokens.sparkSession().internalCreateDataFrame(fragments, SCHEMA, false)
-        : cache.keep(fragments, SCHEMA, tokens.sparkSession(), level), q, kv);
+    RDD<InternalRow> fragments = rows.toJavaRDD().mapPartitions(packer).rdd().setName("flashspark fragments of '" + name
+        + "'");
+    return new Table(tokens.sparkSession().internalCreateDataFrame(fragments, SCHEMA, false), q, kv);
   }
 
   /** A table's fragments and the precisions its sides travel in (null where the role lacks one). */
@@ -114,16 +116,18 @@ public final class Fragments {
     private final int blockSize;
     private final Precision qAs;
     private final Precision kvAs;
+    private final int jobDim; // -1: each block's first row sets its dimension
     private final boolean intHead; // head and pos as the scan has them (int) or as cast to long
     private final boolean intPos;
 
-    Packer(TableRole role, VectorEncoding[] inputs, int blockSize, Precision qAs, Precision kvAs, boolean intHead,
-        boolean intPos) {
+    Packer(TableRole role, VectorEncoding[] inputs, int blockSize, Precision qAs, Precision kvAs, int jobDim,
+        boolean intHead, boolean intPos) {
       this.role = role;
       this.inputs = inputs;
       this.blockSize = blockSize;
       this.qAs = qAs;
       this.kvAs = kvAs;
+      this.jobDim = jobDim;
       this.intHead = intHead;
       this.intPos = intPos;
     }
@@ -339,6 +343,11 @@ public final class Fragments {
         }
         if (dim == 0) {
           o.fail("vectors of length 0 at pos " + pos);
+          return 0;
+        }
+        if (jobDim > 0 && dim != jobDim) {
+          o.fail("column '" + NAMES[i] + "' at pos " + pos + " has " + dim + " values but the job's head dimension"
+              + " (its input's first row) is " + jobDim);
           return 0;
         }
         if (o.dim < 0) {

@@ -33,11 +33,41 @@ public final class InputException extends RuntimeException {
     throw (T) e;
   }
 
+  /**
+   * Bad input found in a task, with a message of several lines: marked, and kept on one line
+   * (Spark's job failure carries the task's exception as text, of which the driver reads one line).
+   */
+  static InputException inTask(String message) {
+    return new InputException(MARKER + WHOLE + message.replace("\\", "\\\\").replace("\n", "\\n"));
+  }
+
+  /** After {@link #MARKER}: the message is whole (from {@link #inTask}), not a part to prefix. */
+  private static final String WHOLE = "whole: ";
+
+  private static String unescaped(String line) {
+    StringBuilder out = new StringBuilder(line.length());
+    for (int i = 0; i < line.length(); i++) {
+      char c = line.charAt(i);
+      if (c == '\\' && i + 1 < line.length()) {
+        char next = line.charAt(++i);
+        out.append(next == 'n' ? '\n' : next);
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
+  }
+
   /** The bad input an executor reported inside {@code failure}, or null. */
   static InputException fromJobFailure(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       String m = t.getMessage();
       int at = m == null ? -1 : m.indexOf(MARKER);
+      if (at >= 0 && m.startsWith(WHOLE, at + MARKER.length())) {
+        String rest = m.substring(at + MARKER.length() + WHOLE.length());
+        int end = rest.indexOf('\n');
+        return new InputException(unescaped(end < 0 ? rest : rest.substring(0, end)));
+      }
       if (at >= 0) {
         String rest = m.substring(at + MARKER.length());
         int end = rest.indexOf('\n');

@@ -128,7 +128,7 @@ public final class ReferenceCheck {
     Map<Long, List<PackedRows>> kv = new TreeMap<>();
     try {
       rows.count();
-      Iterator<Row> fragments = Fragments.pack(rows, "check", role, packedAs, ScoreOptions.MAX_BLOCK_SIZE, null, null, null)
+      Iterator<Row> fragments = Fragments.pack(rows, "check", role, packedAs, ScoreOptions.MAX_BLOCK_SIZE, null, -1)
           .rows().toLocalIterator();
       while (fragments.hasNext()) {
         Row f = fragments.next();

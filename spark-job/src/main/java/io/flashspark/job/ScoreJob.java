@@ -21,12 +21,14 @@ import org.apache.spark.storage.StorageLevel;
 /**
  * {@code score}: exact attention for every query token, as Dataset operations on binary columns.
  * <ol>
- *   <li>read and pack: each input partition packs its rows into per-block fragments
- *       ({@link Fragments}, no shuffle), cached on local disk;</li>
- *   <li>validate and plan: per-block statistics reach the driver, which stops with every problem
- *       found before anything is written, then plans the cells ({@link BlockPlanner});</li>
- *   <li>route: each fragment's q bytes go to the cells of its Q shard, its k/v bytes to the cells
- *       of its KV shard, in the input's precision, one shuffle ({@link CellRouter});</li>
+ *   <li>count and plan: per-block row counts from the tokens' keys alone ({@link BlockStats}: no
+ *       vector is read) and the head dimension from one row reach the driver, which plans the
+ *       cells ({@link BlockPlanner});</li>
+ *   <li>read, pack and route, one map stage: each input partition packs its rows into per-block
+ *       fragments ({@link Fragments}), checking every row, and sends each fragment's q bytes to
+ *       the cells of its Q shard, its k/v bytes to the cells of its KV shard, in the input's
+ *       precision, one shuffle ({@link CellRouter}); a bad row stops the job there, before any
+ *       cell runs;</li>
  *   <li>compute: one cell per shuffle partition ({@link CellTask});</li>
  *   <li>merge only Q blocks that several cells computed ({@link PartialMerger}), and write the
  *       output through Spark's commit protocol into a staging directory, swapped in at the end.</li>
@@ -86,6 +88,7 @@ public final class ScoreJob {
     private final double pairs;
     private final long plannedAt;
     private final RowCache cached;
+    private final Map<String, Dataset<Row>> fragments = new java.util.LinkedHashMap<>();
 
     private Prepared(Dataset<Row> output, BlockPlanner.Plan plan, BlockPlanner.Traffic traffic,
         JobMetrics.Accumulators acc, BlockStats queryStats, BlockStats keyStats, int dim, double pairs, long plannedAt,
@@ -132,6 +135,23 @@ public final class ScoreJob {
       return acc;
     }
 
+    /**
+     * Reads and checks every row now (one pass over the vectors, which computing the output makes
+     * again), so bad input is an {@link InputException} here rather than a failed action later.
+     */
+    public Prepared validate() {
+      for (Map.Entry<String, Dataset<Row>> e : fragments.entrySet()) {
+        List<String> problems = Progress.described(spark, "reading and checking every row of '" + e.getKey() + "'",
+            () -> e.getValue().where(functions.col("problem").isNotNull()).select("problem").limit(10)
+                .as(Encoders.STRING()).collectAsList());
+        if (!problems.isEmpty()) {
+          throw new InputException("table '" + e.getKey() + "' has invalid rows; nothing was written:\n  "
+              + String.join("\n  ", problems));
+        }
+      }
+      return this;
+    }
+
     /** Releases the cached fragments (and cell results); the output cannot be computed after. */
     @Override public void close() {
       cached.close();
@@ -147,29 +167,43 @@ public final class ScoreJob {
   public Prepared prepare(Dataset<Row> keys, String keysName, Dataset<Row> queries, String queriesName) {
     BackendCheck.beforeReading(spark, options);
     boolean cross = queries != null;
-    long inputBytes = inputBytes(keys) + (cross ? inputBytes(queries) : 0);
-    // the executors registered so far (the plan looks again once the data is read, when more may be)
-    int executors = ClusterShape.of(spark, options.backend().equals("gpu")).executors();
-    StorageLevel level = fragmentLevel(inputBytes, TaskMemory.sparkPoolBytes(spark) * executors);
-    progress.step("reading and packing tokens into blocks of " + options.blockSize() + " positions (kept "
-        + (level.useOffHeap() ? "off the heap" : level.useMemory() ? "in memory" : "on local disk")
-        + " for the second pass)");
+    progress.step("counting tokens per block of " + options.blockSize() + " positions (keys only: the vectors are"
+        + " read once, as they are packed and routed to the cells)");
     RowCache cached = new RowCache();
     try {
-      Fragments.Table keyTable = fragments(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF, cached, level);
-      Fragments.Table queryTable = cross ? fragments(queries, queriesName, TableRole.QUERIES, cached, level)
-          : keyTable;
+      Side keySide = side(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF);
+      Side querySide = cross ? side(queries, queriesName, TableRole.QUERIES) : keySide;
+      if (querySide.dim != keySide.dim) {
+        throw new InputException("table '" + queriesName + "' has vectors of dimension " + querySide.dim + " but '"
+            + keysName + "' has " + keySide.dim + "; one job takes one head dimension");
+      }
       // the GPU stages packed bytes as they are when they travel in the precision it computes in:
       // cells then never widen q, k, v to fp32, and the planner counts packed bytes per row
       Precision gpuPrecision = options.precision() == null ? Precision.BF16 : options.precision();
-      boolean packedCells = options.backend().equals("gpu") && keyTable.shippedIn(gpuPrecision)
-          && queryTable.shippedIn(gpuPrecision);
-      int valueBytes = Math.max(keyTable.valueBytes(), queryTable.valueBytes());
-      return plan(keyTable, keysName, queryTable, queriesName, cross, !packedCells, valueBytes, cached);
+      boolean packedCells = options.backend().equals("gpu") && keySide.fragments.shippedIn(gpuPrecision)
+          && querySide.fragments.shippedIn(gpuPrecision);
+      int valueBytes = Math.max(keySide.fragments.valueBytes(), querySide.fragments.valueBytes());
+      return plan(keySide, keysName, querySide, queriesName, cross, !packedCells, valueBytes, cached);
     } catch (Exception e) {
       cached.close(); // also when validation fails
       throw InputException.rethrow(e);
     }
+  }
+
+  /** A token table: its fragments (lazy: packed as they are routed), its blocks' statistics, its head dimension. */
+  private record Side(Fragments.Table fragments, BlockStats stats, int dim) {}
+
+  private Side side(Dataset<Row> table, String name, TableRole role) {
+    TokenTable.Columns cols = TokenTable.columns(table, name, role, options.packedAs());
+    int dim = TokenTable.headDimension(cols, name);
+    Fragments.Table fragments = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(),
+        options.precision(), dim);
+    BlockStats stats = Progress.described(spark, "counting " + (role == TableRole.QUERIES ? "queries" : role == TableRole.KEYS
+        ? "keys" : "tokens") + " per block", () -> BlockStats.ofTokens(cols, fragments, options.blockSize(), dim, name));
+    if (dim < 0) {
+      throw new InputException("table '" + name + "' has no row with a non-null " + role.vectorColumns().get(0));
+    }
+    return new Side(fragments, stats, dim);
   }
 
   /** {@code score} from and to files: the output written through a staging directory, timed. */
@@ -194,7 +228,7 @@ public final class ScoreJob {
         }
         long commitStart;
         try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, options.output(), options.overwrite())) {
-          Progress.described(spark, "routing blocks to cells, computing attention, writing the output", () -> {
+          Progress.described(spark, "reading, packing and routing blocks to cells, computing attention, writing the output", () -> {
             TokenTable.writeParquet(p.output, staged.path(), null);
             return null;
           });
@@ -214,55 +248,13 @@ public final class ScoreJob {
     }
   }
 
-  private Fragments.Table fragments(Dataset<Row> table, String name, TableRole role, RowCache cached,
-      StorageLevel level) {
-    return Fragments.pack(table, name, role, options.packedAs(), options.blockSize(), options.precision(), cached,
-        level);
-  }
-
-  /**
-   * Where the fragments wait between their two reads (validation, then routing): in memory when
-   * the input is at most a quarter of the memory Spark manages in its executors (its unified
-   * execution and storage pool; the cells live outside it), else on local disk. In memory they are
-   * neither serialised nor written (1.6 GB on 2 cores: packing, caching and validating 6.5 s ->
-   * 4.4 s, routing them 4.0 s -> 3.4 s); on small executors fragments held in the heap took the
-   * room the cells need, and a document of any length must still run, so large inputs go to
-   * disk, where the page cache keeps them warm. Spilling to disk stays possible either way.
-   */
-  static StorageLevel fragmentLevel(long inputBytes, long sparkPoolBytes) {
-    String forced = System.getProperty(FRAGMENT_CACHE, "auto");
-    switch (forced) {
-      case "memory": return StorageLevel.MEMORY_AND_DISK();
-      case "disk": return StorageLevel.DISK_ONLY();
-      // serialized outside the JVM's heap (spark.memory.offHeap.enabled and .size; without them Spark
-      // keeps the blocks on disk): no GC ever copies or scans them
-      case "offheap": return StorageLevel.OFF_HEAP();
-      case "auto": return inputBytes <= sparkPoolBytes / 4 ? StorageLevel.MEMORY_AND_DISK() : StorageLevel.DISK_ONLY();
-      default: throw new InputException("-D" + FRAGMENT_CACHE + " must be auto, memory, disk or offheap, got '"
-          + forced + "'");
-    }
-  }
-
-  /** JVM property overriding {@link #fragmentLevel}'s choice: auto (default), memory, disk or offheap. */
-  static final String FRAGMENT_CACHE = "flashspark.fragmentCache";
-
-  /** The size Spark's optimizer gives a table (for Parquet, its files' bytes). */
-  private static long inputBytes(Dataset<Row> table) {
-    scala.math.BigInt size = ((org.apache.spark.sql.classic.Dataset<Row>) table).queryExecution().optimizedPlan()
-        .stats().sizeInBytes();
-    return size.isValidLong() ? size.longValue() : Long.MAX_VALUE;
-  }
-
-  private Prepared plan(Fragments.Table keyTable, String keysName, Fragments.Table queryTable, String queriesName,
+  private Prepared plan(Side keySide, String keysName, Side querySide, String queriesName,
       boolean cross, boolean widened, int valueBytes, RowCache cached) {
-    Dataset<Row> keyFragments = keyTable.rows();
-    Dataset<Row> queryFragments = queryTable.rows();
-    progress.step("validating input");
-    BlockStats keyStats = Progress.described(spark, "reading, packing and validating " + (cross ? "keys" : "tokens"),
-        () -> BlockStats.of(keyTable, keysName));
-    BlockStats queryStats = cross ? Progress.described(spark, "reading, packing and validating queries",
-        () -> BlockStats.of(queryTable, queriesName)) : keyStats;
-    int dim = BlockStats.checkDimensions(queryStats.docs(), keyStats.docs());
+    Dataset<Row> keyFragments = keySide.fragments.rows();
+    Dataset<Row> queryFragments = querySide.fragments.rows();
+    BlockStats keyStats = keySide.stats;
+    BlockStats queryStats = querySide.stats;
+    int dim = keySide.dim;
     BackendCheck.forDimension(spark, options, dim);
     long queryRows = queryStats.rows();
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
@@ -306,10 +298,12 @@ public final class ScoreJob {
     int partitions = plan.partitions();
     int[] keys = CellPartitions.keys(partitions);
     Dataset<Row> routed = cross
-        ? queryFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, false), Encoders.row(CellRouter.SCHEMA))
-            .union(keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, false, true),
+        ? queryFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, false, queriesName),
+                Encoders.row(CellRouter.SCHEMA))
+            .union(keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, false, true, keysName),
                 Encoders.row(CellRouter.SCHEMA)))
-        : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true), Encoders.row(CellRouter.SCHEMA));
+        : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true, keysName),
+            Encoders.row(CellRouter.SCHEMA));
     Dataset<Row> computed = routed.repartition(partitions, functions.col("part"))
         .mapPartitions(new CellTask(shards, options.backend(), spec, acc), Encoders.row(BlockPartial.SCHEMA));
     // query rows no cell serves come out empty; a scan of the fragments only when the plan has some
@@ -325,7 +319,7 @@ public final class ScoreJob {
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
       List<Row> rows = new ArrayList<>();
       Dataset<Row> partials = computed.union(unserved);
-      Progress.described(spark, "routing blocks to cells, computing attention, merging on the driver", () -> {
+      Progress.described(spark, "reading, packing and routing blocks to cells, computing attention, merging on the driver", () -> {
         PartialMerger.onDriver(partials.toLocalIterator())
             .forEach((key, merged) -> rows.addAll(OutputTable.rows(key, merged, format)));
         return null;
@@ -341,7 +335,12 @@ public final class ScoreJob {
           spark.sparkContext().defaultParallelism(), acc);
       out = OutputTable.fromBlocks(spread(computed.filter(isFinal), writers).union(unserved).union(merged), format);
     }
-    return new Prepared(out, plan, traffic, acc, queryStats, keyStats, dim, pairs, planned, cached);
+    Prepared prepared = new Prepared(out, plan, traffic, acc, queryStats, keyStats, dim, pairs, planned, cached);
+    prepared.fragments.put(keysName, keyFragments);
+    if (cross) {
+      prepared.fragments.put(queriesName, queryFragments);
+    }
+    return prepared;
   }
 
   /**

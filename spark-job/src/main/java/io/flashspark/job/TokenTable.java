@@ -224,8 +224,8 @@ public final class TokenTable {
             + " (expected an integer type; fractional values would be truncated, so cast them yourself)");
       }
     }
-    List<Column> cols = new ArrayList<>(List.of(df.col(DOC_ID).cast("string"), df.col(HEAD).cast("long"),
-        df.col(POS).cast("long")));
+    List<Column> cols = new ArrayList<>(List.of(df.col(DOC_ID).cast("string").as(DOC_ID),
+        df.col(HEAD).cast("long").as(HEAD), df.col(POS).cast("long").as(POS)));
     VectorEncoding[] encodings = new VectorEncoding[3];
     String[] vectorNames = {"q", "k", "v"};
     for (int i = 0; i < 3; i++) {
@@ -240,13 +240,49 @@ public final class TokenTable {
         cols.add(df.col(c));
       } else if (t instanceof ArrayType && ((ArrayType) t).elementType() instanceof NumericType) {
         encodings[i] = VectorEncoding.ARRAY;
-        cols.add(df.col(c).cast(DataTypes.createArrayType(DataTypes.FloatType, true)));
+        cols.add(df.col(c).cast(DataTypes.createArrayType(DataTypes.FloatType, true)).as(c));
       } else {
         throw new InputException("table '" + name + "' column '" + c + "' has type " + t.simpleString()
             + " (expected array<float> or binary)");
       }
     }
     return new Columns(df.select(cols.toArray(new Column[0])), encodings);
+  }
+
+  /**
+   * The head dimension of a checked table ({@link #columns}): the length of the first non-null
+   * vector of its first vector column, read from one row (its first Parquet row group), so the job
+   * can plan before it reads the vectors. Every other vector is held to it as it is packed
+   * ({@link Fragments}); -1 for a table without a non-null vector (reported as it is packed).
+   */
+  static int headDimension(Columns cols, String name) {
+    int column = 0;
+    while (cols.encodings()[column] == null) {
+      column++;
+    }
+    VectorEncoding encoding = cols.encodings()[column];
+    Dataset<Row> rows = cols.rows();
+    Column vector = rows.col(String.valueOf("qkv".charAt(column)));
+    List<Row> first = rows.select(vector).where(vector.isNotNull()).limit(1).collectAsList();
+    if (first.isEmpty()) {
+      return -1;
+    }
+    String where = "table '" + name + "' column '" + "qkv".charAt(column) + "'";
+    int dim;
+    if (encoding.packed()) {
+      int bytes = ((byte[]) first.get(0).get(0)).length;
+      if (bytes % encoding.bytesPerValue() != 0) {
+        throw new InputException(where + ": its first packed " + encoding.label() + " value of " + bytes
+            + " bytes is not a whole number of " + encoding.bytesPerValue() + "-byte values");
+      }
+      dim = bytes / encoding.bytesPerValue();
+    } else {
+      dim = first.get(0).getList(0).size();
+    }
+    if (dim == 0) {
+      throw new InputException(where + ": its first vector has length 0");
+    }
+    return dim;
   }
 
   /** The encoding of a binary vector column: recorded in the table, declared, and never in conflict. */

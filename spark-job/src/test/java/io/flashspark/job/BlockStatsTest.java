@@ -1,6 +1,7 @@
 package io.flashspark.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flashspark.attention.Precision;
@@ -9,15 +10,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.spark.sql.Dataset;
+import java.nio.file.Path;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The packed bytes BlockStats derives from rows, fragments and dimension (it never reads the packed
- * values) equal the bytes of the fragments themselves, for every role and travelling precision.
+ * The statistics BlockStats counts from the tokens' keys alone (rows, fragments, and the packed
+ * bytes derived from them and the dimension) equal those of the fragments the job then packs from
+ * the same table, for every role and travelling precision; bad keys are reported before planning.
  */
 class BlockStatsTest extends SparkTestBase {
+  @TempDir Path dir;
+
   @Test
   void derivedBytesAreTheFragmentsOwn() {
     SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("BlockStatsTest");
@@ -27,11 +36,13 @@ class BlockStatsTest extends SparkTestBase {
       List<String> columns = role.vectorColumns();
       for (VectorEncoding input : List.of(VectorEncoding.BF16, VectorEncoding.ARRAY)) {
         for (Precision precision : new Precision[] {null, Precision.FP16}) {
-          // shuffled over 3 partitions: most blocks arrive as several fragments
-          Dataset<Row> table = spark.createDataFrame(rows(rnd, docs, columns, input), TokenTable.schema(input, columns))
-              .repartition(3);
-          Fragments.Table fragments = Fragments.pack(table, "t", role, null, 256, precision, null, null);
-          BlockStats stats = BlockStats.of(fragments, "t");
+          // shuffled into 3 files read as 3 partitions: most blocks arrive as several fragments
+          String path = dir.resolve(role + "-" + input + "-" + precision).toString();
+          spark.createDataFrame(rows(rnd, docs, columns, input), TokenTable.schema(input, columns)).repartition(3)
+              .write().option("maxRecordsPerFile", 1000).parquet(path);
+          Dataset<Row> table = spark.read().parquet(path); // small files: one partition each
+          Fragments.Table fragments = Fragments.pack(table, "t", role, null, 256, precision, 8);
+          BlockStats stats = BlockStats.ofTokens(TokenTable.columns(table, "t", role, null), fragments, 256, 8, "t");
           Map<BlockKey, long[]> actual = new HashMap<>();
           for (Row r : fragments.rows().groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block")
               .agg(functions.coalesce(functions.sum(functions.length(functions.col("q"))), functions.lit(0L)),
@@ -44,6 +55,7 @@ class BlockStatsTest extends SparkTestBase {
           String what = role + " " + input + " as " + precision;
           assertEquals(actual.keySet(), stats.blocks().keySet(), what);
           assertTrue(actual.values().stream().anyMatch(a -> a[2] > 1), what + ": some block in several fragments");
+          assertEquals(1500 + 333 + 40, stats.rows(), what);
           for (Map.Entry<BlockKey, BlockStats.Block> e : stats.blocks().entrySet()) {
             long[] a = actual.get(e.getKey());
             assertEquals(a[0], e.getValue().queryBytes(), what + " " + e.getKey() + " query bytes");
@@ -53,5 +65,27 @@ class BlockStatsTest extends SparkTestBase {
         }
       }
     }
+  }
+
+  @Test
+  void nullKeysAndHeadsOutOfRangeAreReportedBeforePlanning() {
+    StructType schema = DataTypes.createStructType(List.of(
+        DataTypes.createStructField(TokenTable.DOC_ID, DataTypes.StringType, true),
+        DataTypes.createStructField(TokenTable.HEAD, DataTypes.LongType, true),
+        DataTypes.createStructField(TokenTable.POS, DataTypes.LongType, true),
+        TokenTable.vectorField("q", VectorEncoding.ARRAY), TokenTable.vectorField("k", VectorEncoding.ARRAY),
+        TokenTable.vectorField("v", VectorEncoding.ARRAY)));
+    float[] x = {1f, 2f};
+    Dataset<Row> table = spark.createDataFrame(List.of(RowFactory.create("a", 0L, 0L, x, x, x),
+        RowFactory.create("a", 0L, null, x, x, x), RowFactory.create("b", 1L << 40, 3L, x, x, x),
+        RowFactory.create(null, 1L, 3L, x, x, x)), schema);
+    TokenTable.Columns cols = TokenTable.columns(table, "t", TableRole.SELF, null);
+    assertEquals(2, TokenTable.headDimension(cols, "t"));
+    Fragments.Table fragments = Fragments.pack(table, "t", TableRole.SELF, null, 4, null, 2);
+    InputException e = assertThrows(InputException.class, () -> BlockStats.ofTokens(cols, fragments, 4, 2, "t"));
+    assertTrue(e.getMessage().contains("doc 'a' head 0: null doc_id, head or pos in 1 row(s)"), e.getMessage());
+    assertTrue(e.getMessage().contains("doc '<null>' head 1"), e.getMessage());
+    assertTrue(e.getMessage().contains("doc 'b': head 1099511627776 does not fit a 32-bit int (1 row(s))"),
+        e.getMessage());
   }
 }

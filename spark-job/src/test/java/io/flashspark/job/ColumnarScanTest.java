@@ -78,7 +78,7 @@ class ColumnarScanTest extends SparkTestBase {
   }
 
   private static List<Row> fragments(Dataset<Row> table) {
-    return Fragments.pack(table, "tokens", TableRole.SELF, null, 512, null, null, null).rows()
+    return Fragments.pack(table, "tokens", TableRole.SELF, null, 512, null, -1).rows()
         .orderBy("doc_id", "head", "block", "min_pos", "max_pos", "rows").collectAsList();
   }
 }

@@ -157,8 +157,9 @@ class GuardsTest extends SparkTestBase {
     int plan = o.out().indexOf("== Physical Plan ==");
     int summary = o.out().indexOf("scored ");
     assertTrue(plan >= 0 && plan < summary, o.out());
-    // the routing shuffle and the fragments read from the disk cache are in it
-    assertTrue(o.out().contains("Exchange") && o.out().contains("Scan ExistingRDD flashspark"), o.out());
+    // the routing shuffle and the fragments packed from the input's scan are in it
+    assertTrue(o.out().contains("Exchange") && o.out().contains("Scan ExistingRDD") && o.out().contains(
+        "flashspark fragments of '" + input + "'"), o.out());
   }
 
   @Test
