@@ -46,36 +46,32 @@ final class BlockStats {
     return blocks.values().stream().mapToLong(b -> side.equals("q") ? b.queryPayload() : b.keyPayload()).sum();
   }
 
+  /** Rows and fragments per block of a token table, counted from its keys ({@link #count}). */
+  record Counts(Map<BlockKey, long[]> blocks) {}
+
   /**
    * Counts a token table's rows per block from its keys alone ({@code doc_id, head, pos}: the scan
    * reads no vector), and stops, naming up to 10 problems, on rows whose keys are null or whose
-   * head is out of range. The packed bytes of each side follow from rows, fragments and dimension
-   * in the side's precision ({@link PackedRows#size}); fragments are counted as the packer makes
-   * them, one per block and input partition (the same scan's partitions; a partition that flushes
-   * its open blocks mid-way makes a few more, which the estimate does not see).
+   * head is out of range. Fragments are counted as the packer makes them, one per block and input
+   * partition (the same scan's partitions; a partition that flushes its open blocks mid-way makes
+   * a few more, which the estimate does not see).
    *
    * @param cols the table as {@link TokenTable#columns} checked it
-   * @param sides the precisions its sides travel in (null where it has none)
-   * @param dim the job's head dimension
    */
-  static BlockStats ofTokens(TokenTable.Columns cols, Fragments.Table sides, int blockSize, int dim, String table) {
-    Precision query = sides.query();
-    Precision keys = sides.keys();
+  static Counts count(TokenTable.Columns cols, int blockSize, String table) {
     Dataset<Row> tokens = cols.rows();
     // floor(pos / T) in integers, as the packer's Math.floorDiv (also for negative positions)
     Column block = functions.expr("(" + TokenTable.POS + " - pmod(" + TokenTable.POS + ", " + blockSize + "L)) div "
         + blockSize + "L");
     List<Row> rows = tokens.select(tokens.col(TokenTable.DOC_ID), tokens.col(TokenTable.HEAD), block.as("block"),
             functions.spark_partition_id().as("part"))
-        .groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block", "part").agg(functions.count(functions.lit(1)).as("n"))
-        .groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block").agg(functions.sum("n"), functions.count(functions.lit(1)))
+        .groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block")
+        .agg(functions.count(functions.lit(1)), functions.size(functions.collect_set("part")).cast("long"))
         .collectAsList();
     if (rows.isEmpty()) {
       throw new InputException("table '" + table + "' has no rows");
     }
-    Map<DocHead, DocSummary> docs = new TreeMap<>();
-    Map<BlockKey, Block> blocks = new TreeMap<>(java.util.Comparator.comparing(BlockKey::docHead)
-        .thenComparingLong(BlockKey::index));
+    Map<BlockKey, long[]> blocks = new java.util.HashMap<>();
     List<String> problems = new ArrayList<>();
     for (Row r : rows) {
       if (r.isNullAt(0) || r.isNullAt(1) || r.isNullAt(2) || r.getLong(1) != (int) r.getLong(1)) {
@@ -88,20 +84,38 @@ final class BlockStats {
         }
         continue;
       }
-      DocHead dh = new DocHead(r.getString(0), (int) r.getLong(1));
-      long index = r.getLong(2);
-      long count = r.getLong(3);
-      long fragmentCount = r.getLong(4);
-      docs.merge(dh, new DocSummary(dh, count, dim, index, index, List.of()), DocSummary::merge);
-      long qPayload = payload(count, dim, query, 1);
-      long kvPayload = payload(count, dim, keys, 2);
-      long header = fragmentCount * PackedRows.HEADER_BYTES + count * Long.BYTES;
-      blocks.put(new BlockKey(dh, index), new Block(count, fragmentCount, qPayload == 0 ? 0 : header + qPayload,
-          kvPayload == 0 ? 0 : header + kvPayload, qPayload, kvPayload));
+      blocks.put(new BlockKey(new DocHead(r.getString(0), (int) r.getLong(1)), r.getLong(2)),
+          new long[] {r.getLong(3), r.getLong(4)});
     }
     if (!problems.isEmpty()) {
       throw new InputException("table '" + table + "' has invalid rows; nothing was written:\n  "
           + String.join("\n  ", problems));
+    }
+    return new Counts(blocks);
+  }
+
+  /**
+   * The statistics of counted blocks: the packed bytes of each side follow from rows, fragments and
+   * dimension in the side's precision ({@link PackedRows#size}).
+   *
+   * @param sides the precisions the table's sides travel in (null where it has none)
+   * @param dim the job's head dimension
+   */
+  static BlockStats of(Counts counts, Fragments.Table sides, int dim) {
+    Map<DocHead, DocSummary> docs = new TreeMap<>();
+    Map<BlockKey, Block> blocks = new TreeMap<>(java.util.Comparator.comparing(BlockKey::docHead)
+        .thenComparingLong(BlockKey::index));
+    for (Map.Entry<BlockKey, long[]> e : counts.blocks().entrySet()) {
+      DocHead dh = e.getKey().docHead();
+      long index = e.getKey().index();
+      long count = e.getValue()[0];
+      long fragmentCount = e.getValue()[1];
+      docs.merge(dh, new DocSummary(dh, count, dim, index, index, List.of()), DocSummary::merge);
+      long qPayload = payload(count, dim, sides.query(), 1);
+      long kvPayload = payload(count, dim, sides.keys(), 2);
+      long header = fragmentCount * PackedRows.HEADER_BYTES + count * Long.BYTES;
+      blocks.put(e.getKey(), new Block(count, fragmentCount, qPayload == 0 ? 0 : header + qPayload,
+          kvPayload == 0 ? 0 : header + kvPayload, qPayload, kvPayload));
     }
     return new BlockStats(docs, blocks);
   }

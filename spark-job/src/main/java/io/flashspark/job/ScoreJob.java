@@ -165,13 +165,22 @@ public final class ScoreJob {
    * cross-attention, else null. Names are for messages.
    */
   public Prepared prepare(Dataset<Row> keys, String keysName, Dataset<Row> queries, String queriesName) {
-    BackendCheck.beforeReading(spark, options);
+    // the GPU's start (local mode: the driver's own device) overlaps the first table's counting
+    Background<Void> backend = Background.start(() -> {
+      BackendCheck.beforeReading(spark, options);
+      return null;
+    });
     boolean cross = queries != null;
     progress.step("counting tokens per block of " + options.blockSize() + " positions (keys only: the vectors are"
         + " read once, as they are packed and routed to the cells)");
     RowCache cached = new RowCache();
     try {
-      Side keySide = side(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF);
+      Side keySide;
+      try {
+        keySide = side(keys, keysName, cross ? TableRole.KEYS : TableRole.SELF);
+      } finally {
+        backend.join(); // its failure (no usable GPU) comes first
+      }
       Side querySide = cross ? side(queries, queriesName, TableRole.QUERIES) : keySide;
       if (querySide.dim != keySide.dim) {
         throw new InputException("table '" + queriesName + "' has vectors of dimension " + querySide.dim + " but '"
@@ -193,17 +202,62 @@ public final class ScoreJob {
   /** A token table: its fragments (lazy: packed as they are routed), its blocks' statistics, its head dimension. */
   private record Side(Fragments.Table fragments, BlockStats stats, int dim) {}
 
+  /** Counts the table's blocks while the head dimension is read from its first row (two small jobs at once). */
   private Side side(Dataset<Row> table, String name, TableRole role) {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, options.packedAs());
-    int dim = TokenTable.headDimension(cols, name);
-    Fragments.Table fragments = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(),
-        options.precision(), dim);
-    BlockStats stats = Progress.described(spark, "counting " + (role == TableRole.QUERIES ? "queries" : role == TableRole.KEYS
-        ? "keys" : "tokens") + " per block", () -> BlockStats.ofTokens(cols, fragments, options.blockSize(), dim, name));
+    String what = role == TableRole.QUERIES ? "queries" : role == TableRole.KEYS ? "keys" : "tokens";
+    Background<BlockStats.Counts> counting = Background.start(() -> Progress.described(spark,
+        "counting " + what + " per block", () -> BlockStats.count(cols, options.blockSize(), name)));
+    int dim;
+    try {
+      dim = TokenTable.headDimension(cols, name);
+    } finally {
+      counting.join(); // bad keys (or no rows) come first
+    }
     if (dim < 0) {
       throw new InputException("table '" + name + "' has no row with a non-null " + role.vectorColumns().get(0));
     }
-    return new Side(fragments, stats, dim);
+    Fragments.Table fragments = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(),
+        options.precision(), dim);
+    return new Side(fragments, BlockStats.of(counting.join(), fragments, dim), dim);
+  }
+
+  /**
+   * Work on a thread of its own (which inherits the caller's Spark job properties), joined later:
+   * its failure is rethrown as it was, so bad input stays an {@link InputException}.
+   */
+  private static final class Background<T> {
+    private final java.util.concurrent.FutureTask<T> task;
+
+    private Background(java.util.concurrent.Callable<T> work) {
+      this.task = new java.util.concurrent.FutureTask<>(work);
+    }
+
+    static <T> Background<T> start(java.util.concurrent.Callable<T> work) {
+      Background<T> b = new Background<>(work);
+      Thread t = new Thread(b.task, "flashspark-prepare");
+      t.setDaemon(true);
+      t.start();
+      return b;
+    }
+
+    T join() {
+      try {
+        return task.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while preparing the job", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof RuntimeException r) {
+          throw r;
+        }
+        if (cause instanceof Error err) {
+          throw err;
+        }
+        throw new IllegalStateException(cause);
+      }
+    }
   }
 
   /** {@code score} from and to files: the output written through a staging directory, timed. */

@@ -42,7 +42,8 @@ class BlockStatsTest extends SparkTestBase {
               .write().option("maxRecordsPerFile", 1000).parquet(path);
           Dataset<Row> table = spark.read().parquet(path); // small files: one partition each
           Fragments.Table fragments = Fragments.pack(table, "t", role, null, 256, precision, 8);
-          BlockStats stats = BlockStats.ofTokens(TokenTable.columns(table, "t", role, null), fragments, 256, 8, "t");
+          BlockStats stats = BlockStats.of(BlockStats.count(TokenTable.columns(table, "t", role, null), 256, "t"),
+              fragments, 8);
           Map<BlockKey, long[]> actual = new HashMap<>();
           for (Row r : fragments.rows().groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block")
               .agg(functions.coalesce(functions.sum(functions.length(functions.col("q"))), functions.lit(0L)),
@@ -81,8 +82,7 @@ class BlockStatsTest extends SparkTestBase {
         RowFactory.create(null, 1L, 3L, x, x, x)), schema);
     TokenTable.Columns cols = TokenTable.columns(table, "t", TableRole.SELF, null);
     assertEquals(2, TokenTable.headDimension(cols, "t"));
-    Fragments.Table fragments = Fragments.pack(table, "t", TableRole.SELF, null, 4, null, 2);
-    InputException e = assertThrows(InputException.class, () -> BlockStats.ofTokens(cols, fragments, 4, 2, "t"));
+    InputException e = assertThrows(InputException.class, () -> BlockStats.count(cols, 4, "t"));
     assertTrue(e.getMessage().contains("doc 'a' head 0: null doc_id, head or pos in 1 row(s)"), e.getMessage());
     assertTrue(e.getMessage().contains("doc '<null>' head 1"), e.getMessage());
     assertTrue(e.getMessage().contains("doc 'b': head 1099511627776 does not fit a 32-bit int (1 row(s))"),
