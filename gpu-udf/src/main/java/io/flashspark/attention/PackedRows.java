@@ -343,8 +343,11 @@ public final class PackedRows implements java.io.Serializable {
   public static final class Buffers {
     private final long maxBytes;
     private long keptBytes;
-    private final java.util.ArrayDeque<byte[]> bytes = new java.util.ArrayDeque<>();
-    private final java.util.ArrayDeque<long[]> longs = new java.util.ArrayDeque<>();
+    // largest first: a pool of many small arrays (grown past) must not be scanned per writer
+    private final java.util.PriorityQueue<byte[]> bytes = new java.util.PriorityQueue<>(
+        java.util.Comparator.comparingInt((byte[] a) -> a.length).reversed());
+    private final java.util.PriorityQueue<long[]> longs = new java.util.PriorityQueue<>(
+        java.util.Comparator.comparingInt((long[] a) -> a.length).reversed());
 
     /** Keeps handed-back arrays up to {@code maxBytes} in all; beyond, they are the collector's. */
     public Buffers(long maxBytes) {
@@ -356,18 +359,18 @@ public final class PackedRows implements java.io.Serializable {
      * that length: a writer mostly fills a whole block, so it starts with the largest.
      */
     byte[] bytes(int length) {
-      byte[] a = largest(bytes);
-      if (a != null && a.length >= length && bytes.remove(a)) {
-        keptBytes -= a.length;
+      byte[] a = bytes.peek();
+      if (a != null && a.length >= length) {
+        keptBytes -= bytes.poll().length;
         return a;
       }
       return new byte[length];
     }
 
     long[] longs(int length) {
-      long[] a = largest(longs);
-      if (a != null && a.length >= length && longs.remove(a)) {
-        keptBytes -= 8L * a.length;
+      long[] a = longs.peek();
+      if (a != null && a.length >= length) {
+        keptBytes -= 8L * longs.poll().length;
         return a;
       }
       return new long[length];
@@ -375,28 +378,16 @@ public final class PackedRows implements java.io.Serializable {
 
     void give(byte[] a) {
       if (keptBytes + a.length <= maxBytes) {
-        bytes.push(a);
+        bytes.add(a);
         keptBytes += a.length;
       }
     }
 
     void give(long[] a) {
       if (keptBytes + 8L * a.length <= maxBytes) {
-        longs.push(a);
+        longs.add(a);
         keptBytes += 8L * a.length;
       }
-    }
-
-    private static <T> T largest(java.util.ArrayDeque<T> pool) {
-      T best = null;
-      for (T t : pool) {
-        best = best == null || length(t) > length(best) ? t : best;
-      }
-      return best;
-    }
-
-    private static int length(Object array) {
-      return java.lang.reflect.Array.getLength(array);
     }
 
     /** Arrays kept now (for tests). */
