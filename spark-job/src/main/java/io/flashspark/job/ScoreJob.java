@@ -75,7 +75,7 @@ public final class ScoreJob {
   /**
    * A planned score: the output Dataset, lazy (nothing of the route, cells, merge or output runs
    * until an action on it, except {@code --merge driver}, which merges on the driver at once), and
-   * the cached fragments it reads, released by {@link #close}.
+   * what it caches (cell results read twice before a merge), released by {@link #close}.
    */
   public final class Prepared implements AutoCloseable {
     private final Dataset<Row> output;
@@ -152,7 +152,7 @@ public final class ScoreJob {
       return this;
     }
 
-    /** Releases the cached fragments (and cell results); the output cannot be computed after. */
+    /** Releases the cached cell results; the output cannot be computed after. */
     @Override public void close() {
       cached.close();
       progress.expectWork(null, 0, null);
