@@ -69,9 +69,9 @@ public final class Fragments {
     java.util.Optional<ColumnarScan.Tokens> columnar = ColumnarScan.of(table, role);
     Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv, dim,
         columnar.map(ColumnarScan.Tokens::intHead).orElse(false), columnar.map(ColumnarScan.Tokens::intPos).orElse(false));
-    RDD<InternalRow> rows = columnar.map(ColumnarScan.Tokens::rows).orElseGet(() -> tokens.queryExecution().toRdd());
-    RDD<InternalRow> fragments = rows.toJavaRDD().mapPartitions(packer).rdd().setName("flashspark fragments of '" + name
-        + "'");
+    RDD<InternalRow> fragments = columnar.map(scan -> scan.flatMap(packer))
+        .orElseGet(() -> tokens.queryExecution().toRdd().toJavaRDD().mapPartitions(packer).rdd())
+        .setName("flashspark fragments of '" + name + "'");
     return new Table(tokens.sparkSession().internalCreateDataFrame(fragments, SCHEMA, false), q, kv);
   }
 
@@ -248,6 +248,7 @@ public final class Fragments {
     }
 
     @Override public Iterator<InternalRow> call(Iterator<InternalRow> input) {
+      ColumnarScan.BatchRows batchRows = input instanceof ColumnarScan.BatchRows b ? b : null;
       return new Iterator<>() {
         private final Map<BlockKey, Open> open = new HashMap<>();
         private final Open[] last = new Open[1]; // the previous row's block; a flush forgets it
@@ -261,7 +262,8 @@ public final class Fragments {
               return false;
             }
             while (input.hasNext() && buffered < FLUSH_BYTES) {
-              buffered += add(open, last, vectors, input.next());
+              InternalRow row = input.next();
+              buffered += add(open, last, vectors, row, batchRows != null && batchRows.sameDocId());
             }
             List<InternalRow> out = new ArrayList<>(open.size());
             for (Open o : open.values()) {
@@ -287,9 +289,15 @@ public final class Fragments {
 
     private static final UTF8String NULL_DOC = UTF8String.fromString("<null>");
 
-    /** Adds one token row (doc_id, head, pos, then the role's vectors) to its block's writers; returns the bytes it added. */
-    private long add(Map<BlockKey, Open> open, Open[] lastOpen, RowVectors vectors, InternalRow row) {
-      UTF8String docIdUtf8 = row.isNullAt(0) ? NULL_DOC : row.getUTF8String(0);
+    /**
+     * Adds one token row (doc_id, head, pos, then the role's vectors) to its block's writers; returns
+     * the bytes it added. {@code sameDocId}: the row's doc_id is the previous row's (known from the
+     * scan's dictionary ids), so it is taken from the previous row's block instead of decoded.
+     */
+    private long add(Map<BlockKey, Open> open, Open[] lastOpen, RowVectors vectors, InternalRow row,
+        boolean sameDocId) {
+      UTF8String docIdUtf8 = sameDocId && lastOpen[0] != null ? lastOpen[0].docIdUtf8
+          : row.isNullAt(0) ? NULL_DOC : row.getUTF8String(0);
       boolean nullKey = row.isNullAt(0) || row.isNullAt(1) || row.isNullAt(2);
       long head = nullKey ? -1 : intHead ? row.getInt(1) : row.getLong(1);
       long pos = nullKey ? -1 : intPos ? row.getInt(2) : row.getLong(2);

@@ -39,10 +39,34 @@ class ColumnarScanTest extends SparkTestBase {
     rows.add(RowFactory.create("bad", 4, 11L, ok, Arrays.copyOf(ok, dim), ok));       // k too short
     StructType nullable = DataTypes.createStructType(Arrays.stream(TokenTable.schema(VectorEncoding.BF16, QKV).fields())
         .map(f -> new StructField(f.name(), f.dataType(), true, f.metadata())).toArray(StructField[]::new));
-    String path = dir.resolve("tokens").toString();
-    spark.createDataFrame(rows, nullable).repartition(3).write().parquet(path);
+    // rows shuffled over 3 files (doc ids alternate row to row), and sorted in one (long runs of one doc
+    // id, which the batches' dictionary ids tell without decoding it)
+    String shuffled = dir.resolve("shuffled").toString();
+    spark.createDataFrame(rows, nullable).repartition(3).write().parquet(shuffled);
+    String sorted = dir.resolve("sorted").toString();
+    spark.createDataFrame(rows, nullable).orderBy("doc_id", "head", "pos").coalesce(1).write().parquet(sorted);
+    for (String path : List.of(shuffled, sorted)) {
+      assertSameFragments(spark.read().parquet(path));
+    }
+    // the sorted file's doc ids come as dictionary ids, and runs of them are told without decoding
+    long[] rowsAndSame = ColumnarScan.of(spark.read().parquet(sorted), TableRole.SELF).orElseThrow().flatMap(it -> {
+      ColumnarScan.BatchRows batch = (ColumnarScan.BatchRows) it;
+      long n = 0;
+      long same = 0;
+      while (batch.hasNext()) {
+        batch.next();
+        n++;
+        same += batch.sameDocId() ? 1 : 0;
+      }
+      return List.<org.apache.spark.sql.catalyst.InternalRow>of(
+          new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(new Object[] {n, same})).iterator();
+    }).toJavaRDD().collect().stream().map(r -> new long[] {r.getLong(0), r.getLong(1)})
+        .reduce((a, b) -> new long[] {a[0] + b[0], a[1] + b[1]}).orElseThrow();
+    assertEquals(rows.size(), rowsAndSame[0]);
+    assertTrue(rowsAndSame[1] >= rows.size() - 10, "rows told to share the previous row's doc id: " + rowsAndSame[1]);
+  }
 
-    Dataset<Row> table = spark.read().parquet(path);
+  private static void assertSameFragments(Dataset<Row> table) {
     assertTrue(ColumnarScan.of(table, TableRole.SELF).isPresent(), "a packed Parquet table is read from its batches");
     List<Row> viaBatches = fragments(table);
     List<Row> viaRows;

@@ -78,6 +78,25 @@ class InputValidationTest extends SparkTestBase {
   }
 
   @Test
+  void badQueriesOfCrossAttentionNameTheirTable() {
+    String keys = write(dir, "keys", goodRows(20, 8), QKV, VectorEncoding.ARRAY, 2);
+    List<Row> queries = new ArrayList<>();
+    for (Row r : goodRows(12, 8)) {
+      queries.add(RowFactory.create(r.get(0), r.get(1), r.get(2), r.get(3)));
+    }
+    float[] nan = new float[8];
+    nan[5] = Float.NaN;
+    queries.add(RowFactory.create("doc1", 2, 40L, nan));
+    String q = write(dir, "queries", queries, List.of("q"), VectorEncoding.ARRAY, 1);
+    Outcome o = score(keys, "--queries", q);
+    assertEquals(2, o.code(), o.err());
+    for (String f : List.of("table '" + q + "' has invalid rows", "doc 'doc1' head 2", "column 'q'", "NaN", "pos 40")) {
+      assertTrue(o.err().contains(f), "message should contain '" + f + "': " + o.err());
+    }
+    assertFalse(Files.exists(dir.resolve("out")), "no output may be written");
+  }
+
+  @Test
   void duplicatePositions() {
     List<Row> rows = new ArrayList<>(goodRows(20, 8));
     rows.add(row("doc1", 2, 7, new float[8], new float[8], new float[8]));
