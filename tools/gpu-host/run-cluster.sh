@@ -19,6 +19,8 @@
 # APP=app-before runs an earlier build staged beside the current one (local mode), SKIP_CHECK=1 skips
 # the reference checks, LOCAL_DIR sets local mode's spark.local.dir (default /tmp/spark-local), KEEP_OUTPUT=1 leaves the local run's output in /tmp/fs/out-local (check it in
 # a later call: jrun check ... --output /tmp/fs/out-local, while the machine stays warm). Logs go to $OUT; the table of wall times is printed last.
+# The device tool brings back at most 8 files of $OUT per call: a call that runs this several times should tar
+# its whole $OUT into one file at the end (docs/bench-logs/2026-12-02-h200-s12/call-f.sh does).
 set -uo pipefail
 mode=${1:-1m}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
