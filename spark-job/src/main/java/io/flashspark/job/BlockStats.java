@@ -110,7 +110,7 @@ final class BlockStats {
       long index = e.getKey().index();
       long count = e.getValue()[0];
       long fragmentCount = e.getValue()[1];
-      docs.merge(dh, new DocSummary(dh, count, dim, index, index, List.of()), DocSummary::merge);
+      docs.merge(dh, new DocSummary(dh, count, dim, index, index), DocSummary::merge);
       long qPayload = payload(count, dim, sides.query(), 1);
       long kvPayload = payload(count, dim, sides.keys(), 2);
       long header = fragmentCount * PackedRows.HEADER_BYTES + count * Long.BYTES;

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class BlockPlannerTest {
   private static DocSummary summary(String doc, long rows, int dim, long firstBlock, long lastBlock) {
-    return new DocSummary(new DocHead(doc, 0), rows, dim, firstBlock, lastBlock, List.of());
+    return new DocSummary(new DocHead(doc, 0), rows, dim, firstBlock, lastBlock);
   }
 
   /** Every (Q block, KV block) pair that must be computed lands in exactly one cell. */

@@ -16,7 +16,7 @@ class ClusterShapeTest {
     Map<DocHead, DocSummary> m = new java.util.TreeMap<>();
     for (int h = 0; h < heads; h++) {
       DocHead dh = new DocHead("doc", h);
-      m.put(dh, new DocSummary(dh, rows, 128, 0, rows / blockRows - 1, List.of()));
+      m.put(dh, new DocSummary(dh, rows, 128, 0, rows / blockRows - 1));
     }
     return m;
   }
