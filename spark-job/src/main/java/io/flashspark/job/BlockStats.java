@@ -88,8 +88,7 @@ final class BlockStats {
           new long[] {r.getLong(3), r.getLong(4)});
     }
     if (!problems.isEmpty()) {
-      throw new InputException("table '" + table + "' has invalid rows; nothing was written:\n  "
-          + String.join("\n  ", problems));
+      throw new InputException(InputException.invalidRows(table, problems));
     }
     return new Counts(blocks);
   }

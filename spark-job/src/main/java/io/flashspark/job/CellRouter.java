@@ -139,8 +139,7 @@ final class CellRouter {
             return true;
           }
           if (!problems.isEmpty()) {
-            throw InputException.inTask("table '" + table + "' has invalid rows; nothing was written:\n  "
-                + String.join("\n  ", problems));
+            throw InputException.inTask(InputException.invalidRows(table, problems));
           }
           return false;
         }

@@ -33,6 +33,11 @@ public final class InputException extends RuntimeException {
     throw (T) e;
   }
 
+  /** The message naming a table's bad rows (up to 10 problems, one line each). */
+  static String invalidRows(String table, java.util.List<String> problems) {
+    return "table '" + table + "' has invalid rows; nothing was written:\n  " + String.join("\n  ", problems);
+  }
+
   /**
    * Bad input found in a task, with a message of several lines: marked, and kept on one line
    * (Spark's job failure carries the task's exception as text, of which the driver reads one line).

@@ -145,8 +145,7 @@ public final class ScoreJob {
             () -> e.getValue().where(functions.col("problem").isNotNull()).select("problem").limit(10)
                 .as(Encoders.STRING()).collectAsList());
         if (!problems.isEmpty()) {
-          throw new InputException("table '" + e.getKey() + "' has invalid rows; nothing was written:\n  "
-              + String.join("\n  ", problems));
+          throw new InputException(InputException.invalidRows(e.getKey(), problems));
         }
       }
       return this;
