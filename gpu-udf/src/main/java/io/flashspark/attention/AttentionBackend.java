@@ -30,6 +30,25 @@ public interface AttentionBackend {
     }
   }
 
+  /**
+   * Readies, for the calling thread, what a coming {@link #attend} call of about this size will
+   * take (the GPU backend: a stream with its pinned staging ring and the launch's device buffers),
+   * so that setting up overlaps whatever the caller does meanwhile (reading its blocks) instead of
+   * delaying the call. An optimisation only: the call works the same without it, and whatever it
+   * did not use goes back when the result is closed. This default readies nothing.
+   */
+  default Prepared prepare(int dim, long queryRows, long keyRows, AttentionSpec spec) {
+    return Prepared.NONE;
+  }
+
+  /** What {@link #prepare} holds for the calling thread; closing returns what no call took. */
+  @FunctionalInterface
+  interface Prepared extends AutoCloseable {
+    Prepared NONE = () -> {};
+
+    @Override void close();
+  }
+
   /** Receives the partials of one {@link #attend} call as they complete. */
   @FunctionalInterface
   interface PartialSink {

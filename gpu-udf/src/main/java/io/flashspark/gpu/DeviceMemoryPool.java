@@ -48,6 +48,11 @@ final class DeviceMemoryPool {
     return ptr;
   }
 
+  /** The size class of a buffer this pool handed out. */
+  synchronized long sizeOf(CUdeviceptr ptr) {
+    return sizes.get(ptr);
+  }
+
   synchronized void release(CUdeviceptr ptr) {
     if (ptr == null) {
       return;

@@ -45,6 +45,8 @@ public final class GpuBackend implements AttentionBackend {
   /** Query rows' device bytes (Q in, o/m/l out) per pipelined chunk, at least four chunks (256 MiB). */
   static final long CHUNK_BYTES = Long.getLong("flashspark.gpu.chunkBytes", 256L << 20);
   private static final ThreadLocal<long[]> LAST_KERNEL_NANOS = ThreadLocal.withInitial(() -> new long[1]);
+  /** What {@link #prepare} took for this thread's next launch. */
+  private static final ThreadLocal<StagedLaunch.Reservation> RESERVED = new ThreadLocal<>();
 
   private final GpuDevice device;
   private final boolean poisonOutputs;
@@ -228,7 +230,7 @@ public final class GpuBackend implements AttentionBackend {
       try {
         long[] nanos = new long[1];
         StagedLaunch.run(device, plan, q, precision, kernelName, (float) spec.scaleFor(dim), poisonOutputs,
-            slotBytes, chunkBytes, nanos, (i, p) -> sink.accept(first + i, p));
+            slotBytes, chunkBytes, nanos, RESERVED.get(), (i, p) -> sink.accept(first + i, p));
         kernelNanos += nanos[0];
       } catch (GpuException e) {
         if (e.sticky()) {
@@ -240,6 +242,38 @@ public final class GpuBackend implements AttentionBackend {
       }
     }
     LAST_KERNEL_NANOS.get()[0] = kernelNanos;
+  }
+
+  /**
+   * Takes this device's stream, pinned ring and launch buffers for a call of {@code queryRows}
+   * against {@code keyRows} on this thread ahead of it (see {@link StagedLaunch.Reservation}).
+   * Nothing where the call would not run one launch of this size here, or where the device cannot
+   * give it now (the call then allocates, and reports, as it would have).
+   */
+  @Override public Prepared prepare(int dim, long queryRows, long keyRows, AttentionSpec spec) {
+    Precision precision = spec.precision() == null ? Precision.BF16 : spec.precision();
+    if (precision == Precision.FP32 || queryRows <= 0 || keyRows <= 0
+        || !device.config.has(forwardKernel(precision, dim, spec.causal()))
+        || (2 * keyRows + queryRows) * dim * 2L + queryRows * (dim + 2L) * 4 > maxLaunchBytes()) {
+      return Prepared.NONE;
+    }
+    StagedLaunch.Reservation reserved;
+    try {
+      reserved = StagedLaunch.reserve(device, dim, queryRows, keyRows, slotBytes);
+    } catch (GpuException e) {
+      return Prepared.NONE;
+    }
+    StagedLaunch.Reservation previous = RESERVED.get();
+    RESERVED.set(reserved);
+    if (previous != null) {
+      previous.release();
+    }
+    return () -> {
+      if (RESERVED.get() == reserved) {
+        RESERVED.remove();
+      }
+      reserved.release();
+    };
   }
 
   /**

@@ -56,10 +56,86 @@ final class StagedLaunch {
     this.precision = precision;
     this.direct = plan.packedIn(precision);
     this.d = plan.dim();
-    long staged = (2 * plan.keyRows() + plan.queryRows()) * d * (direct ? 2L : 4L);
-    long needed = Math.max(Math.max(staged, metaBytes(plan)), plan.queryRows() * (d + 2L) * 4);
-    this.slotBytes = Math.max(4096, Math.min(slotBytes, (needed + 7) & ~7L)) & ~7L;
+    this.slotBytes = ringSlotBytes(d, plan.queryRows(), plan.keyRows(), direct, metaBytes(plan), slotBytes);
     this.ring = s.staging(GpuDevice.RING_SLOTS * this.slotBytes);
+  }
+
+  /** Bytes of each ring slot: {@code slotBytes}, or less where the whole launch moves less. */
+  private static long ringSlotBytes(int d, long queryRows, long keyRows, boolean direct, long metaBytes,
+      long slotBytes) {
+    long staged = (2 * keyRows + queryRows) * d * (direct ? 2L : 4L);
+    long needed = Math.max(Math.max(staged, metaBytes), queryRows * (d + 2L) * 4);
+    return Math.max(4096, Math.min(slotBytes, (needed + 7) & ~7L)) & ~7L;
+  }
+
+  private static long inputBytes(int d, long queryRows, long keyRows) {
+    return (2 * keyRows + queryRows) * d * 2;
+  }
+
+  private static long outputBytes(int d, long queryRows) {
+    return queryRows * (d + 2L) * 4;
+  }
+
+  /**
+   * What a launch of {@code queryRows} against {@code keyRows} (16-bit inputs staged as they are)
+   * takes from the device, taken ahead of it by one thread ({@link GpuBackend#prepare}): a stream
+   * with its pinned ring, the input and output buffers. Pinning host memory and mapping device
+   * memory take the driver's lock: eight tasks doing it at once, as their launches begin, held the
+   * GPU idle for about a second on the H200 (session 13).
+   */
+  static final class Reservation {
+    private final GpuDevice device;
+    private GpuDevice.Stream stream;
+    private final List<CUdeviceptr> buffers = new java.util.ArrayList<>();
+
+    private Reservation(GpuDevice device) {
+      this.device = device;
+    }
+
+    /** The reserved stream, once. */
+    GpuDevice.Stream takeStream() {
+      GpuDevice.Stream s = stream;
+      stream = null;
+      return s;
+    }
+
+    /** A reserved buffer of {@code bytes}' size class, or null. */
+    CUdeviceptr take(long bytes) {
+      long size = DeviceMemoryPool.sizeClass(bytes);
+      for (int i = 0; i < buffers.size(); i++) {
+        if (device.pool.sizeOf(buffers.get(i)) == size) {
+          return buffers.remove(i);
+        }
+      }
+      return null;
+    }
+
+    /** Returns what no launch took. */
+    void release() {
+      if (stream != null) {
+        device.releaseStream(stream);
+        stream = null;
+      }
+      for (CUdeviceptr b : buffers) {
+        device.pool.release(b);
+      }
+      buffers.clear();
+    }
+  }
+
+  static Reservation reserve(GpuDevice device, int d, long queryRows, long keyRows, long slotBytes) {
+    device.makeCurrent();
+    Reservation r = new Reservation(device);
+    try {
+      r.stream = device.acquireStream();
+      r.stream.staging(GpuDevice.RING_SLOTS * ringSlotBytes(d, queryRows, keyRows, true, 0, slotBytes));
+      r.buffers.add(device.pool.acquire(inputBytes(d, queryRows, keyRows)));
+      r.buffers.add(device.pool.acquire(outputBytes(d, queryRows)));
+      return r;
+    } catch (RuntimeException e) {
+      r.release();
+      throw e;
+    }
   }
 
   private static long metaBytes(LaunchPlan plan) {
@@ -72,9 +148,10 @@ final class StagedLaunch {
    */
   static void run(GpuDevice device, LaunchPlan plan, List<QueryBlock> queries, Precision precision,
       String kernelName, float scale, boolean poisonOutputs, long slotBytes, long chunkBytes, long[] kernelNanos,
-      AttentionBackend.PartialSink sink) {
+      Reservation reserved, AttentionBackend.PartialSink sink) {
     device.makeCurrent();
-    GpuDevice.Stream s = device.acquireStream();
+    GpuDevice.Stream reservedStream = reserved == null ? null : reserved.takeStream();
+    GpuDevice.Stream s = reservedStream != null ? reservedStream : device.acquireStream();
     StagedLaunch launch = null;
     CUdeviceptr in = null;
     CUdeviceptr meta = null;
@@ -84,9 +161,9 @@ final class StagedLaunch {
       int d = plan.dim();
       long kRows = plan.keyRows();
       long qRows = plan.queryRows();
-      in = device.pool.acquire((2 * kRows + qRows) * d * 2);
+      in = reservedOr(reserved, device, inputBytes(d, qRows, kRows));
       meta = device.pool.acquire(metaBytes(plan));
-      out = device.pool.acquire(qRows * (d + 2L) * 4);
+      out = reservedOr(reserved, device, outputBytes(d, qRows));
       launch.compute(queries, kernelName, scale, poisonOutputs, chunkBytes, in, meta, out, sink);
       kernelNanos[0] = launch.kernelNanos;
     } finally {
@@ -104,6 +181,11 @@ final class StagedLaunch {
       }
       device.releaseStream(s);
     }
+  }
+
+  private static CUdeviceptr reservedOr(Reservation reserved, GpuDevice device, long bytes) {
+    CUdeviceptr p = reserved == null ? null : reserved.take(bytes);
+    return p != null ? p : device.pool.acquire(bytes);
   }
 
   private void compute(List<QueryBlock> queries, String kernelName, float scale, boolean poisonOutputs,

@@ -214,8 +214,22 @@ class GpuBackendTest {
       sunk[i] = p;
     });
     assertEquals(java.util.stream.IntStream.range(0, queries.size()).boxed().toList(), order);
+    // readied ahead (prepare): the launch takes the reserved stream and buffers; a reservation of
+    // another size leaves the launch to allocate its own; a second call finds none left
+    long qRows = queries.stream().mapToLong(QueryBlock::rows).sum();
+    long kRows = blocks.stream().mapToLong(KeyValueBlock::rows).sum();
+    List<Partial> ready;
+    List<Partial> again;
+    List<Partial> missized;
+    try (io.flashspark.attention.AttentionBackend.Prepared p = gpu.prepare(d, qRows, kRows, spec)) {
+      ready = gpu.attend(queries, kvs, spec);
+      again = gpu.attend(queries, kvs, spec);
+    }
+    try (io.flashspark.attention.AttentionBackend.Prepared p = gpu.prepare(d, 7, 5, spec)) {
+      missized = gpu.attend(queries, kvs, spec);
+    }
     for (int i = 0; i < queries.size(); i++) {
-      for (Partial p : List.of(streamed.get(i), sunk[i])) {
+      for (Partial p : List.of(streamed.get(i), sunk[i], ready.get(i), again.get(i), missized.get(i))) {
         assertArrayEquals(whole.get(i).o(), p.o(), "block " + i);
         assertArrayEquals(whole.get(i).m(), p.m(), "block " + i);
         assertArrayEquals(whole.get(i).l(), p.l(), "block " + i);

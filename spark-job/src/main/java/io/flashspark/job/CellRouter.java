@@ -67,6 +67,32 @@ final class CellRouter {
   }
 
   /**
+   * The rows each cell receives, {@code cell id -> {query rows, key rows}}, from the counted blocks
+   * of each side: what a cell's task can ready its device for before its blocks arrive.
+   */
+  static Map<Long, long[]> cellRows(Map<DocHead, BlockPlanner.ShardPlan> shards,
+      Map<BlockKey, BlockStats.Block> queryBlocks, Map<BlockKey, BlockStats.Block> keyBlocks) {
+    Map<Long, long[]> rows = new java.util.HashMap<>();
+    for (Map.Entry<BlockKey, BlockStats.Block> e : queryBlocks.entrySet()) {
+      BlockPlanner.ShardPlan p = shards.get(e.getKey().docHead());
+      if (p != null && e.getValue().queryBytes() > 0) {
+        for (long cell : cellsOfQueryBlock(p, e.getKey().docHead(), e.getKey().index())) {
+          rows.computeIfAbsent(cell, c -> new long[2])[0] += e.getValue().rows();
+        }
+      }
+    }
+    for (Map.Entry<BlockKey, BlockStats.Block> e : keyBlocks.entrySet()) {
+      BlockPlanner.ShardPlan p = shards.get(e.getKey().docHead());
+      if (p != null && e.getValue().keyBytes() > 0) {
+        for (long cell : cellsOfKeyBlock(p, e.getKey().docHead(), e.getKey().index())) {
+          rows.computeIfAbsent(cell, c -> new long[2])[1] += e.getValue().rows();
+        }
+      }
+    }
+    return rows;
+  }
+
+  /**
    * Whether some query block of {@code queries} is served by no cell: a (doc, head) without keys,
    * or a causal query block before every key. A Q block needs at least the KV shards an earlier
    * one needs, so the first block of each (doc, head) decides.

@@ -7,13 +7,15 @@ import io.flashspark.attention.KeyValueBlock;
 import io.flashspark.attention.QueryBlock;
 import io.flashspark.attention.PackedRows;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -33,61 +35,139 @@ import org.apache.spark.sql.Row;
  */
 public final class CellTask implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LogManager.getLogger(CellTask.class);
   private final Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards;
+  private final Broadcast<long[][]> largestCells;
   private final String backendName;
   private final AttentionSpec spec;
+  private final int dim;
   private final JobMetrics.Accumulators acc;
 
-  CellTask(Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards, String backendName, AttentionSpec spec,
-      JobMetrics.Accumulators acc) {
+  /**
+   * @param largestCells per task partition, the query and key rows of its largest cell (null: none),
+   *     from {@link #largestCells}
+   * @param dim the job's head dimension
+   */
+  CellTask(Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards, Broadcast<long[][]> largestCells,
+      String backendName, AttentionSpec spec, int dim, JobMetrics.Accumulators acc) {
     this.shards = shards;
+    this.largestCells = largestCells;
     this.backendName = backendName;
     this.spec = spec;
+    this.dim = dim;
     this.acc = acc;
+  }
+
+  /**
+   * Per task partition of {@code plan}, {@code {query rows, key rows}} of the cell whose launch
+   * takes the most device memory (null where the partition has no cell), from
+   * {@link CellRouter#cellRows}.
+   */
+  static long[][] largestCells(BlockPlanner.Plan plan, Map<Long, long[]> cellRows) {
+    long[][] out = new long[plan.partitions()][];
+    for (Map.Entry<Long, long[]> e : cellRows.entrySet()) {
+      int p = plan.partitionOf(e.getKey());
+      long[] rows = e.getValue();
+      if (rows[0] > 0 && rows[1] > 0 && (out[p] == null || launchRows(rows) > launchRows(out[p]))) {
+        out[p] = rows;
+      }
+    }
+    return out;
+  }
+
+  private static long launchRows(long[] rows) {
+    return rows[0] + 2 * rows[1];
   }
 
   @Override public Iterator<Row> call(Iterator<Row> routed) {
     failIfAsked();
     long start = System.nanoTime();
-    // cell -> side -> block -> fragments
-    Map<Long, Map<BlockKey, List<PackedRows>>[]> cells = new TreeMap<>();
-    while (routed.hasNext()) {
-      Row r = routed.next();
-      @SuppressWarnings("unchecked")
-      Map<BlockKey, List<PackedRows>>[] sides = cells.computeIfAbsent(r.getLong(1),
-          c -> new Map[] {new TreeMap<>(BLOCK_ORDER), new TreeMap<>(BLOCK_ORDER)});
-      BlockKey key = new BlockKey(new DocHead(r.getString(3), r.getInt(4)), r.getLong(5));
-      sides[r.getInt(2)].computeIfAbsent(key, k -> new ArrayList<>()).add(PackedRows.of((byte[]) r.get(6)));
-    }
-    if (cells.isEmpty()) {
-      return Collections.emptyIterator();
-    }
     // what needs the task's context is read here, on the task's thread
     String gpu = taskGpu();
-    requireGpu(backendName, gpu, onDriver());
     TaskContext task = TaskContext.get();
     int stage = task == null ? -1 : task.stageId();
     String thread = "flashspark-cells-" + (task == null ? "driver" : "task-" + task.taskAttemptId());
-    // the cells compute on a thread of their own while this one passes finished query blocks on
-    return StreamedRows.start(thread, out -> {
-      for (Map<BlockKey, List<PackedRows>>[] sides : cells.values()) {
-        computeCell(sides[CellRouter.QUERY_SIDE], sides[CellRouter.KEY_SIDE], gpu, out);
+    long[][] largest = largestCells == null ? null : largestCells.value();
+    long[] expected = task == null || largest == null || task.partitionId() >= largest.length ? null
+        : largest[task.partitionId()];
+    // the cells compute on a thread of their own, which readies the device for the largest of them
+    // while this thread reads their blocks, and then passes finished query blocks on
+    CompletableFuture<Map<Long, Map<BlockKey, List<PackedRows>>[]>> read = new CompletableFuture<>();
+    Iterator<Row> computed = StreamedRows.start(thread, out -> {
+      Map<Long, Map<BlockKey, List<PackedRows>>[]> cells;
+      try (AttentionBackend.Prepared ready = prepare(expected, gpu)) {
+        cells = read.get();
+        for (Map.Entry<Long, Map<BlockKey, List<PackedRows>>[]> cell : cells.entrySet()) {
+          Map<BlockKey, List<PackedRows>>[] sides = cell.getValue();
+          computeCell(thread + " cell " + cell.getKey(), sides[CellRouter.QUERY_SIDE], sides[CellRouter.KEY_SIDE],
+              gpu, out);
+        }
       }
-      if (acc != null) {
+      if (acc != null && !cells.isEmpty()) {
         acc.cellStages.add(stage);
         acc.cellNanos.add(System.nanoTime() - start);
       }
     }, acc == null ? null : acc.outputNanos::add);
+    // cell -> side -> block -> fragments
+    Map<Long, Map<BlockKey, List<PackedRows>>[]> cells = new TreeMap<>();
+    long rows = 0;
+    long bytes = 0;
+    try {
+      while (routed.hasNext()) {
+        Row r = routed.next();
+        @SuppressWarnings("unchecked")
+        Map<BlockKey, List<PackedRows>>[] sides = cells.computeIfAbsent(r.getLong(1),
+            c -> new Map[] {new TreeMap<>(BLOCK_ORDER), new TreeMap<>(BLOCK_ORDER)});
+        BlockKey key = new BlockKey(new DocHead(r.getString(3), r.getInt(4)), r.getLong(5));
+        byte[] data = (byte[]) r.get(6);
+        sides[r.getInt(2)].computeIfAbsent(key, k -> new ArrayList<>()).add(PackedRows.of(data));
+        rows++;
+        bytes += data.length;
+      }
+    } catch (RuntimeException | Error e) {
+      read.completeExceptionally(e); // the compute thread stops waiting; the task fails with this
+      throw e;
+    }
+    long readNanos = System.nanoTime() - start;
+    if (acc != null) {
+      acc.cellReadNanos.add(readNanos);
+    }
+    if (!cells.isEmpty()) {
+      LOG.info("{}: {} routed fragments ({} MB) of {} cell(s) read in {} ms", thread, rows, bytes >> 20,
+          cells.size(), readNanos / 1_000_000);
+    }
+    read.complete(cells);
+    return computed;
+  }
+
+  /** The backend for the job's head dimension: {@code auto} computes on the CPU where the GPU has no kernel. */
+  private AttentionBackend backend(String gpu) {
+    AttentionBackend backend = Backends.forName(backendName, gpu);
+    if (backendName.equals("auto") && !backend.supports(dim, spec.precision())) {
+      backend = Backends.forName("cpu"); // e.g. fp32 asked for, or a head dimension without GPU kernel
+    }
+    return backend;
+  }
+
+  /** Readies the backend for a cell of {@code rows} ({query rows, key rows}; null: none expected). */
+  private AttentionBackend.Prepared prepare(long[] rows, String gpu) {
+    if (rows == null) {
+      return AttentionBackend.Prepared.NONE;
+    }
+    requireGpu(backendName, gpu, onDriver());
+    AttentionBackend backend = backend(gpu);
+    return backend.prepare(dim, rows[0], rows[1], ScoreOptions.resolvePrecision(spec, backend));
   }
 
   private static final Comparator<BlockKey> BLOCK_ORDER = Comparator.comparing(BlockKey::docHead)
       .thenComparingLong(BlockKey::index);
 
-  private void computeCell(Map<BlockKey, List<PackedRows>> queryFragments, Map<BlockKey, List<PackedRows>> kvFragments,
-      String gpu, Consumer<Row> out) {
+  private void computeCell(String name, Map<BlockKey, List<PackedRows>> queryFragments,
+      Map<BlockKey, List<PackedRows>> kvFragments, String gpu, Consumer<Row> out) {
     if (queryFragments.isEmpty()) {
       return;
     }
+    long start = System.nanoTime();
     List<BlockKey> qKeys = new ArrayList<>(queryFragments.keySet());
     List<QueryBlock> queries = new ArrayList<>(qKeys.size());
     for (BlockKey k : qKeys) {
@@ -115,17 +195,16 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       }
       visible.add(seen);
     }
-    int dim = queries.get(0).dim();
-    AttentionBackend backend = Backends.forName(backendName, gpu);
-    if (backendName.equals("auto") && !backend.supports(dim, spec.precision())) {
-      backend = Backends.forName("cpu"); // e.g. fp32 asked for, or a head dimension without GPU kernel
-    }
+    requireGpu(backendName, gpu, onDriver());
+    AttentionBackend backend = backend(gpu);
     AttentionSpec resolved = ScoreOptions.resolvePrecision(spec, backend);
     // calls of about pairsPerCall pairs each (whole Q blocks), so progress reaches the driver
     // while a long cell computes (accumulators travel with executor heartbeats); each query
     // block's partial leaves as a row as soon as the backend has it
     long perCall = backend.pairsPerCall(dim);
     long nanos = 0;
+    long assembled = System.nanoTime();
+    long[] firstOut = {0};
     for (int from = 0; from < queries.size(); ) {
       int to = from;
       long callPairs = 0;
@@ -136,6 +215,9 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       backend.attend(queries.subList(from, to), visible.subList(from, to), resolved, (i, partial) -> {
         BlockKey k = qKeys.get(first + i);
         boolean only = CellRouter.cellsOfQueryBlock(shards.value().get(k.docHead()), k.docHead(), k.index()).size() == 1;
+        if (firstOut[0] == 0) {
+          firstOut[0] = System.nanoTime();
+        }
         out.accept(new BlockPartial(queries.get(first + i).pos(), partial).toRow(k, only));
       });
       nanos += backend.lastKernelNanos();
@@ -144,6 +226,10 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       }
       from = to;
     }
+    long end = System.nanoTime();
+    LOG.info("{}: {} query and {} key/value blocks assembled in {} ms; first partial after {} ms more, last after {} ms"
+        + " (kernels {} ms)", name, queries.size(), keyValues.size(), (assembled - start) / 1_000_000,
+        (firstOut[0] - assembled) / 1_000_000, (end - assembled) / 1_000_000, nanos / 1_000_000);
     if (acc != null) {
       acc.backends.add(backend.name() + " " + resolved.precision().label() + (gpu == null ? "" : " (Spark GPU " + gpu + ")"));
       acc.kernelNanos.add(nanos);

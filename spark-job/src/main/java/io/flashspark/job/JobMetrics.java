@@ -27,6 +27,7 @@ final class JobMetrics extends SparkListener {
     final LongAccumulator kernelNanos;
     final LongAccumulator pairsDone;
     final LongAccumulator cellNanos;
+    final LongAccumulator cellReadNanos;
     final LongAccumulator outputNanos;
     final LongAccumulator mergeNanos;
     final CollectionAccumulator<Integer> cellStages;
@@ -37,6 +38,7 @@ final class JobMetrics extends SparkListener {
       kernelNanos = sc.longAccumulator("flashspark kernel nanos");
       pairsDone = sc.longAccumulator("flashspark pairs done");
       cellNanos = sc.longAccumulator("flashspark cell nanos");
+      cellReadNanos = sc.longAccumulator("flashspark cell read nanos");
       outputNanos = sc.longAccumulator("flashspark output nanos");
       mergeNanos = sc.longAccumulator("flashspark merge nanos");
       cellStages = sc.collectionAccumulator("flashspark cell stages");

@@ -63,12 +63,13 @@ public final class ScoreJob {
   /**
    * Where the time and the bytes went. Wall-clock milliseconds: reading and packing (with
    * validation and planning), routing (the shuffle's map side), computing the cells, merging, and
-   * the commit; task-time milliseconds: kernels, cell tasks, writing output rows. Bytes: Spark's
+   * the commit; task-time milliseconds: kernels, cell tasks (and their reading of the routed
+   * fragments), writing output rows. Bytes: Spark's
    * shuffle bytes written in all, by the route and by the merge, and the planner's estimate.
    */
   public record Timings(long readMillis, long routeMillis, long computeMillis, long mergeMillis, long writeMillis,
       long commitMillis,
-      long cellTaskMillis, long mergeTaskMillis, long writeTaskMillis, long shuffleBytes, long routeBytes,
+      long cellTaskMillis, long cellReadMillis, long mergeTaskMillis, long writeTaskMillis, long shuffleBytes, long routeBytes,
       long mergeBytes,
       long estimatedBytes, long payloadBytes) {}
 
@@ -335,6 +336,8 @@ public final class ScoreJob {
     long planned = System.currentTimeMillis();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards = jsc.broadcast(new HashMap<>(plan.shards()));
+    Broadcast<long[][]> largestCells = jsc.broadcast(CellTask.largestCells(plan,
+        CellRouter.cellRows(plan.shards(), queryStats.blocks(), keyStats.blocks())));
 
     JobMetrics.Accumulators acc = new JobMetrics.Accumulators(spark.sparkContext());
     double pairs = 0;
@@ -358,7 +361,8 @@ public final class ScoreJob {
         : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true, keysName),
             Encoders.row(CellRouter.SCHEMA));
     Dataset<Row> computed = routed.repartition(partitions, functions.col("part"))
-        .mapPartitions(new CellTask(shards, options.backend(), spec, acc), Encoders.row(BlockPartial.SCHEMA));
+        .mapPartitions(new CellTask(shards, largestCells, options.backend(), spec, dim, acc),
+            Encoders.row(BlockPartial.SCHEMA));
     // query rows no cell serves come out empty; a scan of the fragments only when the plan has some
     Dataset<Row> unserved = CellRouter.anyUnserved(plan, queryStats.docs())
         ? queryFragments.mapPartitions(new CellRouter.Unserved(shards), Encoders.row(BlockPartial.SCHEMA))
@@ -498,7 +502,7 @@ public final class ScoreJob {
     long payload = queries.payloadBytes("q") + (cross ? keys.payloadBytes("kv") : queries.payloadBytes("kv"));
     return new Timings(planned - start, millis(routeSpan), millis(cellSpan), millis(mergeSpan), millis(writeSpan),
         end - commitStart,
-        acc.cellNanos.value() / 1_000_000, acc.mergeNanos.value() / 1_000_000, acc.outputNanos.value() / 1_000_000,
+        acc.cellNanos.value() / 1_000_000, acc.cellReadNanos.value() / 1_000_000, acc.mergeNanos.value() / 1_000_000, acc.outputNanos.value() / 1_000_000,
         shuffle, route, merge,
         traffic.bytes(), payload);
   }

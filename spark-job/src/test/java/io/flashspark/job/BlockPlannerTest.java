@@ -57,6 +57,83 @@ class BlockPlannerTest {
     }
   }
 
+  /**
+   * The rows a cell's task readies its device for: per cell, the query rows of every Q block with a
+   * key in the cell's KV shard it may see, and every key row of that shard; per task partition, the
+   * cell that needs the most device rows.
+   */
+  @Test
+  void cellRowsCountWhatEachCellReceives() {
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("BlockPlannerTest.cellRows");
+    for (int trial = 0; trial < 100; trial++) {
+      boolean causal = rnd.nextBoolean();
+      Map<DocHead, DocSummary> summaries = new java.util.TreeMap<>();
+      Map<BlockKey, BlockStats.Block> blocks = new java.util.TreeMap<>(java.util.Comparator
+          .comparing(BlockKey::docHead).thenComparingLong(BlockKey::index));
+      for (int d = 0; d < 1 + rnd.nextInt(3); d++) {
+        DocHead dh = new DocHead("d" + d, 0);
+        long first = rnd.nextInt(3);
+        long last = first + rnd.nextInt(30);
+        long rows = 0;
+        for (long b = first; b <= last; b++) {
+          long n = 1 + rnd.nextInt(100);
+          rows += n;
+          blocks.put(new BlockKey(dh, b), new BlockStats.Block(n, 1, 8 + 40 * n, 8 + 72 * n, 32 * n, 64 * n));
+        }
+        summaries.put(dh, new DocSummary(dh, rows, 8, first, last));
+      }
+      BlockPlanner.Plan plan = new BlockPlanner(1 + rnd.nextInt(16), 1L << 30, 1L << 40).plan(summaries, summaries,
+          causal);
+      Map<Long, long[]> rows = CellRouter.cellRows(plan.shards(), blocks, blocks);
+      Map<Long, long[]> expected = new HashMap<>();
+      for (Map.Entry<DocHead, BlockPlanner.ShardPlan> e : plan.shards().entrySet()) {
+        BlockPlanner.ShardPlan sp = e.getValue();
+        DocSummary doc = summaries.get(e.getKey());
+        for (int r = 0; r < sp.qShards(); r++) {
+          for (int s = 0; s < sp.kvShards(); s++) {
+            long q = 0;
+            long kv = 0;
+            boolean any = false;
+            for (long i = doc.minBlock(); i <= doc.maxBlock(); i++) {
+              boolean sees = false;
+              for (long j = doc.minBlock(); j <= doc.maxBlock(); j++) {
+                sees |= sp.kvShardOf(j) == s && (!causal || j <= i);
+              }
+              if (sp.qShardOf(i) == r && sees) {
+                q += blocks.get(new BlockKey(e.getKey(), i)).rows();
+                any = true;
+              }
+            }
+            for (long j = doc.minBlock(); j <= doc.maxBlock(); j++) {
+              if (sp.kvShardOf(j) == s) {
+                kv += blocks.get(new BlockKey(e.getKey(), j)).rows();
+              }
+            }
+            // the router also sends keys to a cell the plan keeps for a Q shard whose late chunk
+            // lies past the document's last block, though no query there sees them
+            if (any || sp.cellNeeded(r, s)) {
+              expected.put(sp.cell(e.getKey(), r, s).id(), new long[] {q, kv});
+            }
+          }
+        }
+      }
+      assertEquals(expected.keySet(), rows.keySet(), "cells " + plan.description());
+      for (Map.Entry<Long, long[]> e : expected.entrySet()) {
+        assertEquals(List.of(e.getValue()[0], e.getValue()[1]), List.of(rows.get(e.getKey())[0],
+            rows.get(e.getKey())[1]), "cell " + e.getKey() + " of " + plan.description());
+      }
+      long[][] largest = CellTask.largestCells(plan, rows);
+      assertEquals(plan.partitions(), largest.length);
+      for (Map.Entry<Long, long[]> e : rows.entrySet()) {
+        long[] top = largest[plan.partitionOf(e.getKey())];
+        if (e.getValue()[0] == 0) {
+          continue; // nothing to compute: nothing to ready
+        }
+        assertTrue(top[0] + 2 * top[1] >= e.getValue()[0] + 2 * e.getValue()[1], "the partition's largest cell");
+      }
+    }
+  }
+
   @Test
   void manySmallProblemsShareTasksWithinTheTaskMemory() {
     Map<DocHead, DocSummary> s = new java.util.TreeMap<>();
