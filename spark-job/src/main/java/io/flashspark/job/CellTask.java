@@ -29,7 +29,9 @@ import org.apache.spark.sql.Row;
  * blocks, so a Q block leaves the cell as one partial whatever the number of its KV blocks. The
  * cells compute on a thread of their own ({@link StreamedRows}) and each Q block's partial leaves
  * as soon as the backend has it (the GPU hands them over chunk by chunk), so the task's thread
- * writes the first blocks' output while the GPU computes the rest. A pure function of its inputs,
+ * writes the first blocks' output while the GPU computes the rest; that thread starts before the
+ * blocks are read and readies the backend for the task's largest cell meanwhile
+ * ({@link AttentionBackend#prepare}). A pure function of its inputs,
  * so Spark may retry or speculate it. Emits {@link BlockPartial} rows; {@code final} marks Q
  * blocks whose only partial this is.
  */
