@@ -254,7 +254,8 @@ public final class GpuBackend implements AttentionBackend {
     Precision precision = spec.precision() == null ? Precision.BF16 : spec.precision();
     if (precision == Precision.FP32 || queryRows <= 0 || keyRows <= 0
         || !device.config.has(forwardKernel(precision, dim, spec.causal()))
-        || (2 * keyRows + queryRows) * dim * 2L + queryRows * (dim + 2L) * 4 > maxLaunchBytes()) {
+        || StagedLaunch.inputBytes(dim, queryRows, keyRows) + StagedLaunch.outputBytes(dim, queryRows)
+            > maxLaunchBytes()) {
       return Prepared.NONE;
     }
     StagedLaunch.Reservation reserved;

@@ -68,11 +68,13 @@ final class StagedLaunch {
     return Math.max(4096, Math.min(slotBytes, (needed + 7) & ~7L)) & ~7L;
   }
 
-  private static long inputBytes(int d, long queryRows, long keyRows) {
+  /** Device bytes of a launch's 16-bit K, V and Q rows. */
+  static long inputBytes(int d, long queryRows, long keyRows) {
     return (2 * keyRows + queryRows) * d * 2;
   }
 
-  private static long outputBytes(int d, long queryRows) {
+  /** Device bytes of a launch's fp32 o, m and l rows. */
+  static long outputBytes(int d, long queryRows) {
     return queryRows * (d + 2L) * 4;
   }
 
@@ -80,8 +82,9 @@ final class StagedLaunch {
    * What a launch of {@code queryRows} against {@code keyRows} (16-bit inputs staged as they are)
    * takes from the device, taken ahead of it by one thread ({@link GpuBackend#prepare}): a stream
    * with its pinned ring, the input and output buffers. Pinning host memory and mapping device
-   * memory take the driver's lock: eight tasks doing it at once, as their launches begin, held the
-   * GPU idle for about a second on the H200 (session 13).
+   * memory take the driver's lock: eight cells doing it at once as their launches began spent about
+   * a second there on the H200; taken while the cells read, their first partials came about 0.45 s
+   * sooner (session 13, docs/benchmarks.md).
    */
   static final class Reservation {
     private final GpuDevice device;
