@@ -33,7 +33,11 @@ record Launched(Process process, List<String> lines) {
     return new Launched(p, lines);
   }
 
-  /** TCP ports a process listens on, as "address:port" from /proc/net/tcp{,6} (Linux). */
+  /**
+   * TCP ports a process listens on, as "address:port" from /proc/net/tcp{,6} (Linux); none for a
+   * process that has ended (a short-lived child listed a moment before, e.g. a worker's discovery
+   * script: ClusterIT once failed on its vanished /proc entry).
+   */
   static List<String> listening(long pid) throws IOException {
     java.util.Set<String> inodes = new java.util.HashSet<>();
     try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
@@ -47,6 +51,8 @@ record Launched(Process process, List<String> lines) {
           // closed meanwhile
         }
       }
+    } catch (java.nio.file.NoSuchFileException e) {
+      return List.of(); // the process ended
     }
     List<String> out = new ArrayList<>();
     for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
