@@ -430,11 +430,13 @@ public final class FlashSpark implements Runnable {
           r.kernelMillis() / 1000.0, 100.0 * r.kernelMillis() / Math.max(1, r.millis()));
       ScoreJob.Timings t = r.timings();
       out.printf("  time by stage (wall): count tokens and plan %.2fs; read, pack and route %.2fs; compute %.2fs; merge %.2fs;"
-          + " write %.2fs; commit %.2fs (in tasks: cells %.2fs, of which reading routed blocks %.2fs and kernels %.2fs; merging partials %.2fs;"
+          + " write %.2fs; commit %.2fs (in tasks: cells %.2fs, of which reading routed blocks %.2fs and kernels %.2fs;"
+          + " merging partials %.2fs;"
           + " writing output after the cells %.2fs)%n",
           t.readMillis() / 1e3, t.routeMillis() / 1e3, t.computeMillis() / 1e3, t.mergeMillis() / 1e3,
           t.writeMillis() / 1e3,
-          t.commitMillis() / 1e3, t.cellTaskMillis() / 1e3, t.cellReadMillis() / 1e3, r.kernelMillis() / 1e3, t.mergeTaskMillis() / 1e3,
+          t.commitMillis() / 1e3, t.cellTaskMillis() / 1e3, t.cellReadMillis() / 1e3, r.kernelMillis() / 1e3,
+          t.mergeTaskMillis() / 1e3,
           t.writeTaskMillis() / 1e3);
       out.printf("  shuffled %.1f MB (routing %.1f MB, partials %.1f MB; planner estimate %.1f MB) for %.1f MB of"
           + " q/k/v payload: %.2fx%n", t.shuffleBytes() / 1e6, t.routeBytes() / 1e6, t.mergeBytes() / 1e6,

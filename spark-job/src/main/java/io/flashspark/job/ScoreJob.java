@@ -69,7 +69,8 @@ public final class ScoreJob {
    */
   public record Timings(long readMillis, long routeMillis, long computeMillis, long mergeMillis, long writeMillis,
       long commitMillis,
-      long cellTaskMillis, long cellReadMillis, long mergeTaskMillis, long writeTaskMillis, long shuffleBytes, long routeBytes,
+      long cellTaskMillis, long cellReadMillis, long mergeTaskMillis, long writeTaskMillis, long shuffleBytes,
+      long routeBytes,
       long mergeBytes,
       long estimatedBytes, long payloadBytes) {}
 
@@ -502,7 +503,8 @@ public final class ScoreJob {
     long payload = queries.payloadBytes("q") + (cross ? keys.payloadBytes("kv") : queries.payloadBytes("kv"));
     return new Timings(planned - start, millis(routeSpan), millis(cellSpan), millis(mergeSpan), millis(writeSpan),
         end - commitStart,
-        acc.cellNanos.value() / 1_000_000, acc.cellReadNanos.value() / 1_000_000, acc.mergeNanos.value() / 1_000_000, acc.outputNanos.value() / 1_000_000,
+        acc.cellNanos.value() / 1_000_000, acc.cellReadNanos.value() / 1_000_000,
+        acc.mergeNanos.value() / 1_000_000, acc.outputNanos.value() / 1_000_000,
         shuffle, route, merge,
         traffic.bytes(), payload);
   }
