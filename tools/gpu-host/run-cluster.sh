@@ -38,7 +38,8 @@ opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
 profile=()
 [ "${PROFILE:-}" = none ] || while read -r key value; do [[ -z "$key" || "$key" == \#* ]] || profile+=("-D$key=$value")
   done < "${PROFILE:-$root/conf/spark-local.conf}"
-jrun=("$java" -Xmx${HEAP:-100g} $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=${LOCAL_DIR:-/tmp/spark-local}
+# the heap options bin/flashspark gives the JVM (-Xms = -Xmx, survivors promoted at once); a variant's VJVM wins
+jrun=("$java" -Xmx${HEAP:-100g} -Xms${HEAP:-100g} -XX:MaxTenuringThreshold=0 $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=${LOCAL_DIR:-/tmp/spark-local}
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
 local_run() { "${jrun[@]}" "$@"; }
 # the score's JVM: JVM_EXTRA and a variant's own JVM options (VJVM) go last before the class path, so
