@@ -31,12 +31,21 @@ class LauncherIT {
   @TempDir static Path shared;
   private static String longDocument;
 
-  /** bin/flashspark with its own temporary directory (Spark scratch space, log). */
+  /**
+   * bin/flashspark with its own temporary directory (Spark scratch space, log), without a class data
+   * sharing archive (no archive dumped in the background while other tests run; one test covers it).
+   */
   private static Launched start(Path tmp, String heap, String... args) throws IOException {
+    return start(tmp, Map.of("FLASHSPARK_CDS", "off"), heap, args);
+  }
+
+  private static Launched start(Path tmp, Map<String, String> env, String heap, String... args) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
     cmd.addAll(List.of(args));
-    return Launched.start(cmd, Map.of("TMPDIR", tmp.toString(), "FLASHSPARK_JAVA_OPTS",
-        heap + " -Djava.io.tmpdir=" + tmp));
+    Map<String, String> all = new java.util.HashMap<>(env);
+    all.put("TMPDIR", tmp.toString());
+    all.put("FLASHSPARK_JAVA_OPTS", heap + " -Djava.io.tmpdir=" + tmp);
+    return Launched.start(cmd, all);
   }
 
   private static boolean waitFor(Launched l, Predicate<String> line, long seconds) throws InterruptedException {
@@ -166,6 +175,39 @@ class LauncherIT {
     assertEquals(1, ours.size(), ours.toString());
     assertTrue(ours.get(0).startsWith("flashspark: error: input table") && ours.get(0).contains("does not exist"),
         ours.toString());
+  }
+
+  /**
+   * The class data sharing archive: the first run records its classes and, once it has exited, a
+   * background JVM dumps the archive; the next run maps it ({@code -Xshare:on} refuses to start
+   * without a usable archive) and loads its classes from it. Nothing else is left in the directory.
+   */
+  @Test
+  void aFirstRunLeavesAClassDataSharingArchiveThatTheNextMaps(@TempDir Path tmp) throws Exception {
+    Path cds = tmp.resolve("cds");
+    Map<String, String> env = Map.of("FLASHSPARK_CDS_DIR", cds.toString());
+    Launched first = start(tmp, env, "-Xmx1g", "--help");
+    assertTrue(first.process().waitFor(120, TimeUnit.SECONDS));
+    assertEquals(0, first.process().exitValue(), first.lines().toString());
+    long end = System.currentTimeMillis() + 240_000;
+    List<String> made = entries(cds);
+    // the class list goes once the archive is in place
+    while (!(made.size() == 1 && made.get(0).endsWith(".jsa")) && System.currentTimeMillis() < end) {
+      Thread.sleep(500);
+      made = entries(cds);
+    }
+    assertEquals(1, made.size(), "one archive and nothing else: " + made);
+    assertTrue(made.get(0).matches("cds-[0-9a-f]{16}\\.jsa"), made.toString());
+    Path classes = tmp.resolve("classes.txt");
+    Launched next = start(tmp, env, "-Xmx1g -Xshare:on -Xlog:class+load=info:file=" + classes, "--help");
+    assertTrue(next.process().waitFor(120, TimeUnit.SECONDS));
+    assertEquals(0, next.process().exitValue(), next.lines().toString());
+    long shared;
+    try (Stream<String> lines = Files.lines(classes)) {
+      shared = lines.filter(l -> l.contains("source: shared objects file")).count();
+    }
+    assertTrue(shared > 500, shared + " classes from the archive");
+    assertEquals(made, entries(cds), "the second run made nothing new");
   }
 
   @Test
