@@ -100,7 +100,7 @@ IFS='|' read -r -a variants <<< "${LOCAL_VARIANTS:---write-tasks 0|default}"
 [ "${SKIP_LOCAL:-0}" = 1 ] && variants=()
 for i in "${!variants[@]}"; do
   v=${variants[$i]}; [ "$v" = default ] && v=""; vjvm=""
-  if [[ $v == *::* ]]; then vjvm=${v%%::*}; v=${v#*::}; fi
+  if [[ $v == *::* ]]; then vjvm=${v%%::*}; v=${v#*::}; [ "$v" = default ] && v=""; fi # 'JVM::default' too
   rm -rf $work/out-local; t0=$(date +%s.%N); util=$OUT/util-$mode-local-$i.csv
   VJVM="$vjvm" sampled local_score --input $input --output $work/out-local "${args[@]}" $v \
     > "$OUT/score-$mode-local-$i.log" 2>&1
