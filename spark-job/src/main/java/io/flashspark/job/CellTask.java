@@ -142,8 +142,12 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
     return computed;
   }
 
-  /** The backend for the job's head dimension: {@code auto} computes on the CPU where the GPU has no kernel. */
+  /**
+   * The backend for the job's head dimension: {@code auto} computes on the CPU where the GPU has no kernel;
+   * {@code gpu} fails where Spark gave the task no GPU.
+   */
   private AttentionBackend backend(String gpu) {
+    requireGpu(backendName, gpu, onDriver());
     AttentionBackend backend = Backends.forName(backendName, gpu);
     if (backendName.equals("auto") && !backend.supports(dim, spec.precision())) {
       backend = Backends.forName("cpu"); // e.g. fp32 asked for, or a head dimension without GPU kernel
@@ -156,7 +160,6 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
     if (rows == null) {
       return AttentionBackend.Prepared.NONE;
     }
-    requireGpu(backendName, gpu, onDriver());
     AttentionBackend backend = backend(gpu);
     return backend.prepare(dim, rows[0], rows[1], ScoreOptions.resolvePrecision(spec, backend));
   }
@@ -197,7 +200,6 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       }
       visible.add(seen);
     }
-    requireGpu(backendName, gpu, onDriver());
     AttentionBackend backend = backend(gpu);
     AttentionSpec resolved = ScoreOptions.resolvePrecision(spec, backend);
     // calls of about pairsPerCall pairs each (whole Q blocks), so progress reaches the driver
