@@ -397,8 +397,9 @@ public final class BlockPlanner {
     }
   }
 
+  /** {@code routed}: whether q/k/v go through the routing shuffle (false: cells read their input, {@link DirectCells}). */
   static Traffic traffic(Plan plan, Map<BlockKey, BlockStats.Block> queryBlocks,
-      Map<BlockKey, BlockStats.Block> keyBlocks, int dim, boolean spreadOutput) {
+      Map<BlockKey, BlockStats.Block> keyBlocks, int dim, boolean spreadOutput, boolean routed) {
     long route = 0;
     long merge = 0;
     long merged = 0;
@@ -410,7 +411,7 @@ public final class BlockPlanner {
         continue;
       }
       int copies = CellRouter.cellsOfQueryBlock(p, dh, e.getKey().index()).size();
-      route += copies * (b.queryBytes() + b.fragments() * CellRouter.rowOverhead(dh.docId()));
+      route += routed ? copies * (b.queryBytes() + b.fragments() * CellRouter.rowOverhead(dh.docId())) : 0;
       if (copies > 1) {
         merged++;
         merge += copies * (BlockPartial.bytes(b.rows(), dim) + 128);
@@ -425,7 +426,7 @@ public final class BlockPlanner {
       if (p == null || b.keyBytes() == 0) {
         continue;
       }
-      int copies = CellRouter.cellsOfKeyBlock(p, dh, e.getKey().index()).size();
+      int copies = routed ? CellRouter.cellsOfKeyBlock(p, dh, e.getKey().index()).size() : 0;
       route += copies * (b.keyBytes() + b.fragments() * CellRouter.rowOverhead(dh.docId()));
     }
     return new Traffic(route, merge, merged);

@@ -23,10 +23,12 @@ final class BlockStats {
 
   private final Map<DocHead, DocSummary> docs;
   private final Map<BlockKey, Block> blocks;
+  private final Map<BlockKey, int[]> inputPartitions;
 
-  private BlockStats(Map<DocHead, DocSummary> docs, Map<BlockKey, Block> blocks) {
+  private BlockStats(Map<DocHead, DocSummary> docs, Map<BlockKey, Block> blocks, Map<BlockKey, int[]> inputPartitions) {
     this.docs = docs;
     this.blocks = blocks;
+    this.inputPartitions = inputPartitions;
   }
 
   Map<DocHead, DocSummary> docs() {
@@ -41,13 +43,33 @@ final class BlockStats {
     return docs.values().stream().mapToLong(DocSummary::rows).sum();
   }
 
+  /**
+   * The input partitions (of the table's scan) holding rows of {@code block}, or null where there
+   * are more than {@link #MAX_PARTITIONS_KEPT} of them or the block is unknown.
+   */
+  int[] inputPartitions(BlockKey block) {
+    return inputPartitions.get(block);
+  }
+
   /** Bytes of vector values on a side ("q" or "kv"), in the precision they travel. */
   long payloadBytes(String side) {
     return blocks.values().stream().mapToLong(b -> side.equals("q") ? b.queryPayload() : b.keyPayload()).sum();
   }
 
-  /** Rows and fragments per block of a token table, counted from its keys ({@link #count}). */
-  record Counts(Map<BlockKey, long[]> blocks) {}
+  /**
+   * One block of a token table, counted from its keys ({@link #count}): its rows, its fragments, and
+   * the input partitions holding it (null where more than {@link #MAX_PARTITIONS_KEPT}).
+   */
+  record Count(long rows, long fragments, int[] partitions) {}
+
+  /** Per block, its {@link Count}. */
+  record Counts(Map<BlockKey, Count> blocks) {}
+
+  /**
+   * Input partitions named per block at most: a block spread over more is not read directly by its
+   * cells ({@link DirectCells}), so the driver need not hold the list.
+   */
+  static final int MAX_PARTITIONS_KEPT = 64;
 
   /**
    * Counts a token table's rows per block from its keys alone ({@code doc_id, head, pos}: the scan
@@ -63,15 +85,19 @@ final class BlockStats {
     // floor(pos / T) in integers, as the packer's Math.floorDiv (also for negative positions)
     Column block = functions.expr("(" + TokenTable.POS + " - pmod(" + TokenTable.POS + ", " + blockSize + "L)) div "
         + blockSize + "L");
+    Column parts = functions.col("parts");
     List<Row> rows = tokens.select(tokens.col(TokenTable.DOC_ID), tokens.col(TokenTable.HEAD), block.as("block"),
             functions.spark_partition_id().as("part"))
         .groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block")
-        .agg(functions.count(functions.lit(1)), functions.size(functions.collect_set("part")).cast("long"))
+        .agg(functions.count(functions.lit(1)).as("rows"), functions.collect_set("part").as("parts"))
+        .select(functions.col(TokenTable.DOC_ID), functions.col(TokenTable.HEAD), functions.col("block"),
+            functions.col("rows"), functions.size(parts).cast("long"),
+            functions.when(functions.size(parts).leq(MAX_PARTITIONS_KEPT), functions.array_sort(parts)))
         .collectAsList();
     if (rows.isEmpty()) {
       throw new InputException("table '" + table + "' has no rows");
     }
-    Map<BlockKey, long[]> blocks = new java.util.HashMap<>();
+    Map<BlockKey, Count> blocks = new java.util.HashMap<>();
     List<String> problems = new ArrayList<>();
     for (Row r : rows) {
       if (r.isNullAt(0) || r.isNullAt(1) || r.isNullAt(2) || r.getLong(1) != (int) r.getLong(1)) {
@@ -84,8 +110,13 @@ final class BlockStats {
         }
         continue;
       }
+      int[] partitions = null;
+      if (!r.isNullAt(5)) {
+        List<Integer> list = r.getList(5);
+        partitions = list.stream().mapToInt(Integer::intValue).toArray();
+      }
       blocks.put(new BlockKey(new DocHead(r.getString(0), (int) r.getLong(1)), r.getLong(2)),
-          new long[] {r.getLong(3), r.getLong(4)});
+          new Count(r.getLong(3), r.getLong(4), partitions));
     }
     if (!problems.isEmpty()) {
       throw new InputException(InputException.invalidRows(table, problems));
@@ -104,11 +135,15 @@ final class BlockStats {
     Map<DocHead, DocSummary> docs = new TreeMap<>();
     Map<BlockKey, Block> blocks = new TreeMap<>(java.util.Comparator.comparing(BlockKey::docHead)
         .thenComparingLong(BlockKey::index));
-    for (Map.Entry<BlockKey, long[]> e : counts.blocks().entrySet()) {
+    Map<BlockKey, int[]> partitions = new java.util.HashMap<>();
+    for (Map.Entry<BlockKey, Count> e : counts.blocks().entrySet()) {
       DocHead dh = e.getKey().docHead();
       long index = e.getKey().index();
-      long count = e.getValue()[0];
-      long fragmentCount = e.getValue()[1];
+      long count = e.getValue().rows();
+      long fragmentCount = e.getValue().fragments();
+      if (e.getValue().partitions() != null) {
+        partitions.put(e.getKey(), e.getValue().partitions());
+      }
       docs.merge(dh, new DocSummary(dh, count, dim, index, index), DocSummary::merge);
       long qPayload = payload(count, dim, sides.query(), 1);
       long kvPayload = payload(count, dim, sides.keys(), 2);
@@ -116,7 +151,7 @@ final class BlockStats {
       blocks.put(e.getKey(), new Block(count, fragmentCount, qPayload == 0 ? 0 : header + qPayload,
           kvPayload == 0 ? 0 : header + kvPayload, qPayload, kvPayload));
     }
-    return new BlockStats(docs, blocks);
+    return new BlockStats(docs, blocks, partitions);
   }
 
   /** Bytes of {@code vectors} vectors per row in {@code precision}; 0 for a side the table lacks. */

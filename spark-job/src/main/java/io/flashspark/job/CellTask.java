@@ -82,6 +82,57 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
   }
 
   @Override public Iterator<Row> call(Iterator<Row> routed) {
+    return compute("routed fragments", () -> {
+      Cells cells = new Cells();
+      while (routed.hasNext()) {
+        Row r = routed.next();
+        cells.add(r.getLong(1), r.getInt(2), new BlockKey(new DocHead(r.getString(3), r.getInt(4)), r.getLong(5)),
+            PackedRows.of((byte[]) r.get(6)));
+      }
+      return cells;
+    });
+  }
+
+  /**
+   * A task's cells as their fragments arrive: cell id -> {query side, key side}, each block of a
+   * side -> its fragments (assembled into one block when the cell computes).
+   */
+  static final class Cells {
+    final Map<Long, Map<BlockKey, List<PackedRows>>[]> byCell = new TreeMap<>();
+    long fragments;
+    long bytes;
+
+    @SuppressWarnings("unchecked")
+    void add(long cell, int side, BlockKey block, PackedRows fragment) {
+      Map<BlockKey, List<PackedRows>>[] sides = byCell.computeIfAbsent(cell,
+          c -> new Map[] {new TreeMap<>(BLOCK_ORDER), new TreeMap<>(BLOCK_ORDER)});
+      sides[side].computeIfAbsent(block, k -> new ArrayList<>()).add(fragment);
+      fragments++;
+      bytes += fragment.bytes().length;
+    }
+
+    /** Rows received by {@code cell} on {@code side}. */
+    long rows(long cell, int side) {
+      Map<BlockKey, List<PackedRows>>[] sides = byCell.get(cell);
+      if (sides == null) {
+        return 0;
+      }
+      long rows = 0;
+      for (List<PackedRows> fragments : sides[side].values()) {
+        for (PackedRows f : fragments) {
+          rows += f.rows();
+        }
+      }
+      return rows;
+    }
+  }
+
+  /**
+   * Computes the cells that {@code read} gathers on the task's thread ({@code what} they are made
+   * of, for the log): the compute thread starts first and readies the backend for the task's
+   * largest cell while they are read.
+   */
+  Iterator<Row> compute(String what, java.util.concurrent.Callable<Cells> read) {
     failIfAsked();
     long start = System.nanoTime();
     // what needs the task's context is read here, on the task's thread
@@ -94,51 +145,44 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
         : largest[task.partitionId()];
     // the cells compute on a thread of their own, which readies the device for the largest of them
     // while this thread reads their blocks, and then passes finished query blocks on
-    CompletableFuture<Map<Long, Map<BlockKey, List<PackedRows>>[]>> read = new CompletableFuture<>();
+    CompletableFuture<Cells> gathered = new CompletableFuture<>();
     Iterator<Row> computed = StreamedRows.start(thread, out -> {
-      Map<Long, Map<BlockKey, List<PackedRows>>[]> cells;
+      Cells cells;
       try (AttentionBackend.Prepared ready = prepare(expected, gpu)) {
-        cells = read.get();
-        for (Map.Entry<Long, Map<BlockKey, List<PackedRows>>[]> cell : cells.entrySet()) {
+        cells = gathered.get();
+        for (Map.Entry<Long, Map<BlockKey, List<PackedRows>>[]> cell : cells.byCell.entrySet()) {
           Map<BlockKey, List<PackedRows>>[] sides = cell.getValue();
           computeCell(thread + " cell " + cell.getKey(), sides[CellRouter.QUERY_SIDE], sides[CellRouter.KEY_SIDE],
               gpu, out);
         }
       }
-      if (acc != null && !cells.isEmpty()) {
+      if (acc != null && !cells.byCell.isEmpty()) {
         acc.cellStages.add(stage);
         acc.cellNanos.add(System.nanoTime() - start);
       }
     }, acc == null ? null : acc.outputNanos::add);
-    // cell -> side -> block -> fragments
-    Map<Long, Map<BlockKey, List<PackedRows>>[]> cells = new TreeMap<>();
-    long rows = 0;
-    long bytes = 0;
+    Cells cells;
     try {
-      while (routed.hasNext()) {
-        Row r = routed.next();
-        @SuppressWarnings("unchecked")
-        Map<BlockKey, List<PackedRows>>[] sides = cells.computeIfAbsent(r.getLong(1),
-            c -> new Map[] {new TreeMap<>(BLOCK_ORDER), new TreeMap<>(BLOCK_ORDER)});
-        BlockKey key = new BlockKey(new DocHead(r.getString(3), r.getInt(4)), r.getLong(5));
-        byte[] data = (byte[]) r.get(6);
-        sides[r.getInt(2)].computeIfAbsent(key, k -> new ArrayList<>()).add(PackedRows.of(data));
-        rows++;
-        bytes += data.length;
+      cells = read.call();
+    } catch (Exception | Error e) {
+      gathered.completeExceptionally(e); // the compute thread stops waiting; the task fails with this
+      if (e instanceof RuntimeException r) {
+        throw r;
       }
-    } catch (RuntimeException | Error e) {
-      read.completeExceptionally(e); // the compute thread stops waiting; the task fails with this
-      throw e;
+      if (e instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(e);
     }
     long readNanos = System.nanoTime() - start;
     if (acc != null) {
       acc.cellReadNanos.add(readNanos);
     }
-    if (!cells.isEmpty()) {
-      LOG.info("{}: {} routed fragments ({} MB) of {} cell(s) read in {} ms", thread, rows, bytes >> 20,
-          cells.size(), readNanos / 1_000_000);
+    if (!cells.byCell.isEmpty()) {
+      LOG.info("{}: {} {} ({} MB) of {} cell(s) read in {} ms", thread, cells.fragments, what, cells.bytes >> 20,
+          cells.byCell.size(), readNanos / 1_000_000);
     }
-    read.complete(cells);
+    gathered.complete(cells);
     return computed;
   }
 

@@ -72,11 +72,16 @@ public final class Fragments {
     RDD<InternalRow> fragments = columnar.map(scan -> scan.flatMap(packer))
         .orElseGet(() -> tokens.queryExecution().toRdd().toJavaRDD().mapPartitions(packer).rdd())
         .setName("flashspark fragments of '" + name + "'");
-    return new Table(tokens.sparkSession().internalCreateDataFrame(fragments, SCHEMA, false), q, kv);
+    return new Table(tokens.sparkSession().internalCreateDataFrame(fragments, SCHEMA, false), q, kv,
+        columnar.orElse(null), packer);
   }
 
-  /** A table's fragments and the precisions its sides travel in (null where the role lacks one). */
-  public record Table(Dataset<Row> rows, Precision query, Precision keys) {
+  /**
+   * A table's fragments and the precisions its sides travel in (null where the role lacks one);
+   * for a packed Parquet table also its scan's column batches and the packer, with which cells
+   * can read their input partitions themselves ({@link DirectCells}; null otherwise).
+   */
+  public record Table(Dataset<Row> rows, Precision query, Precision keys, ColumnarScan.Tokens scan, Packer packer) {
     /** Bytes per value of the widest side that travels. */
     public int valueBytes() {
       return Math.max(query == null ? 2 : PackedRows.valueBytes(query), keys == null ? 2 : PackedRows.valueBytes(keys));
@@ -87,6 +92,12 @@ public final class Fragments {
       return (query == null || query == precision) && (keys == null || keys == precision);
     }
   }
+
+  /**
+   * One fragment held in the task that packed it: its block, rows, first problem (then no data)
+   * and packed sides (null where the role lacks one).
+   */
+  record Piece(DocHead docHead, long block, int rows, String problem, PackedRows q, PackedRows kv) {}
 
   /** The precision a vector column travels in: its own when 16-bit, else the job's when 16-bit, else fp32. */
   static Precision shipped(VectorEncoding input, Precision precision) {
@@ -189,6 +200,20 @@ public final class Fragments {
         }
       }
 
+      /** The fragment as a {@link Piece}, its packed sides in arrays of their own. */
+      Piece piece() {
+        DocHead dh = new DocHead(docId, head);
+        if (problem == null) {
+          try {
+            return new Piece(dh, block, rows, null, q == null ? null : PackedRows.of(q.finish()),
+                kv == null ? null : PackedRows.of(kv.finish()));
+          } catch (IllegalArgumentException e) {
+            fail(e.getMessage()); // a duplicate position
+          }
+        }
+        return new Piece(dh, block, rows, problem, null, null);
+      }
+
       private InternalRow row(PackedRows.Writer qSide, PackedRows.Writer kvSide) {
         UTF8String problemUtf8 = problem == null ? null : UTF8String.fromString(problem);
         int varBytes = padded(docIdUtf8.numBytes()) + (problemUtf8 == null ? 0 : padded(problemUtf8.numBytes()))
@@ -248,13 +273,26 @@ public final class Fragments {
     }
 
     @Override public Iterator<InternalRow> call(Iterator<InternalRow> input) {
+      return fragments(input, Open::finish);
+    }
+
+    /** The partition's fragments as {@link Piece}s (cells that read their input themselves). */
+    Iterator<Piece> pieces(Iterator<InternalRow> input) {
+      return fragments(input, Open::piece);
+    }
+
+    /**
+     * Packs the partition's rows, up to {@link #FLUSH_BYTES} at a time, and hands each open block
+     * to {@code finish} for the fragment it makes.
+     */
+    private <T> Iterator<T> fragments(Iterator<InternalRow> input, java.util.function.Function<Open, T> finish) {
       ColumnarScan.BatchRows batchRows = input instanceof ColumnarScan.BatchRows b ? b : null;
       return new Iterator<>() {
         private final Map<BlockKey, Open> open = new HashMap<>();
         private final Open[] last = new Open[1]; // the previous row's block; a flush forgets it
         private final RowVectors vectors = new RowVectors();
         private long buffered;
-        private Iterator<InternalRow> ready = java.util.Collections.emptyIterator();
+        private Iterator<T> ready = java.util.Collections.emptyIterator();
 
         @Override public boolean hasNext() {
           while (!ready.hasNext()) {
@@ -265,9 +303,9 @@ public final class Fragments {
               InternalRow row = input.next();
               buffered += add(open, last, vectors, row, batchRows != null && batchRows.sameDocId());
             }
-            List<InternalRow> out = new ArrayList<>(open.size());
+            List<T> out = new ArrayList<>(open.size());
             for (Open o : open.values()) {
-              out.add(o.finish());
+              out.add(finish.apply(o));
               o.release();
             }
             open.clear();
@@ -278,7 +316,7 @@ public final class Fragments {
           return true;
         }
 
-        @Override public InternalRow next() {
+        @Override public T next() {
           if (!hasNext()) {
             throw new java.util.NoSuchElementException();
           }

@@ -331,14 +331,24 @@ public final class ScoreJob {
     BlockPlanner.Plan cut = planWithinMemory(targetCells, memory, queryStats, keyStats, shape);
     BlockPlanner.Plan plan = cut.withDescription("for " + shape.description() + ": " + cut.description());
     int writers = options.merge() == ScoreOptions.MergeMode.DRIVER ? 0 : writeTasks(plan, shape);
-    BlockPlanner.Traffic traffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim, writers > 0);
+    // cells read their input partitions themselves where the table is laid out as the plan cuts it
+    ColumnarScan.Tokens scan = keySide.fragments.scan();
+    BlockPlanner.Traffic routedTraffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim,
+        writers > 0, true);
+    int[][] direct = cross || scan == null || !DirectCells.allowed() ? null
+        : DirectCells.groups(plan, keyStats, scan.batches().getNumPartitions(), routedTraffic.routeBytes());
+    int readers = direct == null ? 0 : DirectCells.threads(shape, plan.partitions(), direct);
+    BlockPlanner.Traffic traffic = direct == null ? routedTraffic
+        : BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim, writers > 0, false);
     progress.step("plan " + plan.description() + (writers > 0 ? "; output written by " + writers + " tasks" : "")
+        + (direct == null ? "" : "; cells read their " + scan.batches().getNumPartitions() + " input partitions"
+            + " themselves (no routing shuffle; " + readers + " reading thread(s) per task)")
         + "; " + traffic.description());
     long planned = System.currentTimeMillis();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards = jsc.broadcast(new HashMap<>(plan.shards()));
-    Broadcast<long[][]> largestCells = jsc.broadcast(CellTask.largestCells(plan,
-        CellRouter.cellRows(plan.shards(), queryStats.blocks(), keyStats.blocks())));
+    Map<Long, long[]> cellRows = CellRouter.cellRows(plan.shards(), queryStats.blocks(), keyStats.blocks());
+    Broadcast<long[][]> largestCells = jsc.broadcast(CellTask.largestCells(plan, cellRows));
 
     JobMetrics.Accumulators acc = new JobMetrics.Accumulators(spark.sparkContext());
     double pairs = 0;
@@ -354,16 +364,24 @@ public final class ScoreJob {
     // partition holds all of its cells' blocks at once)
     int partitions = plan.partitions();
     int[] keys = CellPartitions.keys(partitions);
-    Dataset<Row> routed = cross
-        ? queryFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, false, queriesName),
-                Encoders.row(CellRouter.SCHEMA))
-            .union(keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, false, true, keysName),
-                Encoders.row(CellRouter.SCHEMA)))
-        : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true, keysName),
-            Encoders.row(CellRouter.SCHEMA));
-    Dataset<Row> computed = routed.repartition(partitions, functions.col("part"))
-        .mapPartitions(new CellTask(shards, largestCells, options.backend(), spec, dim, acc),
-            Encoders.row(BlockPartial.SCHEMA));
+    CellTask cellTask = new CellTask(shards, largestCells, options.backend(), spec, dim, acc);
+    Dataset<Row> computed;
+    if (direct != null) {
+      DirectCells.Reader reader = new DirectCells.Reader(cellTask, keySide.fragments.packer(), shards, plan,
+          jsc.broadcast(new HashMap<>(cellRows)), readers, keysName);
+      computed = spark.createDataFrame(new DirectCells.CellsRdd(scan.batches(), direct, reader)
+          .setName("flashspark cells reading '" + keysName + "'").toJavaRDD(), BlockPartial.SCHEMA);
+    } else {
+      Dataset<Row> routed = cross
+          ? queryFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, false, queriesName),
+                  Encoders.row(CellRouter.SCHEMA))
+              .union(keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, false, true, keysName),
+                  Encoders.row(CellRouter.SCHEMA)))
+          : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true, keysName),
+              Encoders.row(CellRouter.SCHEMA));
+      computed = routed.repartition(partitions, functions.col("part"))
+          .mapPartitions(cellTask, Encoders.row(BlockPartial.SCHEMA));
+    }
     // query rows no cell serves come out empty; a scan of the fragments only when the plan has some
     Dataset<Row> unserved = CellRouter.anyUnserved(plan, queryStats.docs())
         ? queryFragments.mapPartitions(new CellRouter.Unserved(shards), Encoders.row(BlockPartial.SCHEMA))

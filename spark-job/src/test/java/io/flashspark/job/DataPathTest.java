@@ -57,8 +57,8 @@ class DataPathTest extends SparkTestBase {
       int writeTasks) {
     String input = dir.resolve("tokens").toString();
     SyntheticTokens.generate(spark, 1, 4096, 2, 64, 5, VectorEncoding.BF16).write().parquet(input);
-    ScoreJob.Result r = score(input, dir.resolve("out").toString(), cells, maxKvShardBytes, VectorEncoding.ARRAY,
-        writeTasks);
+    ScoreJob.Result r = routed(() -> score(input, dir.resolve("out").toString(), cells, maxKvShardBytes,
+        VectorEncoding.ARRAY, writeTasks));
     ScoreJob.Timings t = r.timings();
     assertEquals(2L * 4096 * 3 * 64 * 2, t.payloadBytes(), "bf16 q, k, v of 2 x 4096 tokens");
     double ratio = (double) t.shuffleBytes() / t.payloadBytes();
@@ -69,6 +69,59 @@ class DataPathTest extends SparkTestBase {
     assertTrue(ratio <= maxRatio, msg);
     assertTrue(estimateError <= 0.10, msg);
     assertEquals(merges, t.mergeBytes() > 0, msg);
+  }
+
+  /** {@code job} with the routing shuffle even where cells could read their input themselves. */
+  private static <T> T routed(java.util.function.Supplier<T> job) {
+    System.setProperty("flashspark.directCells", "false");
+    try {
+      return job.get();
+    } finally {
+      System.clearProperty("flashspark.directCells");
+    }
+  }
+
+  /**
+   * A table written in (doc, head, pos) order, as the generator writes it: each head's cell reads
+   * its own input partition, nothing of q/k/v is shuffled (Spark's metrics: only the count's few
+   * hundred bytes) and the estimate says so; the output is the routed run's, within fp32 rounding,
+   * and passes the float64 check. The same rows in no order fall back to the routing shuffle,
+   * which then ships less than the cells would read.
+   */
+  @Test
+  void cellsReadAClusteredTableThemselves() {
+    String input = dir.resolve("tokens").toString();
+    SyntheticTokens.generate(spark, 1, 4096, 2, 64, 5, VectorEncoding.BF16).write().parquet(input);
+    String directOut = dir.resolve("out-direct").toString();
+    String routedOut = dir.resolve("out-routed").toString();
+    ScoreJob.Timings direct = score(input, directOut, 2, VectorEncoding.ARRAY).timings();
+    ScoreJob.Timings routed = routed(() -> score(input, routedOut, 2, VectorEncoding.ARRAY)).timings();
+    String msg = "direct: shuffled " + direct.shuffleBytes() + ", estimate " + direct.estimatedBytes() + "; routed: "
+        + routed.routeBytes();
+    System.out.println("DataPathTest " + msg);
+    assertEquals(0, direct.routeBytes(), msg);
+    assertEquals(0, direct.estimatedBytes(), msg);
+    assertTrue(direct.shuffleBytes() < direct.payloadBytes() / 1000, msg);
+    assertTrue(routed.routeBytes() >= routed.payloadBytes(), msg);
+    List<Row> diff = spark.read().parquet(directOut).as("a").join(spark.read().parquet(routedOut).as("b"),
+            functions.expr("a.doc_id = b.doc_id and a.head = b.head and a.pos = b.pos"))
+        .selectExpr("a.o as x", "b.o as y", "a.lse - b.lse as dl").collectAsList();
+    assertEquals(2 * 4096, diff.size());
+    for (Row r : diff) {
+      List<Float> x = r.getList(0);
+      List<Float> y = r.getList(1);
+      for (int c = 0; c < x.size(); c++) {
+        assertEquals(x.get(c), y.get(c), 1e-5 * Math.max(1, Math.abs(x.get(c))));
+      }
+      assertEquals(0, r.getDouble(2), 1e-5);
+    }
+    Outcome check = cli("check", "--input", input, "--output", directOut, "--causal", "--rows", "40");
+    assertEquals(0, check.code(), check.out() + check.err());
+
+    String mixed = dir.resolve("mixed").toString();
+    spark.read().parquet(input).repartition(3).write().parquet(mixed);
+    ScoreJob.Timings m = score(mixed, dir.resolve("out-mixed").toString(), 8, VectorEncoding.ARRAY).timings();
+    assertTrue(m.routeBytes() > 0, "rows in no order: routed, " + m.routeBytes());
   }
 
   @Test

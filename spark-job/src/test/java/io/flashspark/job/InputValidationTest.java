@@ -77,6 +77,20 @@ class InputValidationTest extends SparkTestBase {
         "doc 'doc2' head 0", "column 'q'", "Infinity");
   }
 
+  /** A bad value in a packed table whose cells read it themselves (no routing shuffle): the same exit 2, nothing written. */
+  @Test
+  void aNonFiniteValueFoundByCellsThatReadTheirInput() {
+    List<Row> rows = new ArrayList<>(rows(new SplittableRandom(3), List.of(DocSpec.contiguous("doc1", 2, 0, 20, 8)), QKV,
+        VectorEncoding.BF16));
+    float[] bad = new float[8];
+    bad[3] = Float.NaN;
+    byte[] zeros = VectorEncoding.BF16.encode(new float[8]);
+    rows.add(RowFactory.create("doc1", 2, 30L, zeros, zeros, VectorEncoding.BF16.encode(bad)));
+    Outcome o = score(write(dir, "in", rows, QKV, VectorEncoding.BF16, 1));
+    assertTrue(o.err().contains("input partitions themselves"), "cells read their input: " + o.err());
+    assertRejected(dir.resolve("in").toString(), "doc 'doc1' head 2", "column 'v'", "non-finite", "pos 30");
+  }
+
   @Test
   void badQueriesOfCrossAttentionNameTheirTable() {
     String keys = write(dir, "keys", goodRows(20, 8), QKV, VectorEncoding.ARRAY, 2);

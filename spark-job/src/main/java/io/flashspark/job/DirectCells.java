@@ -1,0 +1,359 @@
+package io.flashspark.job;
+
+import io.flashspark.attention.PackedRows;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.NarrowDependency;
+import org.apache.spark.Partition;
+import org.apache.spark.TaskContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * Cells that read their input partitions themselves, with no routing shuffle, where the input is
+ * already laid out the way the plan cuts it: a token table sorted by (doc, head, pos), as the
+ * generator and most writers leave it, holds each cell's rows in a run of input partitions, and
+ * each partition feeds one cell (or two, where a partition straddles the boundary of two). The
+ * cell's task then packs those partitions' column batches itself ({@link Fragments.Packer}, the
+ * same packing and checks as the routed path) and keeps the fragments its cells need: no byte of
+ * q/k/v is shuffled, written to local disk or read back (on one H200 the route's map stage took
+ * 4.2-5.0 s of the 1M-token x 8-head job, its 6.6 GB of shuffle files read back by the cells
+ * another 0.5-1.4 s).
+ *
+ * <p>Taken for self-attention over a packed Parquet table ({@link ColumnarScan}) when the count
+ * found, for every block, the input partitions holding it ({@link BlockStats#inputPartitions}) and
+ * the cells' tasks would read no more than the route would pack and ship ({@link #groups}); else
+ * the job routes ({@link CellRouter}), as it does with {@code -Dflashspark.directCells=false}. A task
+ * reads its partitions on {@code threads} threads (the cores its share of the task slots gives,
+ * {@code -Dflashspark.directCells.threads} to set), each with the task's context, as Spark's own
+ * helper threads do. The count and the read see the same scan partitions; a task checks that its
+ * cells received exactly the rows the count found, so a table changed while the job ran (or any
+ * mismatch) fails the job rather than leaving rows out.
+ */
+final class DirectCells {
+  private DirectCells() {}
+
+  /** Whether cells may read their input directly ({@code -Dflashspark.directCells}, default true). */
+  static boolean allowed() {
+    return Boolean.parseBoolean(System.getProperty("flashspark.directCells", "true"));
+  }
+
+  /**
+   * Per task partition of {@code plan}, the input partitions its cells read (ascending), or null
+   * where the plan needs the routing shuffle: a block whose input partitions the count did not
+   * keep, or cells that would read more packed bytes in all (a partition read by several tasks
+   * counts once per task) than the route would pack and ship ({@code routeBytes}, the planner's
+   * estimate, on top of one read of the table): a table not clustered by doc, head and position,
+   * or many Q shards of a problem held by few partitions.
+   */
+  static int[][] groups(BlockPlanner.Plan plan, BlockStats stats, int inputPartitions, long routeBytes) {
+    List<TreeSet<Integer>> feeds = new ArrayList<>(inputPartitions);
+    double[] partitionBytes = new double[inputPartitions]; // a block's bytes shared among its partitions
+    for (int p = 0; p < inputPartitions; p++) {
+      feeds.add(new TreeSet<>());
+    }
+    for (Map.Entry<BlockKey, BlockStats.Block> e : stats.blocks().entrySet()) {
+      DocHead dh = e.getKey().docHead();
+      BlockPlanner.ShardPlan shards = plan.shards().get(dh);
+      if (shards == null) {
+        continue; // no cell needs it
+      }
+      int[] parts = stats.inputPartitions(e.getKey());
+      if (parts == null) {
+        return null;
+      }
+      List<Long> cells = new ArrayList<>();
+      if (e.getValue().queryBytes() > 0) {
+        cells.addAll(CellRouter.cellsOfQueryBlock(shards, dh, e.getKey().index()));
+      }
+      if (e.getValue().keyBytes() > 0) {
+        cells.addAll(CellRouter.cellsOfKeyBlock(shards, dh, e.getKey().index()));
+      }
+      for (int part : parts) {
+        if (part < 0 || part >= inputPartitions) {
+          return null; // not the scan the cells would read
+        }
+        partitionBytes[part] += (double) (e.getValue().queryBytes() + e.getValue().keyBytes()) / parts.length;
+        for (long cell : cells) {
+          feeds.get(part).add(plan.partitionOf(cell));
+        }
+      }
+    }
+    double read = 0;
+    double table = 0;
+    List<List<Integer>> groups = new ArrayList<>(plan.partitions());
+    for (int t = 0; t < plan.partitions(); t++) {
+      groups.add(new ArrayList<>());
+    }
+    for (int p = 0; p < inputPartitions; p++) {
+      read += partitionBytes[p] * feeds.get(p).size();
+      table += partitionBytes[p];
+      for (int t : feeds.get(p)) {
+        groups.get(t).add(p);
+      }
+    }
+    if (read > table + routeBytes) {
+      return null;
+    }
+    int[][] out = new int[plan.partitions()][];
+    for (int t = 0; t < out.length; t++) {
+      out[t] = groups.get(t).stream().mapToInt(Integer::intValue).toArray();
+    }
+    return out;
+  }
+
+  /**
+   * Reading threads per task: the task slots over the tasks that run at once (at least one, at most
+   * the task's input partitions); {@code -Dflashspark.directCells.threads} sets it.
+   */
+  static int threads(ClusterShape shape, int tasks, int[][] groups) {
+    int widest = 1;
+    for (int[] g : groups) {
+      widest = Math.max(widest, g.length);
+    }
+    String asked = System.getProperty("flashspark.directCells.threads");
+    if (asked != null) {
+      return Math.max(1, Integer.parseInt(asked.trim()));
+    }
+    long slots = (long) shape.executors() * shape.slotsPerExecutor();
+    long running = Math.max(1, Math.min(tasks, slots));
+    long perExecutor = Math.max(1, (running + shape.executors() - 1) / shape.executors());
+    return (int) Math.max(1, Math.min(widest, shape.slotsPerExecutor() / perExecutor));
+  }
+
+  /** One task's partition: the input partitions its cells read. */
+  private record Group(int index, Partition[] inputs) implements Partition {}
+
+  /**
+   * The cells' tasks as an RDD over the scan's column batches: partition {@code t} depends on the
+   * input partitions {@code groups[t]} (narrow: no shuffle) and computes its cells from them.
+   */
+  static final class CellsRdd extends RDD<Row> {
+    private static final long serialVersionUID = 1L;
+    private final RDD<ColumnarBatch> scan;
+    private final int[][] groups;
+    private final Reader reader;
+
+    CellsRdd(RDD<ColumnarBatch> scan, int[][] groups, Reader reader) {
+      super(scan.context(), CollectionConverters.asScala(List.<org.apache.spark.Dependency<?>>of(
+          dependency(scan, groups))).toList(), scala.reflect.ClassTag$.MODULE$.apply(Row.class));
+      this.scan = scan;
+      this.groups = groups;
+      this.reader = reader;
+    }
+
+    private static NarrowDependency<ColumnarBatch> dependency(RDD<ColumnarBatch> scan, int[][] groups) {
+      return new NarrowDependency<>(scan) {
+        private static final long serialVersionUID = 1L;
+
+        @Override public scala.collection.immutable.Seq<Object> getParents(int partition) {
+          List<Object> parents = new ArrayList<>();
+          for (int p : groups[partition]) {
+            parents.add(p);
+          }
+          return CollectionConverters.asScala(parents).toList();
+        }
+      };
+    }
+
+    @Override public Partition[] getPartitions() {
+      Partition[] inputs = scan.partitions();
+      Partition[] out = new Partition[groups.length];
+      for (int t = 0; t < groups.length; t++) {
+        Partition[] parents = new Partition[groups[t].length];
+        for (int i = 0; i < parents.length; i++) {
+          parents[i] = inputs[groups[t][i]];
+        }
+        out[t] = new Group(t, parents);
+      }
+      return out;
+    }
+
+    @Override public scala.collection.immutable.Seq<String> getPreferredLocations(Partition split) {
+      java.util.Set<String> hosts = new java.util.LinkedHashSet<>();
+      for (Partition p : ((Group) split).inputs()) {
+        hosts.addAll(CollectionConverters.asJava(scan.preferredLocations(p)));
+      }
+      return CollectionConverters.asScala(new ArrayList<>(hosts)).toList();
+    }
+
+    @Override public scala.collection.Iterator<Row> compute(Partition split, TaskContext context) {
+      Group g = (Group) split;
+      return CollectionConverters.asScala(reader.read(g.index(), g.inputs(), scan, context));
+    }
+  }
+
+  /** A task's work: read its input partitions, keep what its cells need, compute them ({@link CellTask}). */
+  static final class Reader implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    private final CellTask cells;
+    private final Fragments.Packer packer;
+    private final Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards;
+    private final long[] partitionStarts;
+    private final int partitions;
+    private final Broadcast<Map<Long, long[]>> expectedRows;
+    private final int threads;
+    private final String table;
+
+    Reader(CellTask cells, Fragments.Packer packer, Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards,
+        BlockPlanner.Plan plan, Broadcast<Map<Long, long[]>> expectedRows, int threads, String table) {
+      this.cells = cells;
+      this.packer = packer;
+      this.shards = shards;
+      this.partitionStarts = plan.partitionStarts();
+      this.partitions = plan.partitions();
+      this.expectedRows = expectedRows;
+      this.threads = threads;
+      this.table = table;
+    }
+
+    Iterator<Row> read(int partition, Partition[] inputs, RDD<ColumnarBatch> scan, TaskContext context) {
+      return cells.compute("fragments packed from " + inputs.length + " input partition(s) on "
+          + Math.min(threads, Math.max(1, inputs.length)) + " thread(s)", () -> gather(partition, inputs, scan, context));
+    }
+
+    /** Packs the input partitions on up to {@link #threads} threads, the task's own among them. */
+    private CellTask.Cells gather(int partition, Partition[] inputs, RDD<ColumnarBatch> scan, TaskContext context)
+        throws Exception {
+      AtomicInteger next = new AtomicInteger();
+      int helpers = Math.min(threads, Math.max(1, inputs.length)) - 1;
+      List<java.util.concurrent.FutureTask<Gathered>> started = new ArrayList<>();
+      for (int h = 0; h < helpers; h++) {
+        java.util.concurrent.FutureTask<Gathered> f = new java.util.concurrent.FutureTask<>(() -> {
+          org.apache.spark.TaskContext$.MODULE$.setTaskContext(context); // what the scan's reader asks for (listeners, metrics, conf)
+          try {
+            return readSome(partition, inputs, next, scan, context);
+          } finally {
+            org.apache.spark.TaskContext$.MODULE$.unset();
+          }
+        });
+        Thread t = new Thread(f, "flashspark-read-task-" + context.taskAttemptId() + "-" + (h + 1));
+        t.setDaemon(true);
+        t.start();
+        started.add(f);
+      }
+      Gathered all;
+      try {
+        all = readSome(partition, inputs, next, scan, context);
+      } catch (RuntimeException | Error e) {
+        next.set(inputs.length); // the helpers stop after their current partition
+        throw e;
+      }
+      for (java.util.concurrent.FutureTask<Gathered> f : started) {
+        try {
+          all.add(f.get());
+        } catch (java.util.concurrent.ExecutionException e) {
+          next.set(inputs.length);
+          Throwable cause = e.getCause();
+          if (cause instanceof RuntimeException r) {
+            throw r;
+          }
+          if (cause instanceof Error err) {
+            throw err;
+          }
+          throw new IllegalStateException(cause);
+        }
+      }
+      if (!all.problems.isEmpty()) {
+        throw InputException.inTask(InputException.invalidRows(table, all.problems));
+      }
+      checkRows(partition, all.cells);
+      return all.cells;
+    }
+
+    /** What threads of one task gathered: the cells' fragments and up to 10 problems. */
+    private static final class Gathered {
+      final CellTask.Cells cells = new CellTask.Cells();
+      final List<String> problems = new ArrayList<>();
+
+      void add(Gathered other) {
+        for (Map.Entry<Long, Map<BlockKey, List<PackedRows>>[]> e : other.cells.byCell.entrySet()) {
+          for (int side = 0; side < 2; side++) {
+            for (Map.Entry<BlockKey, List<PackedRows>> b : e.getValue()[side].entrySet()) {
+              for (PackedRows f : b.getValue()) {
+                cells.add(e.getKey(), side, b.getKey(), f);
+              }
+            }
+          }
+        }
+        for (String p : other.problems) {
+          if (problems.size() < 10) {
+            problems.add(p);
+          }
+        }
+      }
+    }
+
+    /** Reads input partitions, taking the next one not yet taken, until none is left. */
+    private Gathered readSome(int partition, Partition[] inputs, AtomicInteger next, RDD<ColumnarBatch> scan,
+        TaskContext context) {
+      Gathered out = new Gathered();
+      Map<DocHead, BlockPlanner.ShardPlan> plans = shards.value();
+      for (int i = next.getAndIncrement(); i < inputs.length; i = next.getAndIncrement()) {
+        Iterator<ColumnarBatch> batches = CollectionConverters.asJava(scan.iterator(inputs[i], context));
+        Iterator<Fragments.Piece> pieces = packer.pieces(new ColumnarScan.BatchRows(batches));
+        while (pieces.hasNext()) {
+          Fragments.Piece f = pieces.next();
+          if (f.problem() != null) {
+            if (out.problems.size() < 10) {
+              out.problems.add(f.problem());
+            }
+            continue;
+          }
+          BlockPlanner.ShardPlan plan = plans.get(f.docHead());
+          if (plan == null) {
+            continue;
+          }
+          BlockKey key = new BlockKey(f.docHead(), f.block());
+          if (f.q() != null) {
+            for (long cell : CellRouter.cellsOfQueryBlock(plan, f.docHead(), f.block())) {
+              if (mine(cell, partition)) {
+                out.cells.add(cell, CellRouter.QUERY_SIDE, key, f.q());
+              }
+            }
+          }
+          if (f.kv() != null) {
+            for (long cell : CellRouter.cellsOfKeyBlock(plan, f.docHead(), f.block())) {
+              if (mine(cell, partition)) {
+                out.cells.add(cell, CellRouter.KEY_SIDE, key, f.kv());
+              }
+            }
+          }
+        }
+      }
+      return out;
+    }
+
+    private boolean mine(long cell, int partition) {
+      return BlockPlanner.Plan.partitionOf(partitionStarts, cell, partitions) == partition;
+    }
+
+    /**
+     * Every cell of the partition must have received the rows the count found for it: else the
+     * table changed under the job, or the read saw other partitions than the count, and computing
+     * would silently leave rows out.
+     */
+    private void checkRows(int partition, CellTask.Cells got) {
+      for (Map.Entry<Long, long[]> e : expectedRows.value().entrySet()) {
+        long cell = e.getKey();
+        if (!mine(cell, partition)) {
+          continue;
+        }
+        long queries = got.rows(cell, CellRouter.QUERY_SIDE);
+        long keys = got.rows(cell, CellRouter.KEY_SIDE);
+        if (queries != e.getValue()[0] || keys != e.getValue()[1]) {
+          throw new IllegalStateException("cell " + cell + " read " + queries + " query and " + keys + " key rows from"
+              + " '" + table + "' where counting found " + e.getValue()[0] + " and " + e.getValue()[1]
+              + ": the table changed while the job ran? (-Dflashspark.directCells=false routes the rows instead)");
+        }
+      }
+    }
+  }
+}
