@@ -430,7 +430,7 @@ public final class FlashSpark implements Runnable {
           r.kernelMillis() / 1000.0, 100.0 * r.kernelMillis() / Math.max(1, r.millis()));
       ScoreJob.Timings t = r.timings();
       out.printf("  time by stage (wall): count tokens and plan %.2fs; read, pack and route %.2fs; compute %.2fs; merge %.2fs;"
-          + " write %.2fs; commit %.2fs (in tasks: cells %.2fs, of which reading routed blocks %.2fs and kernels %.2fs;"
+          + " write %.2fs; commit %.2fs (in tasks: cells %.2fs, of which reading their blocks %.2fs and kernels %.2fs;"
           + " merging partials %.2fs;"
           + " writing output after the cells %.2fs)%n",
           t.readMillis() / 1e3, t.routeMillis() / 1e3, t.computeMillis() / 1e3, t.mergeMillis() / 1e3,
