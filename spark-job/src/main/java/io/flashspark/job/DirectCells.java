@@ -6,6 +6,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.NarrowDependency;
 import org.apache.spark.Partition;
@@ -110,22 +114,12 @@ final class DirectCells {
   }
 
   /**
-   * Reading threads per task: the task slots over the tasks that run at once (at least one, at most
-   * the task's input partitions); {@code -Dflashspark.directCells.threads} sets it.
+   * The executor's reading threads ({@link ReadPool}): its task slots; {@code
+   * -Dflashspark.directCells.threads} sets it.
    */
-  static int threads(ClusterShape shape, int tasks, int[][] groups) {
-    int widest = 1;
-    for (int[] g : groups) {
-      widest = Math.max(widest, g.length);
-    }
+  static int threads(ClusterShape shape) {
     String asked = System.getProperty("flashspark.directCells.threads");
-    if (asked != null) {
-      return Math.max(1, Integer.parseInt(asked.trim()));
-    }
-    long slots = (long) shape.executors() * shape.slotsPerExecutor();
-    long running = Math.max(1, Math.min(tasks, slots));
-    long perExecutor = Math.max(1, (running + shape.executors() - 1) / shape.executors());
-    return (int) Math.max(1, Math.min(widest, shape.slotsPerExecutor() / perExecutor));
+    return asked != null ? Math.max(1, Integer.parseInt(asked.trim())) : Math.max(1, shape.slotsPerExecutor());
   }
 
   /** One task's partition: the input partitions its cells read. */
@@ -190,6 +184,61 @@ final class DirectCells {
     }
   }
 
+  /**
+   * The executor's reading threads, shared by the cells' tasks of all jobs: as many as its task
+   * slots (the task threads themselves only wait), each taking the queued input partition of the
+   * earliest task first (stage, task partition, then the partition's place in the task). The tasks
+   * then finish reading one after another instead of all at the end, so the first cells compute
+   * (on the GPU) while the later ones are still read: on one H200 with 8 cells each reading its own
+   * 2 threads, all 8 read for 6 s with the GPU idle, then all 8 computed at once.
+   */
+  static final class ReadPool {
+    private static ThreadPoolExecutor pool;
+
+    private ReadPool() {}
+
+    static synchronized ThreadPoolExecutor get(int threads) {
+      if (pool == null) {
+        AtomicInteger n = new AtomicInteger();
+        pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new PriorityBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "flashspark-read-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+        pool.allowCoreThreadTimeOut(true);
+      } else if (threads > pool.getMaximumPoolSize()) {
+        pool.setMaximumPoolSize(threads);
+        pool.setCorePoolSize(threads);
+      }
+      return pool;
+    }
+  }
+
+  /** One input partition to read, ordered by {@code order}, run with the task's context (the scan's reader asks for it). */
+  private static final class ReadJob extends FutureTask<Reader.Gathered> implements Comparable<ReadJob> {
+    private final TaskContext context;
+    private final long[] order;
+
+    ReadJob(TaskContext context, long[] order, java.util.concurrent.Callable<Reader.Gathered> read) {
+      super(read);
+      this.context = context;
+      this.order = order;
+    }
+
+    @Override public void run() {
+      org.apache.spark.TaskContext$.MODULE$.setTaskContext(context);
+      try {
+        super.run();
+      } finally {
+        org.apache.spark.TaskContext$.MODULE$.unset();
+      }
+    }
+
+    @Override public int compareTo(ReadJob other) {
+      return java.util.Arrays.compare(order, other.order);
+    }
+  }
+
   /** A task's work: read its input partitions, keep what its cells need, compute them ({@link CellTask}). */
   static final class Reader implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
@@ -215,50 +264,42 @@ final class DirectCells {
     }
 
     Iterator<Row> read(int partition, Partition[] inputs, RDD<ColumnarBatch> scan, TaskContext context) {
-      return cells.compute("fragments packed from " + inputs.length + " input partition(s) on "
-          + Math.min(threads, Math.max(1, inputs.length)) + " thread(s)", () -> gather(partition, inputs, scan, context));
+      return cells.compute("fragments packed from " + inputs.length + " input partition(s)",
+          () -> gather(partition, inputs, scan, context));
     }
 
-    /** Packs the input partitions on up to {@link #threads} threads, the task's own among them. */
+    /**
+     * Packs the input partitions on the executor's reading threads ({@link ReadPool}), one job per
+     * partition, and merges what they kept.
+     */
     private CellTask.Cells gather(int partition, Partition[] inputs, RDD<ColumnarBatch> scan, TaskContext context)
         throws Exception {
-      AtomicInteger next = new AtomicInteger();
-      int helpers = Math.min(threads, Math.max(1, inputs.length)) - 1;
-      List<java.util.concurrent.FutureTask<Gathered>> started = new ArrayList<>();
-      for (int h = 0; h < helpers; h++) {
-        java.util.concurrent.FutureTask<Gathered> f = new java.util.concurrent.FutureTask<>(() -> {
-          org.apache.spark.TaskContext$.MODULE$.setTaskContext(context); // what the scan's reader asks for (listeners, metrics, conf)
-          try {
-            return readSome(partition, inputs, next, scan, context);
-          } finally {
-            org.apache.spark.TaskContext$.MODULE$.unset();
-          }
-        });
-        Thread t = new Thread(f, "flashspark-read-task-" + context.taskAttemptId() + "-" + (h + 1));
-        t.setDaemon(true);
-        t.start();
-        started.add(f);
+      ThreadPoolExecutor pool = ReadPool.get(threads);
+      List<ReadJob> jobs = new ArrayList<>(inputs.length);
+      for (int i = 0; i < inputs.length; i++) {
+        Partition input = inputs[i];
+        ReadJob job = new ReadJob(context, new long[] {context.stageId(), context.partitionId(), i},
+            () -> readOne(partition, input, scan, context));
+        jobs.add(job);
+        pool.execute(job);
       }
-      Gathered all;
+      Gathered all = new Gathered();
       try {
-        all = readSome(partition, inputs, next, scan, context);
-      } catch (RuntimeException | Error e) {
-        next.set(inputs.length); // the helpers stop after their current partition
-        throw e;
-      }
-      for (java.util.concurrent.FutureTask<Gathered> f : started) {
-        try {
-          all.add(f.get());
-        } catch (java.util.concurrent.ExecutionException e) {
-          next.set(inputs.length);
-          Throwable cause = e.getCause();
-          if (cause instanceof RuntimeException r) {
-            throw r;
-          }
-          if (cause instanceof Error err) {
-            throw err;
-          }
-          throw new IllegalStateException(cause);
+        for (ReadJob job : jobs) {
+          all.add(job.get());
+        }
+      } catch (java.util.concurrent.ExecutionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof RuntimeException r) {
+          throw r;
+        }
+        if (cause instanceof Error err) {
+          throw err;
+        }
+        throw new IllegalStateException(cause);
+      } finally {
+        for (ReadJob job : jobs) {
+          job.cancel(false); // queued reads of a failed or killed task are dropped (no-op once done)
         }
       }
       if (!all.problems.isEmpty()) {
@@ -269,7 +310,7 @@ final class DirectCells {
     }
 
     /** What threads of one task gathered: the cells' fragments and up to 10 problems. */
-    private static final class Gathered {
+    static final class Gathered {
       final CellTask.Cells cells = new CellTask.Cells();
       final List<String> problems = new ArrayList<>();
 
@@ -291,39 +332,36 @@ final class DirectCells {
       }
     }
 
-    /** Reads input partitions, taking the next one not yet taken, until none is left. */
-    private Gathered readSome(int partition, Partition[] inputs, AtomicInteger next, RDD<ColumnarBatch> scan,
-        TaskContext context) {
+    /** Reads and packs one input partition, keeping the fragments of this task's cells. */
+    private Gathered readOne(int partition, Partition input, RDD<ColumnarBatch> scan, TaskContext context) {
       Gathered out = new Gathered();
       Map<DocHead, BlockPlanner.ShardPlan> plans = shards.value();
-      for (int i = next.getAndIncrement(); i < inputs.length; i = next.getAndIncrement()) {
-        Iterator<ColumnarBatch> batches = CollectionConverters.asJava(scan.iterator(inputs[i], context));
-        Iterator<Fragments.Piece> pieces = packer.pieces(new ColumnarScan.BatchRows(batches));
-        while (pieces.hasNext()) {
-          Fragments.Piece f = pieces.next();
-          if (f.problem() != null) {
-            if (out.problems.size() < 10) {
-              out.problems.add(f.problem());
-            }
-            continue;
+      Iterator<ColumnarBatch> batches = CollectionConverters.asJava(scan.iterator(input, context));
+      Iterator<Fragments.Piece> pieces = packer.pieces(new ColumnarScan.BatchRows(batches));
+      while (pieces.hasNext()) {
+        Fragments.Piece f = pieces.next();
+        if (f.problem() != null) {
+          if (out.problems.size() < 10) {
+            out.problems.add(f.problem());
           }
-          BlockPlanner.ShardPlan plan = plans.get(f.docHead());
-          if (plan == null) {
-            continue;
-          }
-          BlockKey key = new BlockKey(f.docHead(), f.block());
-          if (f.q() != null) {
-            for (long cell : CellRouter.cellsOfQueryBlock(plan, f.docHead(), f.block())) {
-              if (mine(cell, partition)) {
-                out.cells.add(cell, CellRouter.QUERY_SIDE, key, f.q());
-              }
+          continue;
+        }
+        BlockPlanner.ShardPlan plan = plans.get(f.docHead());
+        if (plan == null) {
+          continue;
+        }
+        BlockKey key = new BlockKey(f.docHead(), f.block());
+        if (f.q() != null) {
+          for (long cell : CellRouter.cellsOfQueryBlock(plan, f.docHead(), f.block())) {
+            if (mine(cell, partition)) {
+              out.cells.add(cell, CellRouter.QUERY_SIDE, key, f.q());
             }
           }
-          if (f.kv() != null) {
-            for (long cell : CellRouter.cellsOfKeyBlock(plan, f.docHead(), f.block())) {
-              if (mine(cell, partition)) {
-                out.cells.add(cell, CellRouter.KEY_SIDE, key, f.kv());
-              }
+        }
+        if (f.kv() != null) {
+          for (long cell : CellRouter.cellsOfKeyBlock(plan, f.docHead(), f.block())) {
+            if (mine(cell, partition)) {
+              out.cells.add(cell, CellRouter.KEY_SIDE, key, f.kv());
             }
           }
         }

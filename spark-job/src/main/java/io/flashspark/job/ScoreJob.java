@@ -337,12 +337,12 @@ public final class ScoreJob {
         writers > 0, true);
     int[][] direct = cross || scan == null || !DirectCells.allowed() ? null
         : DirectCells.groups(plan, keyStats, scan.batches().getNumPartitions(), routedTraffic.routeBytes());
-    int readers = direct == null ? 0 : DirectCells.threads(shape, plan.partitions(), direct);
+    int readers = direct == null ? 0 : DirectCells.threads(shape);
     BlockPlanner.Traffic traffic = direct == null ? routedTraffic
         : BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim, writers > 0, false);
     progress.step("plan " + plan.description() + (writers > 0 ? "; output written by " + writers + " tasks" : "")
         + (direct == null ? "" : "; cells read their " + scan.batches().getNumPartitions() + " input partitions"
-            + " themselves (no routing shuffle; " + readers + " reading thread(s) per task)")
+            + " themselves (no routing shuffle; " + readers + " reading threads per executor, earliest task first)")
         + "; " + traffic.description());
     long planned = System.currentTimeMillis();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
