@@ -157,9 +157,19 @@ class GuardsTest extends SparkTestBase {
     int plan = o.out().indexOf("== Physical Plan ==");
     int summary = o.out().indexOf("scored ");
     assertTrue(plan >= 0 && plan < summary, o.out());
-    // the routing shuffle and the fragments packed from the input's scan are in it
-    assertTrue(o.out().contains("Exchange") && o.out().contains("Scan ExistingRDD") && o.out().contains(
-        "flashspark fragments of '" + input + "'"), o.out());
+    // the input is in (doc, head, pos) order: the cells read it themselves, no routing shuffle
+    assertTrue(o.out().contains("Scan ExistingRDD") && o.out().contains("flashspark cells reading '" + input + "'")
+        && !o.out().contains("Exchange"), o.out());
+    // routed: the routing shuffle and the fragments packed from the input's scan are in it
+    System.setProperty("flashspark.directCells", "false");
+    try {
+      Outcome routed = score(input, dir.resolve("explained-routed").toString(), "--causal", "--explain");
+      assertEquals(0, routed.code(), routed.err());
+      assertTrue(routed.out().contains("Exchange") && routed.out().contains("Scan ExistingRDD")
+          && routed.out().contains("flashspark fragments of '" + input + "'"), routed.out());
+    } finally {
+      System.clearProperty("flashspark.directCells");
+    }
   }
 
   @Test
