@@ -85,21 +85,14 @@ final class BlockStats {
     // floor(pos / T) in integers, as the packer's Math.floorDiv (also for negative positions)
     Column block = functions.expr("(" + TokenTable.POS + " - pmod(" + TokenTable.POS + ", " + blockSize + "L)) div "
         + blockSize + "L");
-    // per (block, input partition) first: a plain hash aggregate over the tokens (generated code, no
-    // object per group; a collect_set over the tokens was an object aggregate, about a fifth of the
-    // task threads' samples on the 1M-token job), then per block over those few rows
     Column parts = functions.col("parts");
-    Column fragments = functions.col("fragments");
     List<Row> rows = tokens.select(tokens.col(TokenTable.DOC_ID), tokens.col(TokenTable.HEAD), block.as("block"),
             functions.spark_partition_id().as("part"))
-        .groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block", "part")
-        .agg(functions.count(functions.lit(1)).as("n"))
         .groupBy(TokenTable.DOC_ID, TokenTable.HEAD, "block")
-        .agg(functions.sum("n").as("rows"), functions.count(functions.lit(1)).as("fragments"),
-            functions.collect_list("part").as("parts"))
+        .agg(functions.count(functions.lit(1)).as("rows"), functions.collect_set("part").as("parts"))
         .select(functions.col(TokenTable.DOC_ID), functions.col(TokenTable.HEAD), functions.col("block"),
-            functions.col("rows"), fragments,
-            functions.when(fragments.leq(MAX_PARTITIONS_KEPT), functions.array_sort(parts)))
+            functions.col("rows"), functions.size(parts).cast("long"),
+            functions.when(functions.size(parts).leq(MAX_PARTITIONS_KEPT), functions.array_sort(parts)))
         .collectAsList();
     if (rows.isEmpty()) {
       throw new InputException("table '" + table + "' has no rows");
