@@ -34,10 +34,10 @@ import scala.jdk.javaapi.CollectionConverters;
  * <p>Taken for self-attention over a packed Parquet table ({@link ColumnarScan}) when the count
  * found, for every block, the input partitions holding it ({@link BlockStats#inputPartitions}) and
  * the cells' tasks would read no more than the route would pack and ship ({@link #groups}); else
- * the job routes ({@link CellRouter}), as it does with {@code -Dflashspark.directCells=false}. A task
- * reads its partitions on {@code threads} threads (the cores its share of the task slots gives,
- * {@code -Dflashspark.directCells.threads} to set), each with the task's context, as Spark's own
- * helper threads do. The count and the read see the same scan partitions; a task checks that its
+ * the job routes ({@link CellRouter}), as it does with {@code -Dflashspark.directCells=false}. The
+ * partitions are read on the executor's reading threads, shared by its tasks, earliest task first
+ * ({@link ReadPool}), each read with the reading task's context, as Spark's own helper threads do.
+ * The count and the read see the same scan partitions; a task checks that its
  * cells received exactly the rows the count found, so a table changed while the job ran (or any
  * mismatch) fails the job rather than leaving rows out.
  */
@@ -289,14 +289,7 @@ final class DirectCells {
           all.add(job.get());
         }
       } catch (java.util.concurrent.ExecutionException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof RuntimeException r) {
-          throw r;
-        }
-        if (cause instanceof Error err) {
-          throw err;
-        }
-        throw new IllegalStateException(cause);
+        throw Failures.unwrap(e);
       } finally {
         for (ReadJob job : jobs) {
           job.cancel(false); // queued reads of a failed or killed task are dropped (no-op once done)

@@ -11,6 +11,21 @@ final class Failures {
 
   private Failures() {}
 
+  /**
+   * What a computation on another thread failed with, to be rethrown as it was (bad input stays an
+   * {@link InputException}); an Error is thrown here, a checked cause wrapped.
+   */
+  static RuntimeException unwrap(java.util.concurrent.ExecutionException e) {
+    Throwable cause = e.getCause();
+    if (cause instanceof RuntimeException r) {
+      return r;
+    }
+    if (cause instanceof Error err) {
+      throw err;
+    }
+    return new IllegalStateException(cause);
+  }
+
   static String describe(Throwable e) {
     Throwable root = e;
     Throwable gpu = null;

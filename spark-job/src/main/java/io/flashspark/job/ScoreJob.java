@@ -249,14 +249,7 @@ public final class ScoreJob {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while preparing the job", e);
       } catch (java.util.concurrent.ExecutionException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof RuntimeException r) {
-          throw r;
-        }
-        if (cause instanceof Error err) {
-          throw err;
-        }
-        throw new IllegalStateException(cause);
+        throw Failures.unwrap(e);
       }
     }
   }
