@@ -391,15 +391,19 @@ public final class BlockPlanner {
       return routeBytes + mergeBytes;
     }
 
+    /** The same plan with cells that read their input themselves ({@link DirectCells}): nothing routed. */
+    public Traffic unrouted() {
+      return new Traffic(0, mergeBytes, mergedBlocks);
+    }
+
     public String description() {
       return String.format("shuffle estimate %.1f MB (routing %.1f MB, partials %.1f MB: %d query blocks merged)",
           bytes() / 1e6, routeBytes / 1e6, mergeBytes / 1e6, mergedBlocks);
     }
   }
 
-  /** {@code routed}: whether q/k/v go through the routing shuffle (false: cells read their input, {@link DirectCells}). */
   static Traffic traffic(Plan plan, Map<BlockKey, BlockStats.Block> queryBlocks,
-      Map<BlockKey, BlockStats.Block> keyBlocks, int dim, boolean spreadOutput, boolean routed) {
+      Map<BlockKey, BlockStats.Block> keyBlocks, int dim, boolean spreadOutput) {
     long route = 0;
     long merge = 0;
     long merged = 0;
@@ -411,7 +415,7 @@ public final class BlockPlanner {
         continue;
       }
       int copies = CellRouter.cellsOfQueryBlock(p, dh, e.getKey().index()).size();
-      route += routed ? copies * (b.queryBytes() + b.fragments() * CellRouter.rowOverhead(dh.docId())) : 0;
+      route += copies * (b.queryBytes() + b.fragments() * CellRouter.rowOverhead(dh.docId()));
       if (copies > 1) {
         merged++;
         merge += copies * (BlockPartial.bytes(b.rows(), dim) + 128);
@@ -426,7 +430,7 @@ public final class BlockPlanner {
       if (p == null || b.keyBytes() == 0) {
         continue;
       }
-      int copies = routed ? CellRouter.cellsOfKeyBlock(p, dh, e.getKey().index()).size() : 0;
+      int copies = CellRouter.cellsOfKeyBlock(p, dh, e.getKey().index()).size();
       route += copies * (b.keyBytes() + b.fragments() * CellRouter.rowOverhead(dh.docId()));
     }
     return new Traffic(route, merge, merged);

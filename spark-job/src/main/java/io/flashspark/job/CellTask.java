@@ -111,6 +111,19 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       bytes += fragment.bytes().length;
     }
 
+    /** Adds every fragment {@code other} holds. */
+    void addAll(Cells other) {
+      for (Map.Entry<Long, Map<BlockKey, List<PackedRows>>[]> e : other.byCell.entrySet()) {
+        for (int side = 0; side < 2; side++) {
+          for (Map.Entry<BlockKey, List<PackedRows>> b : e.getValue()[side].entrySet()) {
+            for (PackedRows f : b.getValue()) {
+              add(e.getKey(), side, b.getKey(), f);
+            }
+          }
+        }
+      }
+    }
+
     /** Rows received by {@code cell} on {@code side}. */
     long rows(long cell, int side) {
       Map<BlockKey, List<PackedRows>>[] sides = byCell.get(cell);

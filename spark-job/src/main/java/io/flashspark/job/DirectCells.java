@@ -1,6 +1,5 @@
 package io.flashspark.job;
 
-import io.flashspark.attention.PackedRows;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -302,21 +301,13 @@ final class DirectCells {
       return all.cells;
     }
 
-    /** What threads of one task gathered: the cells' fragments and up to 10 problems. */
+    /** What reading input partitions gave a task: its cells' fragments and up to 10 problems. */
     static final class Gathered {
       final CellTask.Cells cells = new CellTask.Cells();
       final List<String> problems = new ArrayList<>();
 
       void add(Gathered other) {
-        for (Map.Entry<Long, Map<BlockKey, List<PackedRows>>[]> e : other.cells.byCell.entrySet()) {
-          for (int side = 0; side < 2; side++) {
-            for (Map.Entry<BlockKey, List<PackedRows>> b : e.getValue()[side].entrySet()) {
-              for (PackedRows f : b.getValue()) {
-                cells.add(e.getKey(), side, b.getKey(), f);
-              }
-            }
-          }
-        }
+        cells.addAll(other.cells);
         for (String p : other.problems) {
           if (problems.size() < 10) {
             problems.add(p);

@@ -327,12 +327,11 @@ public final class ScoreJob {
     // cells read their input partitions themselves where the table is laid out as the plan cuts it
     ColumnarScan.Tokens scan = keySide.fragments.scan();
     BlockPlanner.Traffic routedTraffic = BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim,
-        writers > 0, true);
+        writers > 0);
     int[][] direct = cross || scan == null || !DirectCells.allowed() ? null
         : DirectCells.groups(plan, keyStats, scan.batches().getNumPartitions(), routedTraffic.routeBytes());
     int readers = direct == null ? 0 : DirectCells.threads(shape);
-    BlockPlanner.Traffic traffic = direct == null ? routedTraffic
-        : BlockPlanner.traffic(plan, queryStats.blocks(), keyStats.blocks(), dim, writers > 0, false);
+    BlockPlanner.Traffic traffic = direct == null ? routedTraffic : routedTraffic.unrouted();
     progress.step("plan " + plan.description() + (writers > 0 ? "; output written by " + writers + " tasks" : "")
         + (direct == null ? "" : "; cells read their " + scan.batches().getNumPartitions() + " input partitions"
             + " themselves (no routing shuffle; " + readers + " reading threads per executor, earliest task first)")
