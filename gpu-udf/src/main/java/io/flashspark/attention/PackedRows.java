@@ -153,6 +153,8 @@ public final class PackedRows implements java.io.Serializable {
     private final Buffers buffers; // null: arrays are left to the garbage collector
     private long[] pos;
     private byte[][] data;
+    private final int[] base; // where vector i's rows start in data[i]
+    private byte[] laidOut; // the final packed value being filled in place (see the constructor), else null
     private int capacity; // rows the arrays hold
     private int rows;
     private boolean ascending = true;
@@ -166,17 +168,39 @@ public final class PackedRows implements java.io.Serializable {
      * that the next block's writer starts at the size the last one reached.
      */
     public Writer(int dim, Precision encoding, int vectors, Buffers buffers) {
-      if (dim < 1 || dim > Short.MAX_VALUE || vectors < 1 || vectors > 2) {
-        throw new IllegalArgumentException("dim " + dim + ", vectors " + vectors);
+      this(dim, encoding, vectors, buffers, 0);
+    }
+
+    /**
+     * A writer that expects {@code expectedRows} rows (a whole block of sorted input, say), or 0:
+     * it then fills one array in the final layout, which {@link #finish} returns as it is when
+     * exactly that many rows came in ascending order, with no copy; more rows move it to growing
+     * arrays, fewer or out of order are copied out as usual.
+     */
+    public Writer(int dim, Precision encoding, int vectors, Buffers buffers, int expectedRows) {
+      if (dim < 1 || dim > Short.MAX_VALUE || vectors < 1 || vectors > 2 || expectedRows < 0) {
+        throw new IllegalArgumentException("dim " + dim + ", vectors " + vectors + ", rows " + expectedRows);
       }
       this.dim = dim;
       this.encoding = encoding;
       this.vectors = vectors;
       this.width = dim * valueBytes(encoding);
       this.buffers = buffers;
+      this.base = new int[vectors];
       this.pos = new long[0];
       this.data = new byte[vectors][0];
-      grow(16);
+      long laidOutSize = size(expectedRows, dim, encoding, vectors);
+      if (expectedRows > 0 && laidOutSize <= Integer.MAX_VALUE - 16) {
+        laidOut = new byte[(int) laidOutSize];
+        pos = new long[expectedRows];
+        for (int i = 0; i < vectors; i++) {
+          data[i] = laidOut;
+          base[i] = (int) (HEADER_BYTES + (long) expectedRows * Long.BYTES + (long) i * expectedRows * width);
+        }
+        capacity = expectedRows;
+      } else {
+        grow(16);
+      }
     }
 
     public int rows() { return rows; }
@@ -203,7 +227,7 @@ public final class PackedRows implements java.io.Serializable {
     public void addEncoded(long position, EncodedSource source) {
       add(position);
       for (int i = 0; i < vectors; i++) {
-        source.copy(i, data[i], rows * width, width);
+        source.copy(i, data[i], base[i] + rows * width, width);
       }
       rows++;
     }
@@ -212,7 +236,7 @@ public final class PackedRows implements java.io.Serializable {
     public void addFloats(long position, float[][] values) {
       add(position);
       for (int i = 0; i < vectors; i++) {
-        ByteBuffer b = ByteBuffer.wrap(data[i], rows * width, width).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.wrap(data[i], base[i] + rows * width, width).order(ByteOrder.LITTLE_ENDIAN);
         for (float x : values[i]) {
           switch (encoding) {
             case FP32: b.putFloat(x); break;
@@ -235,7 +259,10 @@ public final class PackedRows implements java.io.Serializable {
       pos[rows] = position;
     }
 
-    /** Arrays for at least {@code wanted} rows, the rows so far copied over, the old arrays given back. */
+    /**
+     * Arrays for at least {@code wanted} rows, the rows so far copied over, the old arrays given
+     * back (a laid-out array is left to the collector: it is not the pool's size).
+     */
     private void grow(int wanted) {
       long[] newPos = buffers == null ? new long[wanted] : buffers.longs(wanted);
       System.arraycopy(pos, 0, newPos, 0, rows);
@@ -245,11 +272,15 @@ public final class PackedRows implements java.io.Serializable {
       for (int i = 0; i < vectors; i++) {
         int bytes = Math.multiplyExact(wanted, width);
         byte[] d = buffers == null ? new byte[bytes] : buffers.bytes(bytes);
-        System.arraycopy(data[i], 0, d, 0, rows * width);
-        giveBack(data[i]);
+        System.arraycopy(data[i], base[i], d, 0, rows * width);
+        if (laidOut == null) {
+          giveBack(data[i]);
+        }
         data[i] = d;
+        base[i] = 0;
         fits = Math.min(fits, d.length / width);
       }
+      laidOut = null;
       capacity = fits;
     }
 
@@ -274,9 +305,12 @@ public final class PackedRows implements java.io.Serializable {
         return;
       }
       giveBack(pos);
-      for (byte[] d : data) {
-        giveBack(d);
+      if (laidOut == null) {
+        for (byte[] d : data) {
+          giveBack(d);
+        }
       }
+      laidOut = null;
       pos = null;
       data = null;
       capacity = 0;
@@ -284,6 +318,14 @@ public final class PackedRows implements java.io.Serializable {
 
     /** The packed rows, sorted by position. @throws IllegalArgumentException naming a duplicate position */
     public byte[] finish() {
+      if (laidOut != null && rows == capacity && ascending) { // filled in place: header and positions, no copy
+        byte[] out = laidOut;
+        ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(rows).putShort((short) dim).put((byte) encoding.ordinal()).put((byte) vectors);
+        b.asLongBuffer().put(pos, 0, rows);
+        release(); // the value is the caller's now: this writer takes no more rows
+        return out;
+      }
       long size = bytes();
       if (size > Integer.MAX_VALUE - 16) {
         throw new IllegalStateException("packed rows of " + size + " bytes exceed a Java array");
@@ -323,10 +365,10 @@ public final class PackedRows implements java.io.Serializable {
       }
       for (int i = 0; i < vectors; i++) {
         if (order == null) {
-          out.put(data[i], 0, rows * width);
+          out.put(data[i], base[i], rows * width);
         } else {
           for (int r = 0; r < rows; r++) {
-            out.put(data[i], order[r] * width, width);
+            out.put(data[i], base[i] + order[r] * width, width);
           }
         }
       }

@@ -181,4 +181,44 @@ class PackedRowsTest {
     unkept.release();
     assertEquals(0, none.kept());
   }
+
+  @Test
+  void writersExpectingAWholeBlockWriteWhatGrowingWritersWrite() {
+    SplittableRandom rnd = Seeds.fresh("PackedRowsTest.expected");
+    int dim = 3;
+    int block = 64;
+    PackedRows.Buffers buffers = new PackedRows.Buffers(1 << 20);
+    // exactly the expected rows in order (returned as filled, no copy), fewer, more (moved to
+    // growing arrays), out of order, fp32 through addFloats, and a position twice
+    for (int rows : new int[] {block, 5, block + 30, block, block, 1}) {
+      boolean shuffled = rows == block && rnd.nextBoolean();
+      for (Precision precision : new Precision[] {Precision.BF16, Precision.FP32}) {
+        PackedRows.Writer growing = new PackedRows.Writer(dim, precision, 2);
+        PackedRows.Writer expecting = new PackedRows.Writer(dim, precision, 2, buffers, block);
+        for (int i = 0; i < rows; i++) {
+          long p = shuffled ? (i * 5L) % block : i;
+          float[][] kv = {Gaussian.floats(rnd, dim, 1), Gaussian.floats(rnd, dim, 1)};
+          growing.addFloats(p, kv);
+          expecting.addFloats(p, kv);
+          assertEquals(growing.bytes(), expecting.bytes());
+        }
+        byte[] expected = growing.finish();
+        byte[] into = new byte[expected.length];
+        expecting.finishInto(into, 0);
+        assertArrayEquals(expected, into, rows + " rows into an array");
+        assertArrayEquals(expected, expecting.finish(), rows + " rows" + (shuffled ? " out of order" : ""));
+        expecting.release();
+      }
+    }
+    PackedRows.Writer twice = new PackedRows.Writer(1, Precision.FP16, 1, null, 2);
+    twice.addEncoded(4, new byte[][] {{1, 2}});
+    twice.addEncoded(4, new byte[][] {{3, 4}});
+    assertThrows(IllegalArgumentException.class, twice::finish);
+    // once finished in place, the array is the caller's: the writer takes no more rows
+    PackedRows.Writer done = new PackedRows.Writer(1, Precision.FP16, 1, buffers, 1);
+    done.addEncoded(0, new byte[][] {{1, 2}});
+    PackedRows one = PackedRows.of(done.finish());
+    assertEquals(1, one.rows());
+    assertThrows(IllegalStateException.class, () -> done.addEncoded(1, new byte[][] {{3, 4}}));
+  }
 }

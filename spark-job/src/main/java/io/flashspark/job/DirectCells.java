@@ -359,8 +359,9 @@ final class DirectCells {
 
     /**
      * Every cell of the partition must have received the rows the count found for it: else the
-     * table changed under the job, or the read saw other partitions than the count, and computing
-     * would silently leave rows out.
+     * table changed under the job, or the read saw other partitions than the count, or (counts from
+     * the footers, {@link FooterCounts}) a row group's positions were not distinct, and computing
+     * would silently leave rows out. Bad input (exit 2) either way.
      */
     private void checkRows(int partition, CellTask.Cells got) {
       for (Map.Entry<Long, long[]> e : expectedRows.value().entrySet()) {
@@ -371,9 +372,9 @@ final class DirectCells {
         long queries = got.rows(cell, CellRouter.QUERY_SIDE);
         long keys = got.rows(cell, CellRouter.KEY_SIDE);
         if (queries != e.getValue()[0] || keys != e.getValue()[1]) {
-          throw new IllegalStateException("cell " + cell + " read " + queries + " query and " + keys + " key rows from"
-              + " '" + table + "' where counting found " + e.getValue()[0] + " and " + e.getValue()[1]
-              + ": the table changed while the job ran? (-Dflashspark.directCells=false routes the rows instead)");
+          throw InputException.inTask("cell " + cell + " read " + queries + " query and " + keys + " key rows from"
+              + " table '" + table + "' where counting found " + e.getValue()[0] + " and " + e.getValue()[1]
+              + ": a position given twice, or the table changed while the job ran");
         }
       }
     }

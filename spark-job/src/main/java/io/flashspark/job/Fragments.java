@@ -61,12 +61,19 @@ public final class Fragments {
    */
   public static Table pack(Dataset<Row> table, String name, TableRole role, VectorEncoding packedAs, int blockSize,
       Precision precision, int dim) {
+    return pack(table, name, role, packedAs, blockSize, precision, dim, ColumnarScan.of(table, role));
+  }
+
+  /**
+   * {@link #pack} reading {@code columnar}, the table's scan as column batches where it is a packed
+   * Parquet table ({@link ColumnarScan#of}), else empty: rows, no Tungsten row per token in between.
+   */
+  static Table pack(Dataset<Row> table, String name, TableRole role, VectorEncoding packedAs, int blockSize,
+      Precision precision, int dim, java.util.Optional<ColumnarScan.Tokens> columnar) {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, packedAs);
     Precision q = role.has("q") ? shipped(cols.encoding("q"), precision) : null;
     Precision kv = role.has("k") ? shipped(common(cols.encoding("k"), cols.encoding("v")), precision) : null;
     org.apache.spark.sql.classic.Dataset<Row> tokens = (org.apache.spark.sql.classic.Dataset<Row>) cols.rows();
-    // a packed Parquet table: its scan's column batches, no Tungsten row per token in between
-    java.util.Optional<ColumnarScan.Tokens> columnar = ColumnarScan.of(table, role);
     Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv, dim,
         columnar.map(ColumnarScan.Tokens::intHead).orElse(false), columnar.map(ColumnarScan.Tokens::intPos).orElse(false));
     RDD<InternalRow> fragments = columnar.map(scan -> scan.flatMap(packer))
@@ -273,24 +280,30 @@ public final class Fragments {
     }
 
     @Override public Iterator<InternalRow> call(Iterator<InternalRow> input) {
-      return fragments(input, Open::finish);
+      return fragments(input, Open::finish, false);
     }
 
-    /** The partition's fragments as {@link Piece}s (cells that read their input themselves). */
+    /**
+     * The partition's fragments as {@link Piece}s (cells that read their input themselves). A block
+     * whose first row is its first position is written in place, in its final layout for a whole
+     * block ({@link PackedRows.Writer}'s expected rows): sorted, dense input then makes each piece
+     * with no copy from growing arrays.
+     */
     Iterator<Piece> pieces(Iterator<InternalRow> input) {
-      return fragments(input, Open::piece);
+      return fragments(input, Open::piece, true);
     }
 
     /**
      * Packs the partition's rows, up to {@link #FLUSH_BYTES} at a time, and hands each open block
      * to {@code finish} for the fragment it makes.
      */
-    private <T> Iterator<T> fragments(Iterator<InternalRow> input, java.util.function.Function<Open, T> finish) {
+    private <T> Iterator<T> fragments(Iterator<InternalRow> input, java.util.function.Function<Open, T> finish,
+        boolean inPlace) {
       ColumnarScan.BatchRows batchRows = input instanceof ColumnarScan.BatchRows b ? b : null;
       return new Iterator<>() {
         private final Map<BlockKey, Open> open = new HashMap<>();
         private final Open[] last = new Open[1]; // the previous row's block; a flush forgets it
-        private final RowVectors vectors = new RowVectors();
+        private final RowVectors vectors = new RowVectors(inPlace);
         private long buffered;
         private Iterator<T> ready = java.util.Collections.emptyIterator();
 
@@ -416,9 +429,11 @@ public final class Fragments {
     private static final String[] NAMES = {"q", "k", "v"};
 
     private String addVectors(Open o, long pos, RowVectors vectors) {
+      // a whole block expected where its first row is its first position (sorted, dense input)
+      int expected = vectors.inPlace && o.rows == 1 && pos == o.block * blockSize ? blockSize : 0;
       if (inputs[0] != null) {
         if (o.q == null) {
-          o.q = new PackedRows.Writer(o.dim, qAs, 1, vectors.buffers);
+          o.q = new PackedRows.Writer(o.dim, qAs, 1, vectors.buffers, expected);
         }
         String p = add(o.q, pos, vectors, 0, 1);
         if (p != null) {
@@ -427,7 +442,7 @@ public final class Fragments {
       }
       if (inputs[1] != null) {
         if (o.kv == null) {
-          o.kv = new PackedRows.Writer(o.dim, kvAs, 2, vectors.buffers);
+          o.kv = new PackedRows.Writer(o.dim, kvAs, 2, vectors.buffers, expected);
         }
         return add(o.kv, pos, vectors, 1, 2);
       }
@@ -485,9 +500,14 @@ public final class Fragments {
       final UTF8String[] packed = new UTF8String[3]; // views, not copies (TokenTable.binaryView)
       final ArrayData[] arrays = new ArrayData[3];
       final PackedRows.Buffers buffers = new PackedRows.Buffers(FLUSH_BYTES); // writers' arrays, reused flush to flush
+      final boolean inPlace; // whole blocks written in their final layout (pieces)
       int bad = -1; // the first non-finite value found while copying, and its column
       int badColumn = -1;
       private final PackedRows.EncodedSource[] sources = {copier(0), copier(1)};
+
+      RowVectors(boolean inPlace) {
+        this.inPlace = inPlace;
+      }
 
       /** Points at packed column {@code column} of {@code row} (field {@code field}); returns its length. */
       int point(int column, InternalRow row, int field) {

@@ -207,8 +207,19 @@ public final class ScoreJob {
   private Side side(Dataset<Row> table, String name, TableRole role) {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, options.packedAs());
     String what = role == TableRole.QUERIES ? "queries" : role == TableRole.KEYS ? "keys" : "tokens";
-    Background<BlockStats.Counts> counting = Background.start(() -> Progress.described(spark,
-        "counting " + what + " per block", () -> BlockStats.count(cols, options.blockSize(), name)));
+    java.util.Optional<ColumnarScan.Tokens> columnar = ColumnarScan.of(table, role);
+    org.apache.hadoop.conf.Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    // a packed Parquet table's footers count it without a job where their statistics settle it
+    Background<BlockStats.Counts> counting = Background.start(() -> {
+      java.util.Optional<BlockStats.Counts> footers = columnar.flatMap(scan -> FooterCounts.of(scan, options.blockSize(),
+          hadoop));
+      if (footers.isPresent()) {
+        progress.step(what + " of '" + name + "' counted per block from its Parquet footers (row groups' statistics, no job)");
+        return footers.get();
+      }
+      return Progress.described(spark, "counting " + what + " per block",
+          () -> BlockStats.count(cols, options.blockSize(), name));
+    });
     int dim;
     try {
       dim = TokenTable.headDimension(cols, name);
@@ -219,7 +230,7 @@ public final class ScoreJob {
       throw new InputException("table '" + name + "' has no row with a non-null " + role.vectorColumns().get(0));
     }
     Fragments.Table fragments = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(),
-        options.precision(), dim);
+        options.precision(), dim, columnar);
     return new Side(fragments, BlockStats.of(counting.join(), fragments, dim), dim);
   }
 
