@@ -10,7 +10,8 @@
 #                          local mode, then clusters of 1..GPUS workers; documents per second
 # Each worker gets CORES cores (default: the host's cores / GPUS) and WORKER_MEM (100g) of executor heap;
 # WORKERS lists the cluster sizes to run (default 1..GPUS; 0: none), SKIP_LOCAL=1 skips local mode,
-# JVM_EXTRA adds options to the local-mode score's JVM (e.g. a Flight Recorder recording into $OUT). While each
+# JVM_EXTRA adds options to the local-mode score's JVM (e.g. a Flight Recorder recording into $OUT); its log file
+# (Spark's and flashspark's INFO lines, e.g. each cell's read and kernel times) goes to $OUT/spark-MODE-local-I.log. While each
 # score runs, nvidia-smi samples every GPU's utilisation every 250 ms: "GPU busy" is the sum over
 # samples of utilisation x 0.25 s (time a kernel was running), per GPU, to set against the wall time.
 # SUBMIT_EXTRA adds options to the cluster's submitting JVM (e.g. -Dspark.eventLog.*). COMPARE=1 keeps the first
@@ -102,7 +103,7 @@ for i in "${!variants[@]}"; do
   v=${variants[$i]}; [ "$v" = default ] && v=""; vjvm=""
   if [[ $v == *::* ]]; then vjvm=${v%%::*}; v=${v#*::}; [ "$v" = default ] && v=""; fi # 'JVM::default' too
   rm -rf $work/out-local; t0=$(date +%s.%N); util=$OUT/util-$mode-local-$i.csv
-  VJVM="$vjvm" sampled local_score --input $input --output $work/out-local "${args[@]}" $v \
+  VJVM="$vjvm -Dflashspark.log.file=$OUT/spark-$mode-local-$i.log" sampled local_score --input $input --output $work/out-local "${args[@]}" $v \
     > "$OUT/score-$mode-local-$i.log" 2>&1
   row "local[*] ${vjvm:+$vjvm :: }${v:-default} (exit $?)" "$OUT/score-$mode-local-$i.log" "$(secs $t0)" "$util"
   checked --input $input --output $work/out-local "${check[@]}" > "$OUT/check-$mode-local-$i.log" 2>&1
