@@ -203,7 +203,10 @@ public final class ScoreJob {
   /** A token table: its fragments (lazy: packed as they are routed), its blocks' statistics, its head dimension. */
   private record Side(Fragments.Table fragments, BlockStats stats, int dim) {}
 
-  /** Counts the table's blocks while the head dimension is read from its first row (two small jobs at once). */
+  /**
+   * Counts the table's blocks while the head dimension is read from its first row: for a packed
+   * Parquet table from its footers and first pages, no job; else two small jobs at once.
+   */
   private Side side(Dataset<Row> table, String name, TableRole role) {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, options.packedAs());
     String what = role == TableRole.QUERIES ? "queries" : role == TableRole.KEYS ? "keys" : "tokens";
@@ -222,7 +225,7 @@ public final class ScoreJob {
     });
     int dim;
     try {
-      dim = TokenTable.headDimension(cols, name);
+      dim = TokenTable.headDimension(cols, name, columnar, hadoop);
     } finally {
       counting.join(); // bad keys (or no rows) come first
     }

@@ -256,21 +256,37 @@ public final class TokenTable {
    * ({@link Fragments}); -1 for a table without a non-null vector (reported as it is packed).
    */
   static int headDimension(Columns cols, String name) {
+    return headDimension(cols, name, java.util.Optional.empty(), null);
+  }
+
+  /**
+   * {@link #headDimension(Columns, String)}, for a packed column of a Parquet table ({@code scan}
+   * present) from its files, without a Spark job ({@link FirstPackedValue}) where they hold it.
+   */
+  static int headDimension(Columns cols, String name, java.util.Optional<ColumnarScan.Tokens> scan,
+      org.apache.hadoop.conf.Configuration conf) {
     int column = 0;
     while (cols.encodings()[column] == null) {
       column++;
     }
     VectorEncoding encoding = cols.encodings()[column];
-    Dataset<Row> rows = cols.rows();
-    Column vector = rows.col(String.valueOf("qkv".charAt(column)));
-    List<Row> first = rows.select(vector).where(vector.isNotNull()).limit(1).collectAsList();
-    if (first.isEmpty()) {
-      return -1;
+    String columnName = String.valueOf("qkv".charAt(column));
+    java.util.OptionalInt fromFiles = encoding.packed()
+        ? scan.map(s -> FirstPackedValue.length(s, columnName, conf)).orElse(java.util.OptionalInt.empty())
+        : java.util.OptionalInt.empty();
+    List<Row> first = List.of();
+    if (fromFiles.isEmpty()) {
+      Dataset<Row> rows = cols.rows();
+      Column vector = rows.col(columnName);
+      first = rows.select(vector).where(vector.isNotNull()).limit(1).collectAsList();
+      if (first.isEmpty()) {
+        return -1;
+      }
     }
-    String where = "table '" + name + "' column '" + "qkv".charAt(column) + "'";
+    String where = "table '" + name + "' column '" + columnName + "'";
     int dim;
     if (encoding.packed()) {
-      int bytes = ((byte[]) first.get(0).get(0)).length;
+      int bytes = fromFiles.isPresent() ? fromFiles.getAsInt() : ((byte[]) first.get(0).get(0)).length;
       if (bytes % encoding.bytesPerValue() != 0) {
         throw new InputException(where + ": its first packed " + encoding.label() + " value of " + bytes
             + " bytes is not a whole number of " + encoding.bytesPerValue() + "-byte values");

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Block counts from Parquet footers: where they are taken, exactly the count job's (rows, fragments
- * and input partitions per block), and not taken where the footers cannot settle them.
+ * and input partitions per block), and not taken where the footers cannot settle them; the head
+ * dimension from the files' first values as the job finds it.
  */
 class FooterCountsTest extends SparkTestBase {
   private static final List<String> QKV = List.of("q", "k", "v");
@@ -110,6 +111,65 @@ class FooterCountsTest extends SparkTestBase {
       assertFalse(FooterCounts.of(scan, 64, hadoop()).isPresent());
     } finally {
       System.clearProperty("flashspark.footerCounts");
+    }
+  }
+
+  @Test
+  void headDimensionsAreReadFromTheFilesWithoutAJobAsTheJobReadsThem(@TempDir Path dir) throws Exception {
+    SplittableRandom rnd = new SplittableRandom(23);
+    StructType nullable = DataTypes.createStructType(Arrays.stream(TokenTable.schema(VectorEncoding.FP16, QKV).fields())
+        .map(f -> new StructField(f.name(), f.dataType(), true, f.metadata())).toArray(StructField[]::new));
+    // q null in the first 700 rows (across small row groups and pages): the first non-null value is further on
+    List<Row> rows = new ArrayList<>(rows(rnd, List.of(DocSpec.contiguous("d", 0, 0, 1000, 24)), QKV, VectorEncoding.FP16));
+    for (int i = 0; i < 700; i++) {
+      Row r = rows.get(i);
+      rows.set(i, RowFactory.create(r.get(0), r.get(1), r.get(2), null, r.get(4), r.get(5)));
+    }
+    String path = dir.resolve("leading-nulls").toString();
+    spark.createDataFrame(rows, nullable).coalesce(1).write().option("parquet.block.size", 8 << 10)
+        .option("parquet.page.size", 1 << 10).parquet(path);
+    Dataset<Row> table = spark.read().parquet(path);
+    Optional<ColumnarScan.Tokens> scan = ColumnarScan.of(table, TableRole.SELF);
+    assertTrue(scan.isPresent());
+    assertEquals(48, FirstPackedValue.length(scan.get(), "q", hadoop()).orElseThrow(), "bytes of 24 fp16 values");
+    TokenTable.Columns cols = TokenTable.columns(table, "t", TableRole.SELF, null);
+    JobCounter jobs = new JobCounter();
+    spark.sparkContext().addSparkListener(jobs);
+    try {
+      assertEquals(24, TokenTable.headDimension(cols, "t", scan, hadoop()));
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      assertEquals(0, jobs.started.get(), "Spark jobs started for the head dimension");
+      assertEquals(24, TokenTable.headDimension(cols, "t"), "the job's answer");
+    } finally {
+      spark.sparkContext().removeSparkListener(jobs);
+    }
+    // a value that is no whole number of values is the same bad input either way
+    String odd = write(dir, "odd", List.of(RowFactory.create("x", 0, 0L, new byte[6], new byte[6], new byte[6])), QKV,
+        VectorEncoding.FP32, 1);
+    Dataset<Row> oddTable = spark.read().parquet(odd);
+    TokenTable.Columns oddCols = TokenTable.columns(oddTable, "t", TableRole.SELF, null);
+    InputException fromFiles = org.junit.jupiter.api.Assertions.assertThrows(InputException.class,
+        () -> TokenTable.headDimension(oddCols, "t", ColumnarScan.of(oddTable, TableRole.SELF), hadoop()));
+    InputException fromJob = org.junit.jupiter.api.Assertions.assertThrows(InputException.class,
+        () -> TokenTable.headDimension(oddCols, "t"));
+    assertEquals(fromJob.getMessage(), fromFiles.getMessage());
+    // no non-null value, or a column the files do not hold as binary: the job answers
+    List<Row> allNull = List.of(RowFactory.create("n", 0, 0L, null, null, null));
+    String nullPath = dir.resolve("all-null").toString();
+    spark.createDataFrame(allNull, nullable).coalesce(1).write().parquet(nullPath);
+    Dataset<Row> nullTable = spark.read().parquet(nullPath);
+    assertFalse(FirstPackedValue.length(ColumnarScan.of(nullTable, TableRole.SELF).orElseThrow(), "q", hadoop()).isPresent());
+    assertEquals(-1, TokenTable.headDimension(TokenTable.columns(nullTable, "t", TableRole.SELF, null), "t",
+        ColumnarScan.of(nullTable, TableRole.SELF), hadoop()));
+    assertFalse(FirstPackedValue.length(scan.get(), "doc_id_missing", hadoop()).isPresent());
+  }
+
+  /** Counts the Spark jobs started while it listens. */
+  private static final class JobCounter extends org.apache.spark.scheduler.SparkListener {
+    final java.util.concurrent.atomic.AtomicInteger started = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart jobStart) {
+      started.incrementAndGet();
     }
   }
 
