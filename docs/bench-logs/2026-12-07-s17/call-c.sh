@@ -1,7 +1,7 @@
 # session 17, call C (calls A and B staged the JRE, both builds and Spark's parts): where the 1M job's compute stage
 # goes (session 15's host: 16 cores at 55-68 % user and 25-35 % system time while the cells read, 0.9 GB/s in all).
 # The 1M-token x 8-head job (d 128, causal, packed bf16) on 5d1ea09 (app-before) and on this session's start
-# (0d7845f: counts from the footers), alternated; the new build once under Flight Recorder with a GC log; once with
+# (d311464: counts and head dimension from the files, no job before the cells), alternated; the new build once under Flight Recorder with a GC log; once with
 # the heap pre-touched on huge pages, once on huge pages alone, once with a 32 GB heap, once with 8 reading threads;
 # each run's page faults (/proc/vmstat) and its log file (each cell's read and kernel times); the last run checked.
 SPARK_PARTS=${SPARK_PARTS:-3} bash tools/gpu-host/unpack.sh | tail -1
