@@ -21,9 +21,10 @@ import org.apache.spark.sql.execution.datasources.PartitionedFile;
 
 /**
  * The byte length of a packed vector column's first non-null value, read by the driver from the
- * scan's Parquet files with parquet-mr's column reader (the column's first pages, nothing else),
- * so the job learns its head dimension without a Spark job: on this 2-core machine that job, the
- * first of a fresh session, took 1.2-2.4 s of a 32k-token job's 2.2 s before planning.
+ * scan's Parquet files with parquet-mr's column reader (that column's chunk of the first row group
+ * holding a value, no other column), so the job learns its head dimension without a Spark job: on
+ * a 2-core machine that job, the first of a fresh session, took 1.2 s of the 2.2 s a 32k-token
+ * job spent before planning.
  *
  * <p>Any value will do, as with Spark's {@code limit(1)}: every other vector is held to it while it
  * is packed. Empty (the caller runs the job) where the files do not hold the column as a plain
