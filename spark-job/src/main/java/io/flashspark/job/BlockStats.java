@@ -66,6 +66,40 @@ final class BlockStats {
   record Counts(Map<BlockKey, Count> blocks) {}
 
   /**
+   * Counts gathered from the table's files rather than by {@link #count} ({@link FooterCounts},
+   * {@link KeyColumnCounts}): rows per block and the scan partitions holding them, then the same
+   * {@link Count}s as the count job's.
+   */
+  static final class Tally {
+    private final Map<BlockKey, long[]> rows = new java.util.HashMap<>();
+    private final Map<BlockKey, java.util.TreeSet<Integer>> partitions = new java.util.HashMap<>();
+
+    void add(BlockKey block, int partition, long n) {
+      rows.computeIfAbsent(block, k -> new long[1])[0] += n;
+      partitions.computeIfAbsent(block, k -> new java.util.TreeSet<>()).add(partition);
+    }
+
+    void addAll(Tally other) {
+      other.rows.forEach((block, n) -> rows.computeIfAbsent(block, k -> new long[1])[0] += n[0]);
+      other.partitions.forEach((block, in) -> partitions.computeIfAbsent(block, k -> new java.util.TreeSet<>()).addAll(in));
+    }
+
+    boolean isEmpty() {
+      return rows.isEmpty();
+    }
+
+    Counts counts() {
+      Map<BlockKey, Count> blocks = new java.util.HashMap<>();
+      for (Map.Entry<BlockKey, long[]> e : rows.entrySet()) {
+        java.util.TreeSet<Integer> in = partitions.get(e.getKey());
+        int[] kept = in.size() <= MAX_PARTITIONS_KEPT ? in.stream().mapToInt(Integer::intValue).toArray() : null;
+        blocks.put(e.getKey(), new Count(e.getValue()[0], in.size(), kept));
+      }
+      return new Counts(blocks);
+    }
+  }
+
+  /**
    * Input partitions named per block at most: a block spread over more is not read directly by its
    * cells ({@link DirectCells}), so the driver need not hold the list.
    */

@@ -86,8 +86,8 @@ final class FirstPackedValue {
     return OptionalInt.empty();
   }
 
-  /** The column reader's record assembly is not used: values are read one by one. */
-  private static final GroupConverter IGNORED = new GroupConverter() {
+  /** The column readers' record assembly, unused: values are read one by one (also {@link KeyColumnCounts}). */
+  static final GroupConverter IGNORED = new GroupConverter() {
     @Override public Converter getConverter(int field) {
       return new PrimitiveConverter() {};
     }

@@ -1,11 +1,8 @@
 package io.flashspark.job;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.column.statistics.Statistics;
 import org.apache.parquet.hadoop.metadata.BlockMetaData;
@@ -70,8 +67,7 @@ final class FooterCounts {
     if (groups.contains(null)) {
       return Optional.empty();
     }
-    Map<BlockKey, long[]> rows = new HashMap<>();
-    Map<BlockKey, TreeSet<Integer>> parts = new HashMap<>();
+    BlockStats.Tally tally = new BlockStats.Tally();
     for (int partition = 0; partition < groups.size(); partition++) { // the scan's partition index
       for (RowGroup g : groups.get(partition)) {
         long first = Math.floorDiv(g.minPos, (long) blockSize);
@@ -83,22 +79,14 @@ final class FooterCounts {
         for (long b = first; b <= last; b++) {
           long from = Math.max(g.minPos, b * blockSize);
           long to = Math.min(g.maxPos, b * blockSize + blockSize - 1);
-          BlockKey key = new BlockKey(dh, b);
-          rows.computeIfAbsent(key, k -> new long[1])[0] += first == last ? g.rows : to - from + 1;
-          parts.computeIfAbsent(key, k -> new TreeSet<>()).add(partition);
+          tally.add(new BlockKey(dh, b), partition, first == last ? g.rows : to - from + 1);
         }
       }
     }
-    if (rows.isEmpty()) {
+    if (tally.isEmpty()) {
       return Optional.empty(); // no rows: the count job says so
     }
-    Map<BlockKey, BlockStats.Count> blocks = new HashMap<>();
-    for (Map.Entry<BlockKey, long[]> e : rows.entrySet()) {
-      TreeSet<Integer> in = parts.get(e.getKey());
-      int[] kept = in.size() <= BlockStats.MAX_PARTITIONS_KEPT ? in.stream().mapToInt(Integer::intValue).toArray() : null;
-      blocks.put(e.getKey(), new BlockStats.Count(e.getValue()[0], in.size(), kept));
-    }
-    return Optional.of(new BlockStats.Counts(blocks));
+    return Optional.of(tally.counts());
   }
 
   /** One row group: its rows, its one (doc, head) and its positions' range. */

@@ -205,20 +205,28 @@ public final class ScoreJob {
 
   /**
    * Counts the table's blocks while the head dimension is read from its first row: for a packed
-   * Parquet table from its footers and first pages, no job; else two small jobs at once.
+   * Parquet table from its files (footers or key columns, and a first value), no job; else two small
+   * jobs at once.
    */
   private Side side(Dataset<Row> table, String name, TableRole role) {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, options.packedAs());
     String what = role == TableRole.QUERIES ? "queries" : role == TableRole.KEYS ? "keys" : "tokens";
     java.util.Optional<ColumnarScan.Tokens> columnar = ColumnarScan.of(table, role);
     org.apache.hadoop.conf.Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-    // a packed Parquet table's footers count it without a job where their statistics settle it
+    // a packed Parquet table is counted without a job: from its footers where their statistics settle it,
+    // else from its key columns read here (up to KeyColumnCounts.MAX_ROWS rows)
     Background<BlockStats.Counts> counting = Background.start(() -> {
       java.util.Optional<BlockStats.Counts> footers = columnar.flatMap(scan -> FooterCounts.of(scan, options.blockSize(),
           hadoop));
       if (footers.isPresent()) {
         progress.step(what + " of '" + name + "' counted per block from its Parquet footers (row groups' statistics, no job)");
         return footers.get();
+      }
+      java.util.Optional<BlockStats.Counts> keys = columnar.flatMap(scan -> KeyColumnCounts.of(scan,
+          options.blockSize(), hadoop));
+      if (keys.isPresent()) {
+        progress.step(what + " of '" + name + "' counted per block from its key columns, read on the driver (no job)");
+        return keys.get();
       }
       return Progress.described(spark, "counting " + what + " per block",
           () -> BlockStats.count(cols, options.blockSize(), name));

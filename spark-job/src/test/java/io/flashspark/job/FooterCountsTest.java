@@ -22,9 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Block counts from Parquet footers: where they are taken, exactly the count job's (rows, fragments
- * and input partitions per block), and not taken where the footers cannot settle them; the head
- * dimension from the files' first values as the job finds it.
+ * Block counts from Parquet footers and, where those cannot settle them, from the key columns read
+ * on the driver: where they are taken, exactly the count job's (rows, fragments and input
+ * partitions per block), and left to the job where it must name bad rows; the head dimension from
+ * the files' first values as the job finds it.
  */
 class FooterCountsTest extends SparkTestBase {
   private static final List<String> QKV = List.of("q", "k", "v");
@@ -109,6 +110,77 @@ class FooterCountsTest extends SparkTestBase {
     System.setProperty("flashspark.footerCounts", "false");
     try {
       assertFalse(FooterCounts.of(scan, 64, hadoop()).isPresent());
+    } finally {
+      System.clearProperty("flashspark.footerCounts");
+    }
+  }
+
+  @Test
+  void tablesTheFootersCannotSettleAreCountedFromTheirKeyColumnsExactlyAsByTheCountJob(@TempDir Path dir)
+      throws Exception {
+    SplittableRandom rnd = new SplittableRandom(24);
+    long[] sparse = new long[400];
+    for (int i = 0; i < sparse.length; i++) {
+      sparse[i] = 5L * i - 900; // negative positions too, gaps across blocks
+    }
+    List<DocSpec> docs = List.of(DocSpec.contiguous("a", 0, 0, 1500, 8), DocSpec.contiguous("a", 1, 0, 1500, 8),
+        DocSpec.contiguous("b", 0, 70_000, 700, 8), new DocSpec("s", 3, sparse, 8));
+    // rows in no order, several documents and heads in every row group, files split into partitions
+    String path = write(dir, "shuffled", rows(rnd, docs, QKV, VectorEncoding.BF16), QKV, VectorEncoding.BF16, 3);
+    // long heads and int positions, sorted, several (doc, head)s in a row group
+    StructType longHeads = DataTypes.createStructType(List.of(
+        DataTypes.createStructField(TokenTable.DOC_ID, DataTypes.StringType, false),
+        DataTypes.createStructField(TokenTable.HEAD, DataTypes.LongType, false),
+        DataTypes.createStructField(TokenTable.POS, DataTypes.IntegerType, false),
+        TokenTable.vectorField("q", VectorEncoding.BF16), TokenTable.vectorField("k", VectorEncoding.BF16),
+        TokenTable.vectorField("v", VectorEncoding.BF16)));
+    List<Row> sortedRows = new ArrayList<>();
+    for (Row r : rows(rnd, List.of(DocSpec.contiguous("x", 0, 0, 900, 8), DocSpec.contiguous("x", 1, 0, 900, 8)), QKV,
+        VectorEncoding.BF16)) {
+      sortedRows.add(RowFactory.create(r.getInt(1) == 0 ? "x" : "y", (long) r.getInt(1), (int) r.getLong(2),
+          r.get(3), r.get(4), r.get(5)));
+    }
+    String sortedPath = dir.resolve("sorted").toString();
+    spark.createDataFrame(sortedRows, longHeads).coalesce(1).sortWithinPartitions("doc_id", "head", "pos").write()
+        .option("parquet.block.size", 16 << 10).parquet(sortedPath);
+    String before = spark.conf().get("spark.sql.files.maxPartitionBytes");
+    spark.conf().set("spark.sql.files.maxPartitionBytes", 48 << 10);
+    JobCounter jobs = new JobCounter();
+    try {
+      for (String table : List.of(path, sortedPath)) {
+        Dataset<Row> t = spark.read().parquet(table);
+        ColumnarScan.Tokens scan = ColumnarScan.of(t, TableRole.SELF).orElseThrow();
+        assertTrue(scan.batches().getNumPartitions() > 2, "partitions: " + scan.batches().getNumPartitions());
+        for (int blockSize : new int[] {1, 7, 64, 1000, 1 << 20}) {
+          assertFalse(FooterCounts.of(scan, blockSize, hadoop()).isPresent(), "footers settle " + table);
+          spark.sparkContext().addSparkListener(jobs);
+          Optional<BlockStats.Counts> keys = KeyColumnCounts.of(scan, blockSize, hadoop());
+          spark.sparkContext().listenerBus().waitUntilEmpty();
+          spark.sparkContext().removeSparkListener(jobs);
+          assertTrue(keys.isPresent(), table + " block size " + blockSize);
+          assertEquals(described(job(t, blockSize)), described(keys.get()), table + " block size " + blockSize);
+        }
+      }
+    } finally {
+      spark.conf().set("spark.sql.files.maxPartitionBytes", before);
+    }
+    assertEquals(0, jobs.started.get(), "Spark jobs started while the driver read the keys");
+
+    // what the job reports is left to it: a null head, a head outside int32; and nothing when turned off
+    StructType nullable = DataTypes.createStructType(Arrays.stream(longHeads.fields())
+        .map(f -> new StructField(f.name(), f.dataType(), true, f.metadata())).toArray(StructField[]::new));
+    byte[] x = VectorEncoding.BF16.encode(new float[8]);
+    for (Row bad : List.of(RowFactory.create("z", null, 2, x, x, x), RowFactory.create("z", 1L << 40, 2, x, x, x))) {
+      String badPath = dir.resolve("bad-" + (bad.isNullAt(1) ? "null" : "range")).toString();
+      spark.createDataFrame(List.of(RowFactory.create("z", 0L, 1, x, x, x), bad), nullable).coalesce(1).write()
+          .parquet(badPath);
+      assertFalse(KeyColumnCounts.of(ColumnarScan.of(spark.read().parquet(badPath), TableRole.SELF).orElseThrow(), 64,
+          hadoop()).isPresent(), badPath);
+    }
+    ColumnarScan.Tokens scan = ColumnarScan.of(spark.read().parquet(path), TableRole.SELF).orElseThrow();
+    System.setProperty("flashspark.footerCounts", "false");
+    try {
+      assertFalse(KeyColumnCounts.of(scan, 64, hadoop()).isPresent());
     } finally {
       System.clearProperty("flashspark.footerCounts");
     }
