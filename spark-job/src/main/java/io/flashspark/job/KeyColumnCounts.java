@@ -27,20 +27,30 @@ import org.apache.spark.sql.execution.datasources.PartitionedFile;
  * A packed token table's per-block counts ({@link BlockStats.Counts}) read by the driver from its
  * key columns alone ({@code doc_id, head, pos}, parquet-mr's column reader, the scan's partitions
  * in parallel), with no Spark job: for a table whose footers do not settle them ({@link
- * FooterCounts}: row groups holding several documents or heads, as most writers leave them) and of
- * at most {@link #MAX_ROWS} rows. On a 2-core machine the count job of 64 documents x 4,096 tokens
+ * FooterCounts}: row groups holding several documents or heads, as most writers leave them) whose
+ * key columns take at most {@link #maxKeyBytes} as stored. On a 2-core machine the count job of 64 documents x 4,096 tokens
  * took 3.1 s (most of it the session's first job starting); its keys are 4 MB.
  *
  * <p>Exactly the count job's counts: row groups go to the scan partitions Spark's reader gives
  * them (the split's byte range, their middle), rows to {@code floor(pos / T)}. Anything the job
  * reports or this reader does not expect (a null key, a head outside int32, key types other than a
  * string {@code doc_id} and integer {@code head} and {@code pos}, as {@link ColumnarScan} takes them,
- * an unreadable file, more rows) leaves the count to {@link BlockStats#count}, which names bad rows. {@code
+ * an unreadable file, more key bytes) leaves the count to {@link BlockStats#count}, which names bad
+ * rows. {@code
  * -Dflashspark.footerCounts=false} turns it off with the footers.
  */
 final class KeyColumnCounts {
-  /** Rows the driver reads the keys of at most (about a second of reading on 2 cores); beyond, the job counts. */
-  static final long MAX_ROWS = 1L << 26;
+  /**
+   * Bytes of key columns (as stored, what the driver reads) at most: 128 MB, 16M rows of generated
+   * keys, well under a second from a local disk on 2 cores; beyond, the count job reads them in
+   * parallel on the executors. {@code -Dflashspark.keyCounts.maxBytes} sets it (lower for a slow
+   * remote store; 0 always runs the job).
+   */
+  static final long MAX_KEY_BYTES = 128L << 20;
+
+  static long maxKeyBytes() {
+    return Long.parseLong(System.getProperty("flashspark.keyCounts.maxBytes", String.valueOf(MAX_KEY_BYTES)).trim());
+  }
 
   private KeyColumnCounts() {}
 
@@ -52,7 +62,7 @@ final class KeyColumnCounts {
     if (partitions == null || partitions.stream().mapToInt(p -> p.files().length).sum() > FooterCounts.MAX_SPLITS) {
       return Optional.empty();
     }
-    AtomicLong budget = new AtomicLong(MAX_ROWS);
+    AtomicLong budget = new AtomicLong(maxKeyBytes());
     BlockStats.Tally all = new BlockStats.Tally();
     try {
       List<BlockStats.Tally> tallies = IntStream.range(0, partitions.size()).parallel()
@@ -76,9 +86,6 @@ final class KeyColumnCounts {
     for (PartitionedFile file : files.files()) {
       try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file.toPath(), conf),
           HadoopReadOptions.builder(conf).withRange(file.start(), file.start() + file.length()).build())) {
-        if (budget.addAndGet(-reader.getFilteredRecordCount()) < 0) {
-          throw new IllegalStateException("more than " + MAX_ROWS + " rows");
-        }
         MessageType schema = reader.getFooter().getFileMetaData().getSchema();
         Type[] keys = new Type[3];
         String[] names = {TokenTable.DOC_ID, TokenTable.HEAD, TokenTable.POS};
@@ -86,6 +93,9 @@ final class KeyColumnCounts {
           if (!schema.containsField(names[c]) || !readable(keys[c] = schema.getType(names[c]), c == 0)) {
             return null;
           }
+        }
+        if (budget.addAndGet(-keyBytes(reader, names)) < 0) {
+          throw new IllegalStateException("more than " + maxKeyBytes() + " bytes of keys");
         }
         MessageType projection = new MessageType(schema.getName(), keys);
         reader.setRequestedSchema(projection);
@@ -152,6 +162,19 @@ final class KeyColumnCounts {
       tally.add(key(runDoc, runHead, runBlock), partition, run);
     }
     return true;
+  }
+
+  /** The key columns' bytes as stored in the row groups of the reader's split. */
+  private static long keyBytes(ParquetFileReader reader, String[] names) {
+    long bytes = 0;
+    for (org.apache.parquet.hadoop.metadata.BlockMetaData rowGroup : reader.getRowGroups()) {
+      for (org.apache.parquet.hadoop.metadata.ColumnChunkMetaData column : rowGroup.getColumns()) {
+        if (column.getPath().size() == 1 && java.util.Arrays.asList(names).contains(column.getPath().toArray()[0])) {
+          bytes += column.getTotalSize();
+        }
+      }
+    }
+    return bytes;
   }
 
   private static BlockKey key(Binary doc, long head, long block) {

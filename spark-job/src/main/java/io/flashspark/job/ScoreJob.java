@@ -214,7 +214,7 @@ public final class ScoreJob {
     java.util.Optional<ColumnarScan.Tokens> columnar = ColumnarScan.of(table, role);
     org.apache.hadoop.conf.Configuration hadoop = spark.sparkContext().hadoopConfiguration();
     // a packed Parquet table is counted without a job: from its footers where their statistics settle it,
-    // else from its key columns read here (up to KeyColumnCounts.MAX_ROWS rows)
+    // else from its key columns read here (up to KeyColumnCounts.MAX_KEY_BYTES of them)
     Background<BlockStats.Counts> counting = Background.start(() -> {
       java.util.Optional<BlockStats.Counts> footers = columnar.flatMap(scan -> FooterCounts.of(scan, options.blockSize(),
           hadoop));

@@ -184,6 +184,14 @@ class FooterCountsTest extends SparkTestBase {
     } finally {
       System.clearProperty("flashspark.footerCounts");
     }
+    // more key bytes than the driver may read: the job counts
+    System.setProperty("flashspark.keyCounts.maxBytes", "1000");
+    try {
+      assertFalse(KeyColumnCounts.of(scan, 64, hadoop()).isPresent());
+    } finally {
+      System.clearProperty("flashspark.keyCounts.maxBytes");
+    }
+    assertTrue(KeyColumnCounts.of(scan, 64, hadoop()).isPresent());
   }
 
   @Test
