@@ -1,4 +1,5 @@
-# session 17, call C (calls A and B staged the JRE, both builds and Spark's parts): where the 1M job's compute stage
+# session 17, call C on one H100 (calls A and B staged the JRE, both builds and Spark's parts 00, 01; this call
+# carried part 02): where the 1M job's compute stage
 # goes (session 15's host: 16 cores at 55-68 % user and 25-35 % system time while the cells read, 0.9 GB/s in all).
 # The 1M-token x 8-head job (d 128, causal, packed bf16) on 5d1ea09 (app-before) and on this session's start
 # (this session's HEAD: counts and head dimension from the files, no job before the cells), alternated; the new build once under Flight Recorder with a GC log; once with

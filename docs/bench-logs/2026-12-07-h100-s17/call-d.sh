@@ -1,0 +1,3 @@
+# session 17, call D (same warm H100 right after call C): the new build (9ee65e4) alternated three ways, twice:
+# heap pre-touched on transparent huge pages, the defaults, transparent huge pages alone. No check (call C checked).
+R=$OUT/d; mkdir -p $R; for i in 1 2; do for v in "-XX:+AlwaysPreTouch -XX:+UseTransparentHugePages::default" "default" "-XX:+UseTransparentHugePages::default"; do n=$((n+1)); OUT=$R/r$n WORKERS=0 SKIP_CHECK=1 LOCAL_VARIANTS="$v" timeout 100 bash tools/gpu-host/run-cluster.sh 1m > $R/r$n.txt 2>&1; echo "== $v"; grep 'local\[' $R/r$n.txt | head -1 | cut -c1-200; grep -h 'time by stage' $R/r$n.txt | cut -c23-120; done; done; (cd $OUT && tar czf d.tgz d && rm -rf d)

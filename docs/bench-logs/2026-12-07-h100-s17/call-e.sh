@@ -1,0 +1,4 @@
+# session 17, call E (same warm H100 right after call D): the batch, 64 documents x 65,536 tokens x 1 head (d 128,
+# causal, packed bf16, bf16 output; generate writes one file per document, so the footers count it), 5d1ea09
+# (app-before: the count job) against 9ee65e4, alternated twice, the new build's last output checked.
+R=$OUT/e; mkdir -p $R; for i in 1 2; do OUT=$R/b$i APP=app-before WORKERS=0 SKIP_CHECK=1 LOCAL_VARIANTS=default timeout 150 bash tools/gpu-host/run-cluster.sh batch > $R/b$i.txt 2>&1; s=1; [ $i = 2 ] && s=0; OUT=$R/a$i WORKERS=0 SKIP_CHECK=$s LOCAL_VARIANTS=default timeout 150 bash tools/gpu-host/run-cluster.sh batch > $R/a$i.txt 2>&1; done; for f in b1 a1 b2 a2; do echo "== $f"; grep 'local\[' $R/$f.txt | head -1 | cut -c1-200; grep -h 'time by stage' $R/$f.txt | cut -c23-160; grep -h "counted per block" $R/$f/*.log 2>/dev/null | head -1 | cut -c1-120; done; tail -3 $R/a2.txt | cut -c1-220; (cd $OUT && tar czf e.tgz e && rm -rf e)
