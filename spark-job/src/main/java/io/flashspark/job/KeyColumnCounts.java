@@ -74,7 +74,7 @@ final class KeyColumnCounts {
         all.addAll(t);
       }
     } catch (RuntimeException e) {
-      return Optional.empty(); // unreadable, too many rows: the count job reads (and reports) it
+      return Optional.empty(); // unreadable, more key bytes than allowed: the count job reads (and reports) it
     }
     return all.isEmpty() ? Optional.empty() : Optional.of(all.counts());
   }
