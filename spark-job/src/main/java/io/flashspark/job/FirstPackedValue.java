@@ -55,9 +55,7 @@ final class FirstPackedValue {
 
   /** The first non-null value's length in the row groups of the file's split, or empty. */
   private static OptionalInt firstIn(PartitionedFile file, String column, Configuration conf) throws IOException {
-    org.apache.parquet.ParquetReadOptions options = org.apache.parquet.HadoopReadOptions.builder(conf)
-        .withRange(file.start(), file.start() + file.length()).build();
-    try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file.toPath(), conf), options)) {
+    try (ParquetFileReader reader = openSplit(file, conf)) {
       MessageType schema = reader.getFooter().getFileMetaData().getSchema();
       if (!schema.containsField(column)) {
         return OptionalInt.empty();
@@ -84,6 +82,15 @@ final class FirstPackedValue {
       }
     }
     return OptionalInt.empty();
+  }
+
+  /**
+   * A reader of the row groups of the file's split, as Spark's reader assigns them (those whose
+   * middle lies in the split's byte range); also {@link KeyColumnCounts}.
+   */
+  static ParquetFileReader openSplit(PartitionedFile file, Configuration conf) throws IOException {
+    return ParquetFileReader.open(HadoopInputFile.fromPath(file.toPath(), conf),
+        org.apache.parquet.HadoopReadOptions.builder(conf).withRange(file.start(), file.start() + file.length()).build());
   }
 
   /** The column readers' record assembly, unused: values are read one by one (also {@link KeyColumnCounts}). */

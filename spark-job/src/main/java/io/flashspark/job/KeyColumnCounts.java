@@ -7,13 +7,11 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.parquet.HadoopReadOptions;
 import org.apache.parquet.column.ColumnDescriptor;
 import org.apache.parquet.column.ColumnReader;
 import org.apache.parquet.column.impl.ColumnReadStoreImpl;
 import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.hadoop.ParquetFileReader;
-import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.schema.LogicalTypeAnnotation;
 import org.apache.parquet.schema.MessageType;
@@ -84,8 +82,7 @@ final class KeyColumnCounts {
       AtomicLong budget) {
     BlockStats.Tally tally = new BlockStats.Tally();
     for (PartitionedFile file : files.files()) {
-      try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(file.toPath(), conf),
-          HadoopReadOptions.builder(conf).withRange(file.start(), file.start() + file.length()).build())) {
+      try (ParquetFileReader reader = FirstPackedValue.openSplit(file, conf)) {
         MessageType schema = reader.getFooter().getFileMetaData().getSchema();
         Type[] keys = new Type[3];
         String[] names = {TokenTable.DOC_ID, TokenTable.HEAD, TokenTable.POS};

@@ -321,9 +321,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
         }
 
         @Override public void write(byte[] b, int off, int len) {
-          reserve(len);
-          System.arraycopy(b, off, data, size, len);
-          size += len;
+          put(b, Platform.BYTE_ARRAY_OFFSET + off, len);
         }
       };
     }
@@ -352,7 +350,6 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
     private UTF8String lastStatString; // STRING: the last value added to this page's statistics
     private int pageValues;
     private long pageRows;
-    private long finishedBytes;
 
     Column(Kind kind, ColumnDescriptor descriptor, int pageBytes, CompressionCodecFactory.BytesInputCompressor compressor) {
       this.kind = kind;
@@ -367,7 +364,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
     }
 
     long bufferedBytes() {
-      return finishedBytes + values.size + repetition.size;
+      return compressedPages.size + values.size + repetition.size;
     }
 
     @SuppressWarnings("unchecked")
@@ -477,7 +474,6 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       // index for the chunk (a page index of empty statistics would call the pages all null)
       pages.add(new Page(offset, length, uncompressedSize, pageValues, pageRows, kind == Kind.FLOAT_ARRAY || kind == Kind.BINARY
           ? Statistics.getBuilderForReading(descriptor.getPrimitiveType()).build() : stats));
-      finishedBytes += length;
       values.size = 0;
       repetition.size = 0;
       pageValues = 0;
@@ -500,7 +496,6 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       file.endColumn();
       pages.clear();
       compressedPages.size = 0;
-      finishedBytes = 0;
     }
   }
 }
