@@ -4,8 +4,11 @@ import io.flashspark.attention.Partial;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -44,6 +47,11 @@ public record BlockPartial(long[] pos, Partial partial) {
     p.asLongBuffer().put(pos);
     return RowFactory.create(key.docHead().docId(), key.docHead().head(), key.index(), isFinal, partial.dim(),
         p.array(), floats(partial.o()), floats(partial.m()), floats(partial.l()));
+  }
+
+  /** Computed blocks as {@link #SCHEMA} rows. */
+  static Dataset<Row> frame(JavaRDD<CellTask.Computed> computed, SparkSession spark) {
+    return spark.createDataFrame(computed.map(CellTask.Computed::toRow), SCHEMA);
   }
 
   public static BlockKey key(Row row) {

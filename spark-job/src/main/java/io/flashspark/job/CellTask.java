@@ -17,7 +17,6 @@ import java.util.function.Consumer;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.sql.Row;
@@ -32,10 +31,11 @@ import org.apache.spark.sql.Row;
  * writes the first blocks' output while the GPU computes the rest; that thread starts before the
  * blocks are read and readies the backend for the task's largest cell meanwhile
  * ({@link AttentionBackend#prepare}). A pure function of its inputs,
- * so Spark may retry or speculate it. Emits {@link BlockPartial} rows; {@code final} marks Q
- * blocks whose only partial this is.
+ * so Spark may retry or speculate it. Yields one {@link Computed} per Q block, which the job turns
+ * into {@link BlockPartial} rows (for a merge or the writers' shuffle) or straight into output rows
+ * ({@link OutputTable#fromComputed}).
  */
-public final class CellTask implements MapPartitionsFunction<Row, Row> {
+public final class CellTask implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LogManager.getLogger(CellTask.class);
   private final Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards;
@@ -81,7 +81,19 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
     return rows[0] + 2 * rows[1];
   }
 
-  @Override public Iterator<Row> call(Iterator<Row> routed) {
+  /**
+   * One Q block's partial from one cell: its positions and partial, and whether it is the block's
+   * only one (no other cell sees the block, so it is final as it stands).
+   */
+  public record Computed(BlockKey key, BlockPartial block, boolean only) {
+    /** As a {@link BlockPartial#SCHEMA} row, {@code final} where the block has no other partial. */
+    Row toRow() {
+      return block.toRow(key, only);
+    }
+  }
+
+  /** The cells of a partition of routed fragments ({@link CellRouter#SCHEMA} rows). */
+  public Iterator<Computed> routed(Iterator<Row> routed) {
     return compute("routed fragments", () -> {
       Cells cells = new Cells();
       while (routed.hasNext()) {
@@ -145,7 +157,7 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
    * of, for the log): the compute thread starts first and readies the backend for the task's
    * largest cell while they are read.
    */
-  Iterator<Row> compute(String what, java.util.concurrent.Callable<Cells> read) {
+  Iterator<Computed> compute(String what, java.util.concurrent.Callable<Cells> read) {
     failIfAsked();
     long start = System.nanoTime();
     // what needs the task's context is read here, on the task's thread
@@ -159,7 +171,7 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
     // the cells compute on a thread of their own, which readies the device for the largest of them
     // while this thread reads their blocks, and then passes finished query blocks on
     CompletableFuture<Cells> gathered = new CompletableFuture<>();
-    Iterator<Row> computed = StreamedRows.start(thread, out -> {
+    Iterator<Computed> computed = StreamedRows.start(thread, out -> {
       Cells cells;
       try (AttentionBackend.Prepared ready = prepare(expected, gpu)) {
         cells = gathered.get();
@@ -225,7 +237,7 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
       .thenComparingLong(BlockKey::index);
 
   private void computeCell(String name, Map<BlockKey, List<PackedRows>> queryFragments,
-      Map<BlockKey, List<PackedRows>> kvFragments, String gpu, Consumer<Row> out) {
+      Map<BlockKey, List<PackedRows>> kvFragments, String gpu, Consumer<Computed> out) {
     if (queryFragments.isEmpty()) {
       return;
     }
@@ -279,7 +291,7 @@ public final class CellTask implements MapPartitionsFunction<Row, Row> {
         if (firstOut[0] == 0) {
           firstOut[0] = System.nanoTime();
         }
-        out.accept(new BlockPartial(queries.get(first + i).pos(), partial).toRow(k, only));
+        out.accept(new Computed(k, new BlockPartial(queries.get(first + i).pos(), partial), only));
       });
       nanos += backend.lastKernelNanos();
       if (acc != null) {

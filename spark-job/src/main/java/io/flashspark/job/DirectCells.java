@@ -15,7 +15,6 @@ import org.apache.spark.Partition;
 import org.apache.spark.TaskContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 import scala.jdk.javaapi.CollectionConverters;
 
@@ -128,7 +127,7 @@ final class DirectCells {
    * The cells' tasks as an RDD over the scan's column batches: partition {@code t} depends on the
    * input partitions {@code groups[t]} (narrow: no shuffle) and computes its cells from them.
    */
-  static final class CellsRdd extends RDD<Row> {
+  static final class CellsRdd extends RDD<CellTask.Computed> {
     private static final long serialVersionUID = 1L;
     private final RDD<ColumnarBatch> scan;
     private final int[][] groups;
@@ -136,7 +135,7 @@ final class DirectCells {
 
     CellsRdd(RDD<ColumnarBatch> scan, int[][] groups, Reader reader) {
       super(scan.context(), CollectionConverters.asScala(List.<org.apache.spark.Dependency<?>>of(
-          dependency(scan, groups))).toList(), scala.reflect.ClassTag$.MODULE$.apply(Row.class));
+          dependency(scan, groups))).toList(), scala.reflect.ClassTag$.MODULE$.apply(CellTask.Computed.class));
       this.scan = scan;
       this.groups = groups;
       this.reader = reader;
@@ -177,7 +176,7 @@ final class DirectCells {
       return CollectionConverters.asScala(new ArrayList<>(hosts)).toList();
     }
 
-    @Override public scala.collection.Iterator<Row> compute(Partition split, TaskContext context) {
+    @Override public scala.collection.Iterator<CellTask.Computed> compute(Partition split, TaskContext context) {
       Group g = (Group) split;
       return CollectionConverters.asScala(reader.read(g.index(), g.inputs(), scan, context));
     }
@@ -262,7 +261,7 @@ final class DirectCells {
       this.table = table;
     }
 
-    Iterator<Row> read(int partition, Partition[] inputs, RDD<ColumnarBatch> scan, TaskContext context) {
+    Iterator<CellTask.Computed> read(int partition, Partition[] inputs, RDD<ColumnarBatch> scan, TaskContext context) {
       return cells.compute("fragments packed from " + inputs.length + " input partition(s)",
           () -> gather(partition, inputs, scan, context));
     }

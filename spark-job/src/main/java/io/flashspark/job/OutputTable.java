@@ -4,14 +4,18 @@ import io.flashspark.attention.Partial;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeArrayWriter;
+import org.apache.spark.sql.catalyst.expressions.codegen.UnsafeRowWriter;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * The output table: {@code doc_id string, head int, pos long, o, lse double}, one row per query
@@ -93,38 +97,104 @@ public final class OutputTable {
     return out;
   }
 
-  /** The output rows of merged block partials ({@link BlockPartial#SCHEMA}), in {@code format}. */
+  /** The output rows of block partials ({@link BlockPartial#SCHEMA}, each its block's whole result), in {@code format}. */
   public static Dataset<Row> fromBlocks(Dataset<Row> blocks, VectorEncoding format) {
-    StructType schema = schema(format);
-    Dataset<Row> rows = blocks.mapPartitions(new Expand(format), Encoders.row(schema));
-    // a map's output schema drops field metadata: name o's encoding again, so Parquet records it
-    StructField o = schema.apply("o");
-    return rows.withColumn("o", rows.col("o").as("o", o.metadata()));
+    JavaRDD<CellTask.Computed> computed = blocks.toJavaRDD().mapPartitions(
+        rows -> new CellRouter.Expanding<>(rows, b -> List.of(new CellTask.Computed(BlockPartial.key(b), BlockPartial.of(b), true))));
+    return fromComputed(computed, format, (org.apache.spark.sql.classic.SparkSession) blocks.sparkSession());
   }
 
-  /** The rows of one merged block. */
-  public static List<Row> rows(BlockKey key, BlockPartial merged, VectorEncoding format) {
-    Partial p = merged.partial();
-    List<Row> rows = new ArrayList<>(p.rows());
-    for (int r = 0; r < p.rows(); r++) {
-      float[] o = p.outputRow(r);
-      rows.add(RowFactory.create(key.docHead().docId(), key.docHead().head(), merged.pos()[r],
-          format.packed() ? format.encode(o) : o, p.lse(r)));
-    }
-    return rows;
+  /**
+   * The output rows of computed query blocks (each its block's whole result), in {@code format}:
+   * Tungsten rows written in place from each block's partial ({@link Rows}), where a
+   * {@link BlockPartial} row would be encoded, decoded and expanded through Java rows first (about
+   * seven copies of every output value on its way to the page, against two).
+   */
+  static Dataset<Row> fromComputed(JavaRDD<CellTask.Computed> computed, VectorEncoding format,
+      org.apache.spark.sql.classic.SparkSession session) {
+    JavaRDD<InternalRow> rows = computed.mapPartitions(blocks -> new Rows(blocks, format))
+        .setName("flashspark output rows" + (computed.rdd().name() == null ? "" : " of " + computed.rdd().name()));
+    // the schema as given (o's encoding in its metadata, which Parquet records): no projection after
+    return session.internalCreateDataFrame(rows.rdd(), schema(format), false);
   }
 
-  /** Block partials to token rows, a block at a time. */
-  private static final class Expand implements MapPartitionsFunction<Row, Row> {
-    private static final long serialVersionUID = 1L;
+  /** The output rows of blocks merged on the driver, as a local table. */
+  static Dataset<Row> local(Map<BlockKey, BlockPartial> merged, VectorEncoding format,
+      org.apache.spark.sql.classic.SparkSession session) {
+    List<InternalRow> rows = new ArrayList<>();
+    Rows expanded = new Rows(merged.entrySet().stream()
+        .map(e -> new CellTask.Computed(e.getKey(), e.getValue(), true)).iterator(), format);
+    expanded.forEachRemaining(r -> rows.add(r.copy()));
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(session.sparkContext());
+    return session.internalCreateDataFrame(jsc.parallelize(rows, Math.max(1, Math.min(rows.size(),
+        session.sparkContext().defaultParallelism()))).rdd(), schema(format), false);
+  }
+
+  /**
+   * Output rows of computed blocks, one per query row, each written in place into one reused
+   * Tungsten row (valid until the next, as Spark's own operators hand rows on): doc id, head,
+   * position, {@code o} (the row's floats, or zeros for a row that saw no key) and lse.
+   */
+  static final class Rows implements Iterator<InternalRow> {
+    private final Iterator<CellTask.Computed> blocks;
     private final VectorEncoding format;
+    private final UnsafeRowWriter writer = new UnsafeRowWriter(5, 1024);
+    private final UnsafeArrayWriter array = new UnsafeArrayWriter(writer, Float.BYTES);
+    private byte[] packed = new byte[0];
+    private CellTask.Computed block;
+    private UTF8String docId;
+    private int next;
 
-    Expand(VectorEncoding format) {
+    Rows(Iterator<CellTask.Computed> blocks, VectorEncoding format) {
+      this.blocks = blocks;
       this.format = format;
     }
 
-    @Override public Iterator<Row> call(Iterator<Row> blocks) {
-      return new CellRouter.Expanding<>(blocks, b -> rows(BlockPartial.key(b), BlockPartial.of(b), format));
+    @Override public boolean hasNext() {
+      while ((block == null || next >= block.block().partial().rows()) && blocks.hasNext()) {
+        block = blocks.next();
+        docId = UTF8String.fromString(block.key().docHead().docId());
+        next = 0;
+      }
+      return block != null && next < block.block().partial().rows();
+    }
+
+    @Override public InternalRow next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      int r = next++;
+      Partial p = block.block().partial();
+      int dim = p.dim();
+      boolean empty = p.isEmptyRow(r);
+      float[] o = p.o();
+      int from = r * dim;
+      writer.reset();
+      writer.zeroOutNullBytes();
+      writer.write(0, docId);
+      writer.write(1, block.key().docHead().head());
+      writer.write(2, block.block().pos()[r]);
+      if (format.packed()) {
+        int bytes = dim * format.bytesPerValue();
+        if (packed.length < bytes) {
+          packed = new byte[bytes];
+        }
+        if (empty) {
+          java.util.Arrays.fill(packed, 0, bytes, (byte) 0);
+        } else {
+          format.encode(o, from, dim, packed);
+        }
+        writer.write(3, packed, 0, bytes);
+      } else {
+        int start = writer.cursor();
+        array.initialize(dim);
+        for (int c = 0; c < dim; c++) {
+          array.write(c, empty ? 0f : o[from + c]);
+        }
+        writer.setOffsetAndSizeFromPreviousCursor(3, start);
+      }
+      writer.write(4, p.lse(r));
+      return writer.getRow();
     }
   }
 }

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
@@ -91,6 +92,8 @@ public final class ScoreJob {
     private final long plannedAt;
     private final RowCache cached;
     private final Map<String, Dataset<Row>> fragments = new java.util.LinkedHashMap<>();
+    // what the cells read where it is a Dataset of its own (the routing shuffle), explained before the output
+    private Dataset<Row> cellsInput;
 
     private Prepared(Dataset<Row> output, BlockPlanner.Plan plan, BlockPlanner.Traffic traffic,
         JobMetrics.Accumulators acc, BlockStats queryStats, BlockStats keyStats, int dim, double pairs, long plannedAt,
@@ -293,8 +296,12 @@ public final class ScoreJob {
       Dataset<Row> queries = cross ? TokenTable.open(spark, options.queries(), TableRole.QUERIES.label()) : null;
       try (Prepared p = prepare(keys, options.input(), queries, options.queries())) {
         if (explainTo != null) {
-          explainTo.println(((org.apache.spark.sql.classic.Dataset<Row>) p.output).queryExecution()
-              .explainString(org.apache.spark.sql.execution.ExplainMode.fromString("formatted")));
+          if (p.cellsInput != null) {
+            explainTo.println("The cells' input (routed fragments):");
+            explainTo.println(explained(p.cellsInput));
+            explainTo.println("The output, computed by the cells from it:");
+          }
+          explainTo.println(explained(p.output));
         }
         long commitStart;
         try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, options.output(), options.overwrite())) {
@@ -379,12 +386,13 @@ public final class ScoreJob {
     int partitions = plan.partitions();
     int[] keys = CellPartitions.keys(partitions);
     CellTask cellTask = new CellTask(shards, largestCells, options.backend(), spec, dim, acc);
-    Dataset<Row> computed;
+    JavaRDD<CellTask.Computed> cells;
+    Dataset<Row> cellsInput = null;
     if (direct != null) {
       DirectCells.Reader reader = new DirectCells.Reader(cellTask, keySide.fragments.packer(), shards, plan,
           jsc.broadcast(new HashMap<>(cellRows)), readers, keysName);
-      computed = spark.createDataFrame(new DirectCells.CellsRdd(scan.batches(), direct, reader)
-          .setName("flashspark cells reading '" + keysName + "'").toJavaRDD(), BlockPartial.SCHEMA);
+      cells = new DirectCells.CellsRdd(scan.batches(), direct, reader)
+          .setName("flashspark cells reading '" + keysName + "'").toJavaRDD();
     } else {
       Dataset<Row> routed = cross
           ? queryFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, false, queriesName),
@@ -393,11 +401,12 @@ public final class ScoreJob {
                   Encoders.row(CellRouter.SCHEMA)))
           : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true, keysName),
               Encoders.row(CellRouter.SCHEMA));
-      computed = routed.repartition(partitions, functions.col("part"))
-          .mapPartitions(cellTask, Encoders.row(BlockPartial.SCHEMA));
+      cellsInput = routed.repartition(partitions, functions.col("part"));
+      cells = cellsInput.toJavaRDD().mapPartitions(cellTask::routed).setName("flashspark cells of routed fragments");
     }
     // query rows no cell serves come out empty; a scan of the fragments only when the plan has some
-    Dataset<Row> unserved = CellRouter.anyUnserved(plan, queryStats.docs())
+    boolean anyUnserved = CellRouter.anyUnserved(plan, queryStats.docs());
+    Dataset<Row> unserved = anyUnserved
         ? queryFragments.mapPartitions(new CellRouter.Unserved(shards), Encoders.row(BlockPartial.SCHEMA))
         : spark.createDataFrame(List.of(), BlockPartial.SCHEMA);
 
@@ -405,21 +414,25 @@ public final class ScoreJob {
         ? " and merging the " + traffic.mergedBlocks() + " query blocks served by several cells (" + options.merge() + ")"
         : ""));
     VectorEncoding format = options.outputFormat();
+    org.apache.spark.sql.classic.SparkSession session = (org.apache.spark.sql.classic.SparkSession) spark;
     Dataset<Row> out;
     if (options.merge() == ScoreOptions.MergeMode.DRIVER) {
-      List<Row> rows = new ArrayList<>();
-      Dataset<Row> partials = computed.union(unserved);
-      Progress.described(spark, "reading, packing and routing blocks to cells, computing attention, merging on the driver", () -> {
-        PartialMerger.onDriver(partials.toLocalIterator())
-            .forEach((key, merged) -> rows.addAll(OutputTable.rows(key, merged, format)));
-        return null;
-      });
-      out = spark.createDataFrame(rows, OutputTable.schema(format));
+      Dataset<Row> partials = BlockPartial.frame(cells, spark).union(unserved);
+      Map<BlockKey, BlockPartial> merged = Progress.described(spark,
+          "reading, packing and routing blocks to cells, computing attention, merging on the driver",
+          () -> PartialMerger.onDriver(partials.toLocalIterator()));
+      out = OutputTable.local(merged, format, session);
+    } else if (traffic.mergedBlocks() == 0 && writers == 0) {
+      // every block's partial is its result, and the cells write: output rows straight from the cells
+      out = OutputTable.fromComputed(cells, format, session);
+      if (anyUnserved) {
+        out = out.union(OutputTable.fromBlocks(unserved, format));
+      }
     } else if (traffic.mergedBlocks() == 0) {
-      out = OutputTable.fromBlocks(spread(computed, writers).union(unserved), format); // no merge: no cache
+      out = OutputTable.fromBlocks(spread(BlockPartial.frame(cells, spark), writers).union(unserved), format);
     } else {
       // computed once, read twice: final partials straight to the output, the others to the merge
-      computed = cached.keep(computed, StorageLevel.MEMORY_AND_DISK());
+      Dataset<Row> computed = cached.keep(BlockPartial.frame(cells, spark), StorageLevel.MEMORY_AND_DISK());
       Column isFinal = functions.col("final");
       Dataset<Row> merged = PartialMerger.distributed(computed.filter(functions.not(isFinal)),
           spark.sparkContext().defaultParallelism(), acc);
@@ -427,10 +440,16 @@ public final class ScoreJob {
     }
     Prepared prepared = new Prepared(out, plan, traffic, acc, queryStats, keyStats, dim, pairs, planned, cached);
     prepared.fragments.put(keysName, keyFragments);
+    prepared.cellsInput = cellsInput;
     if (cross) {
       prepared.fragments.put(queriesName, queryFragments);
     }
     return prepared;
+  }
+
+  private static String explained(Dataset<Row> d) {
+    return ((org.apache.spark.sql.classic.Dataset<Row>) d).queryExecution()
+        .explainString(org.apache.spark.sql.execution.ExplainMode.fromString("formatted"));
   }
 
   /**

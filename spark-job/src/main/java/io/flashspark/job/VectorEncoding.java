@@ -74,17 +74,38 @@ public enum VectorEncoding {
   }
 
   public byte[] encode(float[] values) {
-    ByteBuffer buf = ByteBuffer.allocate(values.length * bytesPerValue).order(ByteOrder.LITTLE_ENDIAN);
-    for (float x : values) {
-      switch (this) {
-        case FP32: buf.putFloat(x); break;
-        case FP16: buf.putShort(LowPrecision.floatToFp16(x)); break;
-        case BF16: buf.putShort(LowPrecision.floatToBf16(x)); break;
-        default: throw new IllegalStateException("not a packed encoding: " + this);
-      }
-    }
-    return buf.array();
+    byte[] out = new byte[values.length * bytesPerValue];
+    encode(values, 0, values.length, out);
+    return out;
   }
+
+  /** {@code count} values from {@code values[from]} into {@code out}, little-endian from its start. */
+  public void encode(float[] values, int from, int count, byte[] out) {
+    switch (this) {
+      case FP32:
+        for (int i = 0; i < count; i++) {
+          INTS.set(out, 4 * i, Float.floatToRawIntBits(values[from + i]));
+        }
+        break;
+      case FP16:
+        for (int i = 0; i < count; i++) {
+          SHORTS.set(out, 2 * i, LowPrecision.floatToFp16(values[from + i]));
+        }
+        break;
+      case BF16:
+        for (int i = 0; i < count; i++) {
+          SHORTS.set(out, 2 * i, LowPrecision.floatToBf16(values[from + i]));
+        }
+        break;
+      default:
+        throw new IllegalStateException("not a packed encoding: " + this);
+    }
+  }
+
+  private static final java.lang.invoke.VarHandle INTS =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final java.lang.invoke.VarHandle SHORTS =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
   /** The kernels' precision of the same values (ARRAY holds fp32). */
   public io.flashspark.attention.Precision precision() {

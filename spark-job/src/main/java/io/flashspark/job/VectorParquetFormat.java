@@ -60,7 +60,9 @@ import scala.Option;
  *
  * <p>Files are ordinary Parquet, read by Spark and pyarrow like Spark's own: data pages v1 of about
  * {@code parquet.page.size} (1 MiB) uncompressed, row groups of about {@code parquet.block.size}
- * (128 MiB), compressed with Spark's {@code spark.sql.parquet.compression.codec}, Spark's schema in
+ * (128 MiB), compressed with Spark's {@code spark.sql.parquet.compression.codec} (a vector column's
+ * chunk is stored uncompressed where its first page does not compress, {@link #STORED_RATIO}: Parquet
+ * names the codec per column chunk), Spark's schema in
  * the footer ({@code org.apache.spark.sql.parquet.row.metadata}, which keeps the vector columns'
  * encoding metadata). Only tables whose columns are all non-null scalars (string, int, long,
  * float, double, binary) or non-null {@code array<float>} with non-null elements are written this
@@ -213,7 +215,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       List<ColumnDescriptor> descriptors = parquet.getColumns();
       this.columns = new Column[schema.fields().length];
       for (int i = 0; i < columns.length; i++) {
-        columns[i] = new Column(kindOf(schema.fields()[i].dataType()), descriptors.get(i), pageBytes, compressor);
+        columns[i] = new Column(kindOf(schema.fields()[i].dataType()), descriptors.get(i), pageBytes, codec, compressor);
       }
       file.start();
     }
@@ -240,7 +242,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       try {
         file.startBlock(rows);
         for (Column c : columns) {
-          c.writeTo(file, codec);
+          c.writeTo(file);
         }
         file.endBlock();
       } catch (IOException e) {
@@ -266,6 +268,12 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       return path;
     }
   }
+
+  /**
+   * A vector column chunk is stored uncompressed where its first page compresses to more than this
+   * share of its size.
+   */
+  static final double STORED_RATIO = 0.9;
 
   private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
   private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
@@ -338,6 +346,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
     private final Kind kind;
     private final ColumnDescriptor descriptor;
     private final int pageBytes;
+    private final CompressionCodecName codec;
     private final CompressionCodecFactory.BytesInputCompressor compressor;
     private final Bytes values = new Bytes();
     private final Bytes repetition = new Bytes(); // FLOAT_ARRAY: RLE runs, two per row
@@ -346,13 +355,19 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
     // the current row group's compressed pages, back to back; reused from row group to row group (a fresh
     // array per page was a tenth of the writing tasks' time on one H100, zeroed and faulted in each time)
     private final Bytes compressedPages = new Bytes();
+    // the current chunk's codec, settled by its first page: vector columns whose first page does not
+    // compress to STORED_RATIO of its size are stored as they are (random-looking floats: snappy saves
+    // nothing, yet costs a pass to write and another to read back)
+    private CompressionCodecName chunkCodec;
     private Statistics<?> stats;
     private UTF8String lastStatString; // STRING: the last value added to this page's statistics
     private int pageValues;
     private long pageRows;
 
-    Column(Kind kind, ColumnDescriptor descriptor, int pageBytes, CompressionCodecFactory.BytesInputCompressor compressor) {
+    Column(Kind kind, ColumnDescriptor descriptor, int pageBytes, CompressionCodecName codec,
+        CompressionCodecFactory.BytesInputCompressor compressor) {
       this.kind = kind;
+      this.codec = codec;
       this.descriptor = descriptor;
       this.pageBytes = pageBytes;
       this.compressor = compressor;
@@ -463,9 +478,20 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       int uncompressedSize = Math.toIntExact(page.size());
       int offset = compressedPages.size;
       try {
-        BytesInput compressed = compressor.compress(page); // the compressor's own buffer: copied out at once
-        compressedPages.reserve(Math.toIntExact(compressed.size()));
-        compressed.writeAllTo(compressedPages.asStream());
+        if (chunkCodec == CompressionCodecName.UNCOMPRESSED) {
+          compressedPages.reserve(uncompressedSize);
+          page.writeAllTo(compressedPages.asStream());
+        } else {
+          BytesInput compressed = compressor.compress(page); // the compressor's own buffer: copied out at once
+          if (chunkCodec == null) {
+            boolean vectors = kind == Kind.FLOAT_ARRAY || kind == Kind.BINARY;
+            chunkCodec = vectors && compressed.size() > STORED_RATIO * uncompressedSize
+                ? CompressionCodecName.UNCOMPRESSED : codec;
+          }
+          BytesInput stored = chunkCodec == CompressionCodecName.UNCOMPRESSED ? page : compressed;
+          compressedPages.reserve(Math.toIntExact(stored.size()));
+          stored.writeAllTo(compressedPages.asStream());
+        }
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -482,13 +508,13 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       lastStatString = null;
     }
 
-    void writeTo(ParquetFileWriter file, CompressionCodecName codec) throws IOException {
+    void writeTo(ParquetFileWriter file) throws IOException {
       finishPage();
       long valueCount = 0;
       for (Page p : pages) {
         valueCount += p.values();
       }
-      file.startColumn(descriptor, valueCount, codec);
+      file.startColumn(descriptor, valueCount, chunkCodec == null ? codec : chunkCodec);
       for (Page p : pages) {
         file.writeDataPage(p.values(), p.uncompressedSize(), BytesInput.from(compressedPages.data, p.offset(), p.length()),
             p.stats(), p.rows(), Encoding.RLE, Encoding.RLE, Encoding.PLAIN);
@@ -496,6 +522,7 @@ public final class VectorParquetFormat implements FileFormat, Serializable {
       file.endColumn();
       pages.clear();
       compressedPages.size = 0;
+      chunkCodec = null;
     }
   }
 }

@@ -47,16 +47,21 @@ class VectorParquetFormatTest extends SparkTestBase {
       DataTypes.createStructField("w", DataTypes.FloatType, false),
       DataTypes.createStructField("lse", DataTypes.DoubleType, false)));
 
-  private static List<Row> rows(SplittableRandom rnd, int n) {
+  /** Rows with random-looking vectors, or with vectors that compress well ({@code compressible}). */
+  private static List<Row> rows(SplittableRandom rnd, int n, boolean compressible) {
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      int d = 1 + rnd.nextInt(9); // a row of one element has no second repetition run
+      // a row of one element has no second repetition run; random vectors long enough that their
+      // lengths and levels do not make a page compress
+      int d = rnd.nextInt(10) == 0 ? 1 + rnd.nextInt(3) : compressible ? 1 + rnd.nextInt(9) : 24 + rnd.nextInt(40);
       List<Float> o = new ArrayList<>();
       for (int c = 0; c < d; c++) {
-        o.add(rnd.nextInt(50) == 0 ? -0f : (float) rnd.nextGaussian() * 100);
+        o.add(compressible ? (float) (c % 3) : rnd.nextInt(50) == 0 ? -0f : (float) rnd.nextGaussian() * 100);
       }
-      byte[] packed = new byte[2 * (1 + rnd.nextInt(4))];
-      rnd.nextBytes(packed);
+      byte[] packed = new byte[2 * (compressible ? 1 + rnd.nextInt(4) : 16 + rnd.nextInt(48))];
+      if (!compressible) {
+        rnd.nextBytes(packed);
+      }
       // runs of one doc id (as in the job's output), broken by others, so statistics see both
       rows.add(RowFactory.create("doc-" + (i / 300 % 3) + (i % 7 == 0 ? "-ä" : ""), i % 5, (long) i * 3 - 100, o, packed,
           (float) rnd.nextGaussian(), rnd.nextInt(20) == 0 ? Double.NEGATIVE_INFINITY : rnd.nextGaussian()));
@@ -67,14 +72,16 @@ class VectorParquetFormatTest extends SparkTestBase {
   @Test
   void writesWhatSparksWriterWritesInPagesAndRowGroups(@TempDir Path dir) throws Exception {
     SplittableRandom rnd = Seeds.fresh("VectorParquetFormatTest");
-    List<Row> rows = rows(rnd, 5000);
-    Dataset<Row> table = spark.createDataFrame(rows, SCHEMA).repartition(3);
     assertTrue(VectorParquetFormat.supports(SCHEMA));
-    for (String codec : List.of("snappy", "uncompressed", "none")) {
-      String ours = dir.resolve("ours-" + codec).toString();
+    for (String run : List.of("snappy", "snappy compressible", "uncompressed", "none")) {
+      String codec = run.split(" ")[0];
+      boolean compressible = run.endsWith("compressible");
+      List<Row> rows = rows(rnd, 5000, compressible);
+      Dataset<Row> table = spark.createDataFrame(rows, SCHEMA).repartition(3);
+      String ours = dir.resolve("ours-" + run.replace(' ', '-')).toString();
       table.write().format(VectorParquetFormat.class.getName()).option("compression", codec)
-          .option("parquet.page.size", "4096").option("parquet.block.size", "65536").save(ours);
-      String sparks = dir.resolve("spark-" + codec).toString();
+          .option("parquet.page.size", "4096").option("parquet.block.size", "16384").save(ours);
+      String sparks = dir.resolve("spark-" + run.replace(' ', '-')).toString();
       table.write().option("compression", codec).parquet(sparks);
       List<Row> a = spark.read().parquet(ours).orderBy("pos").collectAsList();
       List<Row> b = spark.read().parquet(sparks).orderBy("pos").collectAsList();
@@ -98,11 +105,15 @@ class VectorParquetFormatTest extends SparkTestBase {
       assertEquals(VectorEncoding.BF16.label(),
           spark.read().parquet(ours).schema().apply("packed").metadata().getString(TokenTable.ENCODING_KEY),
           "the vector column's encoding survives in Spark's schema");
-      checkFooters(ours, codec);
+      checkFooters(ours, codec, compressible);
     }
   }
 
-  private static void checkFooters(String table, String codec) throws Exception {
+  /**
+   * The footers: {@code codec} on every scalar chunk, and on vector chunks where they compress
+   * ({@code compressible}); else vector chunks are stored uncompressed.
+   */
+  private static void checkFooters(String table, String codec, boolean compressible) throws Exception {
     int rowGroups = 0;
     long rowsSeen = 0;
     for (File part : new File(table).listFiles((d, n) -> n.endsWith(".parquet"))) {
@@ -119,11 +130,12 @@ class VectorParquetFormatTest extends SparkTestBase {
           rowsSeen += block.getRowCount();
           for (ColumnChunkMetaData c : block.getColumns()) {
             String path = c.getPath().toDotString();
-            assertEquals(codec.equals("none") ? "UNCOMPRESSED" : codec.toUpperCase(), c.getCodec().name(), path);
+            boolean vector = path.startsWith("o.") || path.equals("packed");
+            assertEquals(codec.equals("none") || (vector && !compressible) ? "UNCOMPRESSED" : codec.toUpperCase(),
+                c.getCodec().name(), path);
             if (path.equals("doc_id")) {
               checkStringStatistics(reader, c, docIds, (int) blockStart, (int) block.getRowCount());
             }
-            boolean vector = path.startsWith("o.") || path.equals("packed");
             assertEquals(!vector, c.getStatistics().hasNonNullValue(), path + " " + c.getStatistics());
             if (vector) {
               assertNull(reader.readColumnIndex(c), "no page index over " + path);
