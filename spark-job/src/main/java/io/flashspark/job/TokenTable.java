@@ -165,7 +165,8 @@ public final class TokenTable {
       throw new InputException("bad " + role + " path '" + path + "': " + Failures.firstLine(e));
     }
     try {
-      return spark.read().parquet(path);
+      java.util.Optional<StructType> stored = StoredSchema.of(spark, path); // no schema-inference job
+      return stored.isPresent() ? spark.read().schema(stored.get()).parquet(path) : spark.read().parquet(path);
     } catch (RuntimeException e) {
       if (((Throwable) e) instanceof AnalysisException || Failures.isNotParquet(e)) {
         throw new InputException(role + " table '" + path + "' is not a readable Parquet table: "

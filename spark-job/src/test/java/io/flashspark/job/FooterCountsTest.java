@@ -245,6 +245,48 @@ class FooterCountsTest extends SparkTestBase {
   }
 
   /** Counts the Spark jobs started while it listens. */
+  @Test
+  void tablesAreOpenedWithTheSchemaSparksInferenceGivesWithoutAJob(@TempDir Path dir) throws Exception {
+    SplittableRandom rnd = new SplittableRandom(25);
+    String path = dir.resolve("t").toString();
+    for (DocSpec doc : List.of(DocSpec.contiguous("a", 0, 0, 300, 8), DocSpec.contiguous("b", 3, 7, 200, 8))) {
+      spark.createDataFrame(rows(rnd, List.of(doc), QKV, VectorEncoding.BF16), TokenTable.schema(VectorEncoding.BF16, QKV))
+          .coalesce(1).write().mode("append").parquet(path);
+    }
+    // the same rows partitioned by head (head comes from the directories' names, after the files' columns)
+    String byHead = dir.resolve("by-head").toString();
+    spark.read().parquet(path).write().partitionBy(TokenTable.HEAD).parquet(byHead);
+    for (String table : List.of(path, byHead, byHead + "/head=3")) {
+      JobCounter jobs = new JobCounter();
+      spark.sparkContext().addSparkListener(jobs);
+      Dataset<Row> opened;
+      try {
+        opened = TokenTable.open(spark, table, "input");
+        spark.sparkContext().listenerBus().waitUntilEmpty();
+      } finally {
+        spark.sparkContext().removeSparkListener(jobs);
+      }
+      assertEquals(0, jobs.started.get(), "Spark jobs started to open " + table);
+      Dataset<Row> inferred = spark.read().parquet(table);
+      assertEquals(inferred.schema(), opened.schema(), table + ": names, types, nullability and the vectors' metadata");
+      assertEquals(VectorEncoding.BF16.label(), opened.schema().apply("q").metadata().getString(TokenTable.ENCODING_KEY));
+      assertEquals(inferred.count(), opened.count(), table);
+      assertTrue(inferred.exceptAll(opened).isEmpty() && opened.exceptAll(inferred).isEmpty(), table + ": the same rows");
+    }
+    // asked to merge schemas, Spark infers it (a job of its own), as before
+    spark.conf().set("spark.sql.parquet.mergeSchema", "true");
+    JobCounter jobs = new JobCounter();
+    spark.sparkContext().addSparkListener(jobs);
+    try {
+      TokenTable.open(spark, path, "input");
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+    } finally {
+      spark.sparkContext().removeSparkListener(jobs);
+      spark.conf().unset("spark.sql.parquet.mergeSchema");
+    }
+    assertTrue(jobs.started.get() > 0, "schema merging infers the schema with a job");
+  }
+
   private static final class JobCounter extends org.apache.spark.scheduler.SparkListener {
     final java.util.concurrent.atomic.AtomicInteger started = new java.util.concurrent.atomic.AtomicInteger();
 
