@@ -24,34 +24,52 @@ import java.util.List;
  *
  * Header and positions keep every vector section 8-byte aligned. A block is assembled from
  * fragments (runs of its rows packed on the map side) by {@link #concat}, which merges their
- * positions and refuses duplicates.
+ * positions and refuses duplicates. A value lies in its own array, or at an offset of a larger one
+ * that holds several ({@link Slabs}: blocks packed straight from the input into arrays the garbage
+ * collector never copies).
  */
 public final class PackedRows implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
   public static final int HEADER_BYTES = 8;
 
-  private final byte[] bytes;
+  private final byte[] array;
+  private final int base; // where the value starts in array
   private final int rows;
   private final int dim;
   private final Precision encoding;
   private final int vectors;
 
-  private PackedRows(byte[] bytes) {
-    this.bytes = bytes;
+  private PackedRows(byte[] array, int base, int length) {
+    this.array = array;
+    this.base = base;
     ByteBuffer buf = buf();
-    this.rows = buf.getInt(0);
-    this.dim = buf.getShort(4);
-    this.encoding = Precision.values()[bytes[6]];
-    this.vectors = bytes[7];
-    if (bytes.length != size(rows, dim, encoding, vectors)) {
-      throw new IllegalArgumentException("packed rows of " + bytes.length + " bytes, header says " + rows
+    this.rows = buf.getInt(base);
+    this.dim = buf.getShort(base + 4);
+    this.encoding = Precision.values()[array[base + 6]];
+    this.vectors = array[base + 7];
+    if (length != size(rows, dim, encoding, vectors)) {
+      throw new IllegalArgumentException("packed rows of " + length + " bytes, header says " + rows
           + " rows x " + vectors + " vectors x " + dim + " " + encoding.label());
     }
   }
 
   /** Reads a packed value (no copy). */
   public static PackedRows of(byte[] bytes) {
-    return new PackedRows(bytes);
+    return new PackedRows(bytes, 0, bytes.length);
+  }
+
+  /** Reads the packed value of {@code length} bytes at {@code array[base..]} (no copy). */
+  public static PackedRows of(byte[] array, int base, int length) {
+    if (base < 0 || length < HEADER_BYTES || base > array.length - length) {
+      throw new IllegalArgumentException("packed rows at " + base + " (" + length + " bytes) of an array of "
+          + array.length);
+    }
+    return new PackedRows(array, base, length);
+  }
+
+  /** Java serialisation writes the value alone, not the rest of an array it shares. */
+  private Object writeReplace() {
+    return base == 0 && array.length == size() ? this : of(bytes());
   }
 
   /** Bytes of one value in {@code encoding}. */
@@ -64,32 +82,44 @@ public final class PackedRows implements java.io.Serializable {
     return HEADER_BYTES + rows * (Long.BYTES + (long) vectors * dim * valueBytes(encoding));
   }
 
-  public byte[] bytes() { return bytes; }
+  /** The value as an array of its own (copied out where it shares a larger one). */
+  public byte[] bytes() {
+    return base == 0 && array.length == size() ? array : Arrays.copyOfRange(array, base, base + size());
+  }
+
+  /** The array holding the value ({@link #vectorOffset} says where its vectors lie in it). */
+  public byte[] array() { return array; }
+
+  /** Bytes of the value: header, positions, vectors. */
+  public int size() {
+    return (int) size(rows, dim, encoding, vectors);
+  }
+
   public int rows() { return rows; }
   public int dim() { return dim; }
   public Precision encoding() { return encoding; }
   public int vectors() { return vectors; }
 
   private ByteBuffer buf() {
-    return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    return ByteBuffer.wrap(array).order(ByteOrder.LITTLE_ENDIAN);
   }
 
   public long pos(int row) {
-    return buf().getLong(HEADER_BYTES + row * Long.BYTES);
+    return buf().getLong(base + HEADER_BYTES + row * Long.BYTES);
   }
 
   public long[] positions() {
     long[] out = new long[rows];
-    buf().position(HEADER_BYTES).slice().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(out);
+    buf().position(base + HEADER_BYTES).slice().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(out);
     return out;
   }
 
-  /** Byte offset of vector {@code which} (0: q or k, 1: v) in {@link #bytes}. */
+  /** Byte offset of vector {@code which} (0: q or k, 1: v) in {@link #array}. */
   public int vectorOffset(int which) {
     if (which < 0 || which >= vectors) {
       throw new IllegalArgumentException("vector " + which + " of " + vectors);
     }
-    return (int) (HEADER_BYTES + (long) rows * Long.BYTES + (long) which * rows * dim * valueBytes(encoding));
+    return (int) (base + HEADER_BYTES + (long) rows * Long.BYTES + (long) which * rows * dim * valueBytes(encoding));
   }
 
   public int vectorBytes() {
@@ -99,7 +129,7 @@ public final class PackedRows implements java.io.Serializable {
   /** Vector {@code which} widened to fp32, row-major {@code [rows][dim]}. */
   public float[] decode(int which) {
     float[] out = new float[rows * dim];
-    decodeInto(bytes, vectorOffset(which), encoding, out, 0, out.length);
+    decodeInto(array, vectorOffset(which), encoding, out, 0, out.length);
     return out;
   }
 
@@ -155,6 +185,7 @@ public final class PackedRows implements java.io.Serializable {
     private byte[][] data;
     private final int[] base; // where vector i's rows start in data[i]
     private byte[] laidOut; // the final packed value being filled in place (see the constructor), else null
+    private int laidOutBase; // where in laidOut (an array of its own, or a slab's)
     private int capacity; // rows the arrays hold
     private int rows;
     private boolean ascending = true;
@@ -178,6 +209,14 @@ public final class PackedRows implements java.io.Serializable {
      * arrays, fewer or out of order are copied out as usual.
      */
     public Writer(int dim, Precision encoding, int vectors, Buffers buffers, int expectedRows) {
+      this(dim, encoding, vectors, buffers, expectedRows, null);
+    }
+
+    /**
+     * As {@link #Writer(int, Precision, int, Buffers, int)}, the value laid out in place taken from
+     * {@code slabs} (null: an array of its own); {@link #finishRows} then hands it over where it lies.
+     */
+    public Writer(int dim, Precision encoding, int vectors, Buffers buffers, int expectedRows, Slabs slabs) {
       if (dim < 1 || dim > Short.MAX_VALUE || vectors < 1 || vectors > 2 || expectedRows < 0) {
         throw new IllegalArgumentException("dim " + dim + ", vectors " + vectors + ", rows " + expectedRows);
       }
@@ -191,11 +230,17 @@ public final class PackedRows implements java.io.Serializable {
       this.data = new byte[vectors][0];
       long laidOutSize = size(expectedRows, dim, encoding, vectors);
       if (expectedRows > 0 && laidOutSize <= Integer.MAX_VALUE - 16) {
-        laidOut = new byte[(int) laidOutSize];
+        if (slabs == null) {
+          laidOut = new byte[(int) laidOutSize];
+        } else {
+          Slabs.Slot slot = slabs.take((int) laidOutSize);
+          laidOut = slot.array();
+          laidOutBase = slot.offset();
+        }
         pos = new long[expectedRows];
         for (int i = 0; i < vectors; i++) {
           data[i] = laidOut;
-          base[i] = (int) (HEADER_BYTES + (long) expectedRows * Long.BYTES + (long) i * expectedRows * width);
+          base[i] = (int) (laidOutBase + HEADER_BYTES + (long) expectedRows * Long.BYTES + (long) i * expectedRows * width);
         }
         capacity = expectedRows;
       } else {
@@ -316,15 +361,32 @@ public final class PackedRows implements java.io.Serializable {
       capacity = 0;
     }
 
-    /** The packed rows, sorted by position. @throws IllegalArgumentException naming a duplicate position */
-    public byte[] finish() {
+    /**
+     * The packed rows, sorted by position, where they lie: filled in place (all expected rows, in
+     * order), the laid-out value itself, else a new array.
+     *
+     * @throws IllegalArgumentException naming a duplicate position
+     */
+    public PackedRows finishRows() {
       if (laidOut != null && rows == capacity && ascending) { // filled in place: header and positions, no copy
         byte[] out = laidOut;
-        ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+        int at = laidOutBase;
+        int size = Math.toIntExact(bytes());
+        ByteBuffer b = ByteBuffer.wrap(out, at, size).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(rows).putShort((short) dim).put((byte) encoding.ordinal()).put((byte) vectors);
-        b.asLongBuffer().put(pos, 0, rows);
+        for (int r = 0; r < rows; r++) {
+          b.putLong(pos[r]);
+        }
         release(); // the value is the caller's now: this writer takes no more rows
-        return out;
+        return of(out, at, size);
+      }
+      return of(finish());
+    }
+
+    /** The packed rows, sorted by position, in an array of their own. @throws IllegalArgumentException naming a duplicate position */
+    public byte[] finish() {
+      if (laidOut != null && laidOutBase == 0 && laidOut.length == bytes() && rows == capacity && ascending) {
+        return finishRows().array(); // filled in place in an array of its own: no copy
       }
       long size = bytes();
       if (size > Integer.MAX_VALUE - 16) {
@@ -443,6 +505,73 @@ public final class PackedRows implements java.io.Serializable {
     }
   }
 
+  /**
+   * Arrays that hold many packed values each, sized so that the JVM's G1 collector allocates each
+   * straight in the old generation as one "humongous" region and never copies it: blocks packed
+   * from the input live until their cell has computed, and as arrays of their own each was copied
+   * once from the young generation (on one H100, the 1M-token job's reading threads stopped for
+   * 110-190 ms every half second while G1 copied about 2.3 GB of them). Shared by the threads that
+   * pack one task's input; a slab lives as long as any value in it.
+   */
+  public static final class Slabs {
+    /** Where a value goes: {@code array[offset..]}. */
+    public record Slot(byte[] array, int offset) {}
+
+    private final int slabBytes;
+    private byte[] current;
+    private int used;
+
+    /** Slabs of {@code slabBytes} each; values over half of it get arrays of their own. */
+    public Slabs(int slabBytes) {
+      if (slabBytes < 1024) {
+        throw new IllegalArgumentException("slabs of " + slabBytes + " bytes");
+      }
+      this.slabBytes = slabBytes;
+    }
+
+    /**
+     * Slabs as large as one G1 region allows (an object over half a region is humongous), or
+     * empty where the JVM runs another collector or does not say
+     * ({@code -Dflashspark.slabs=false} turns them off).
+     */
+    public static java.util.Optional<Slabs> forThisHeap() {
+      return REGION_BYTES > 0 ? java.util.Optional.of(new Slabs(REGION_BYTES - 64)) : java.util.Optional.empty();
+    }
+
+    private static final int REGION_BYTES = regionBytes();
+
+    private static int regionBytes() {
+      if (!Boolean.parseBoolean(System.getProperty("flashspark.slabs", "true"))) {
+        return 0;
+      }
+      try {
+        com.sun.management.HotSpotDiagnosticMXBean vm = java.lang.management.ManagementFactory
+            .getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+        if (vm == null || !Boolean.parseBoolean(vm.getVMOption("UseG1GC").getValue())) {
+          return 0;
+        }
+        long region = Long.parseLong(vm.getVMOption("G1HeapRegionSize").getValue());
+        return region >= 1 << 20 && region <= 1 << 30 ? (int) region : 0;
+      } catch (RuntimeException | LinkageError e) {
+        return 0; // no such option or no management: plain arrays
+      }
+    }
+
+    /** Room for a value of {@code length} bytes, 8-byte aligned. */
+    public synchronized Slot take(int length) {
+      if (length > slabBytes / 2) {
+        return new Slot(new byte[length], 0);
+      }
+      if (current == null || used + length > current.length) {
+        current = new byte[slabBytes];
+        used = 0;
+      }
+      Slot slot = new Slot(current, used);
+      used = Math.min(current.length, (used + length + 7) & ~7);
+      return slot;
+    }
+  }
+
   /** Copies a row's encoded vectors into a {@link Writer}'s storage. */
   @FunctionalInterface
   public interface EncodedSource {
@@ -497,12 +626,12 @@ public final class PackedRows implements java.io.Serializable {
           ob.putLong(HEADER_BYTES + (row + r) * Long.BYTES, pos[i][r]);
         }
         for (int v = 0; v < first.vectors; v++) {
-          System.arraycopy(f.bytes, f.vectorOffset(v), out, vectorBase + (int) ((long) v * total * width) + row * width,
+          System.arraycopy(f.array, f.vectorOffset(v), out, vectorBase + (int) ((long) v * total * width) + row * width,
               f.rows * width);
         }
         row += f.rows;
       }
-      return new PackedRows(out);
+      return of(out);
     }
     long previous = 0;
     for (int r = 0; r < total; r++) {
@@ -520,11 +649,11 @@ public final class PackedRows implements java.io.Serializable {
       ob.putLong(HEADER_BYTES + r * Long.BYTES, p);
       PackedRows f = sorted.get(best);
       for (int v = 0; v < first.vectors; v++) {
-        System.arraycopy(f.bytes, f.vectorOffset(v) + next[best] * width, out,
+        System.arraycopy(f.array, f.vectorOffset(v) + next[best] * width, out,
             vectorBase + (int) ((long) v * total * width) + r * width, width);
       }
       next[best]++;
     }
-    return new PackedRows(out);
+    return of(out);
   }
 }

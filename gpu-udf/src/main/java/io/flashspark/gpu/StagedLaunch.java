@@ -378,7 +378,7 @@ final class StagedLaunch {
         putFloats(src, c.sourceRow() * d, c.rows() * d);
       } else {
         int rowBytes = d * 2;
-        putBytes(c.packed().bytes(), c.packed().vectorOffset(c.vector()) + c.sourceRow() * rowBytes,
+        putBytes(c.packed().array(), c.packed().vectorOffset(c.vector()) + c.sourceRow() * rowBytes,
             c.rows() * rowBytes);
       }
     }

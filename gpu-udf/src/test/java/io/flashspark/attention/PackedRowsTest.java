@@ -221,4 +221,62 @@ class PackedRowsTest {
     assertEquals(1, one.rows());
     assertThrows(IllegalStateException.class, () -> done.addEncoded(1, new byte[][] {{3, 4}}));
   }
+
+  @Test
+  void valuesLaidOutInSlabsReadAsTheSameValuesInArraysOfTheirOwn() throws Exception {
+    SplittableRandom rnd = Seeds.fresh("PackedRowsTest.slabs");
+    int dim = 5;
+    int block = 40;
+    PackedRows.Slabs slabs = new PackedRows.Slabs(4096); // a few blocks per slab, and values too big for one
+    List<PackedRows> inSlabs = new ArrayList<>();
+    List<byte[]> alone = new ArrayList<>();
+    // whole blocks (laid out in a slab), a short one and one out of order (copied out), a k/v block
+    // over half a slab (an array of its own), q and k/v blocks in turn
+    int[] rowsOf = {block, block, 7, block, block, 200, block};
+    for (int b = 0; b < rowsOf.length; b++) {
+      int vectors = 1 + b % 2;
+      int expected = rowsOf[b] == 200 ? 200 : block;
+      boolean shuffled = b == 3;
+      PackedRows.Writer plain = new PackedRows.Writer(dim, Precision.BF16, vectors);
+      PackedRows.Writer slabbed = new PackedRows.Writer(dim, Precision.BF16, vectors, null, expected, slabs);
+      for (int i = 0; i < rowsOf[b]; i++) {
+        long p = 1000L * b + (shuffled ? (i * 7L) % rowsOf[b] : i);
+        float[][] x = {Gaussian.floats(rnd, dim, 1), Gaussian.floats(rnd, dim, 1)};
+        float[][] row = vectors == 1 ? new float[][] {x[0]} : x;
+        plain.addFloats(p, row);
+        slabbed.addFloats(p, row);
+      }
+      alone.add(plain.finish());
+      inSlabs.add(slabbed.finishRows());
+    }
+    assertTrue(inSlabs.get(0).array() == inSlabs.get(1).array() && inSlabs.get(1).vectorOffset(0) > inSlabs.get(0).vectorOffset(0),
+        "whole blocks share a slab");
+    assertTrue(inSlabs.get(5).array().length == inSlabs.get(5).size(), "a value over half a slab has an array of its own");
+    for (int b = 0; b < rowsOf.length; b++) {
+      PackedRows x = inSlabs.get(b);
+      PackedRows y = PackedRows.of(alone.get(b));
+      assertArrayEquals(alone.get(b), x.bytes(), "block " + b);
+      assertEquals(y.size(), x.size());
+      assertArrayEquals(y.positions(), x.positions(), "block " + b);
+      assertEquals(y.pos(y.rows() - 1), x.pos(x.rows() - 1));
+      for (int v = 0; v < y.vectors(); v++) {
+        assertArrayEquals(y.decode(v), x.decode(v), "block " + b + " vector " + v);
+        assertArrayEquals(java.util.Arrays.copyOfRange(y.array(), y.vectorOffset(v), y.vectorOffset(v) + y.vectorBytes()),
+            java.util.Arrays.copyOfRange(x.array(), x.vectorOffset(v), x.vectorOffset(v) + x.vectorBytes()));
+      }
+      // Java serialisation carries the value alone, not its slab
+      java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+      try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(buf)) {
+        out.writeObject(x);
+      }
+      assertTrue(buf.size() < x.size() + 1024, "serialised " + buf.size() + " bytes for a value of " + x.size());
+      try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(buf.toByteArray()))) {
+        assertArrayEquals(alone.get(b), ((PackedRows) in.readObject()).bytes());
+      }
+    }
+    // fragments in slabs assemble as fragments in arrays of their own
+    assertArrayEquals(PackedRows.concat(List.of(PackedRows.of(alone.get(0)), PackedRows.of(alone.get(2)))).bytes(),
+        PackedRows.concat(List.of(inSlabs.get(0), inSlabs.get(2))).bytes());
+    assertThrows(IllegalArgumentException.class, () -> PackedRows.of(inSlabs.get(0).array(), 4090, 64));
+  }
 }

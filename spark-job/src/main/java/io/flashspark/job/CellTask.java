@@ -120,7 +120,7 @@ public final class CellTask implements java.io.Serializable {
           c -> new Map[] {new TreeMap<>(BLOCK_ORDER), new TreeMap<>(BLOCK_ORDER)});
       sides[side].computeIfAbsent(block, k -> new ArrayList<>()).add(fragment);
       fragments++;
-      bytes += fragment.bytes().length;
+      bytes += fragment.size();
     }
 
     /** Adds every fragment {@code other} holds. */

@@ -1,5 +1,6 @@
 package io.flashspark.job;
 
+import io.flashspark.attention.PackedRows;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -274,10 +275,12 @@ final class DirectCells {
         throws Exception {
       ThreadPoolExecutor pool = ReadPool.get(threads);
       List<ReadJob> jobs = new ArrayList<>(inputs.length);
+      // the task's blocks in slabs the collector never copies, shared by its reading threads
+      PackedRows.Slabs slabs = PackedRows.Slabs.forThisHeap().orElse(null);
       for (int i = 0; i < inputs.length; i++) {
         Partition input = inputs[i];
         ReadJob job = new ReadJob(context, new long[] {context.stageId(), context.partitionId(), i},
-            () -> readOne(partition, input, scan, context));
+            () -> readOne(partition, input, scan, context, slabs));
         jobs.add(job);
         pool.execute(job);
       }
@@ -316,11 +319,12 @@ final class DirectCells {
     }
 
     /** Reads and packs one input partition, keeping the fragments of this task's cells. */
-    private Gathered readOne(int partition, Partition input, RDD<ColumnarBatch> scan, TaskContext context) {
+    private Gathered readOne(int partition, Partition input, RDD<ColumnarBatch> scan, TaskContext context,
+        PackedRows.Slabs slabs) {
       Gathered out = new Gathered();
       Map<DocHead, BlockPlanner.ShardPlan> plans = shards.value();
       Iterator<ColumnarBatch> batches = CollectionConverters.asJava(scan.iterator(input, context));
-      Iterator<Fragments.Piece> pieces = packer.pieces(new ColumnarScan.BatchRows(batches));
+      Iterator<Fragments.Piece> pieces = packer.pieces(new ColumnarScan.BatchRows(batches), slabs);
       while (pieces.hasNext()) {
         Fragments.Piece f = pieces.next();
         if (f.problem() != null) {

@@ -212,8 +212,8 @@ public final class Fragments {
         DocHead dh = new DocHead(docId, head);
         if (problem == null) {
           try {
-            return new Piece(dh, block, rows, null, q == null ? null : PackedRows.of(q.finish()),
-                kv == null ? null : PackedRows.of(kv.finish()));
+            return new Piece(dh, block, rows, null, q == null ? null : q.finishRows(),
+                kv == null ? null : kv.finishRows());
           } catch (IllegalArgumentException e) {
             fail(e.getMessage()); // a duplicate position
           }
@@ -280,17 +280,17 @@ public final class Fragments {
     }
 
     @Override public Iterator<InternalRow> call(Iterator<InternalRow> input) {
-      return fragments(input, Open::finish, false);
+      return fragments(input, Open::finish, false, null);
     }
 
     /**
      * The partition's fragments as {@link Piece}s (cells that read their input themselves). A block
      * whose first row is its first position is written in place, in its final layout for a whole
      * block ({@link PackedRows.Writer}'s expected rows): sorted, dense input then makes each piece
-     * with no copy from growing arrays.
+     * with no copy from growing arrays, in {@code slabs} where given (null: an array each).
      */
-    Iterator<Piece> pieces(Iterator<InternalRow> input) {
-      return fragments(input, Open::piece, true);
+    Iterator<Piece> pieces(Iterator<InternalRow> input, PackedRows.Slabs slabs) {
+      return fragments(input, Open::piece, true, slabs);
     }
 
     /**
@@ -298,12 +298,12 @@ public final class Fragments {
      * to {@code finish} for the fragment it makes.
      */
     private <T> Iterator<T> fragments(Iterator<InternalRow> input, java.util.function.Function<Open, T> finish,
-        boolean inPlace) {
+        boolean inPlace, PackedRows.Slabs slabs) {
       ColumnarScan.BatchRows batchRows = input instanceof ColumnarScan.BatchRows b ? b : null;
       return new Iterator<>() {
         private final Map<BlockKey, Open> open = new HashMap<>();
         private final Open[] last = new Open[1]; // the previous row's block; a flush forgets it
-        private final RowVectors vectors = new RowVectors(inPlace);
+        private final RowVectors vectors = new RowVectors(inPlace, slabs);
         private long buffered;
         private Iterator<T> ready = java.util.Collections.emptyIterator();
 
@@ -433,7 +433,7 @@ public final class Fragments {
       int expected = vectors.inPlace && o.rows == 1 && pos == o.block * blockSize ? blockSize : 0;
       if (inputs[0] != null) {
         if (o.q == null) {
-          o.q = new PackedRows.Writer(o.dim, qAs, 1, vectors.buffers, expected);
+          o.q = new PackedRows.Writer(o.dim, qAs, 1, vectors.buffers, expected, vectors.slabs);
         }
         String p = add(o.q, pos, vectors, 0, 1);
         if (p != null) {
@@ -442,7 +442,7 @@ public final class Fragments {
       }
       if (inputs[1] != null) {
         if (o.kv == null) {
-          o.kv = new PackedRows.Writer(o.dim, kvAs, 2, vectors.buffers, expected);
+          o.kv = new PackedRows.Writer(o.dim, kvAs, 2, vectors.buffers, expected, vectors.slabs);
         }
         return add(o.kv, pos, vectors, 1, 2);
       }
@@ -501,12 +501,14 @@ public final class Fragments {
       final ArrayData[] arrays = new ArrayData[3];
       final PackedRows.Buffers buffers = new PackedRows.Buffers(FLUSH_BYTES); // writers' arrays, reused flush to flush
       final boolean inPlace; // whole blocks written in their final layout (pieces)
+      final PackedRows.Slabs slabs; // where they are laid out (null: an array each)
       int bad = -1; // the first non-finite value found while copying, and its column
       int badColumn = -1;
       private final PackedRows.EncodedSource[] sources = {copier(0), copier(1)};
 
-      RowVectors(boolean inPlace) {
+      RowVectors(boolean inPlace, PackedRows.Slabs slabs) {
         this.inPlace = inPlace;
+        this.slabs = slabs;
       }
 
       /** Points at packed column {@code column} of {@code row} (field {@code field}); returns its length. */
