@@ -17,7 +17,8 @@
 # SUBMIT_EXTRA adds options to the cluster's submitting JVM (e.g. -Dspark.eventLog.*). COMPARE=1 keeps the first
 # cluster run's output and compares each later cluster run's output with it row by row (compare_outputs.py,
 # pyarrow; COMPARE_TOL, default 0: bit-identical).
-# CODEC (e.g. uncompressed) generates and reads a table written with that Parquet codec instead of Spark's default.
+# CODEC (e.g. uncompressed) generates and reads a table written with that Parquet codec instead of Spark's default,
+# ROW_GROUP (bytes) one with row groups of that size.
 # APP=app-before runs an earlier build staged beside the current one (local mode), SKIP_CHECK=1 skips
 # the reference checks, LOCAL_DIR sets local mode's spark.local.dir (default /tmp/spark-local), KEEP_OUTPUT=1 leaves the local run's output in /tmp/fs/out-local (check it in
 # a later call: jrun check ... --output /tmp/fs/out-local, while the machine stays warm). Logs go to $OUT; the table of wall times is printed last.
@@ -44,8 +45,11 @@ profile=()
 jrun=("$java" -Xmx${HEAP:-100g} -Xms${HEAP:-100g} -XX:MaxTenuringThreshold=0 $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=${LOCAL_DIR:-/tmp/spark-local}
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
 local_run() { "${jrun[@]}" "$@"; }
-# generate's JVM: CODEC sets spark.sql.parquet.compression.codec for the generated table (its name then ends in -CODEC)
-generate() { "${jrun[@]:0:${#jrun[@]}-3}" ${CODEC:+-Dspark.sql.parquet.compression.codec=$CODEC} "${jrun[@]: -3}" generate "$@"; }
+# generate's JVM: CODEC sets spark.sql.parquet.compression.codec for the generated table, ROW_GROUP its row groups'
+# size in bytes (parquet.block.size; Spark's default 128 MB); the table's name then ends in -CODEC, -rgROW_GROUP
+generate() { "${jrun[@]:0:${#jrun[@]}-3}" ${CODEC:+-Dspark.sql.parquet.compression.codec=$CODEC} \
+  ${ROW_GROUP:+-Dspark.hadoop.parquet.block.size=$ROW_GROUP} "${jrun[@]: -3}" generate "$@"; }
+suffix=${CODEC:+-$CODEC}${ROW_GROUP:+-rg$ROW_GROUP}
 # the score's JVM: JVM_EXTRA and a variant's own JVM options (VJVM) go last before the class path, so
 # an -Xmx or -Dspark.* there wins over the defaults above
 local_score() { "${jrun[@]:0:${#jrun[@]}-3}" ${JVM_EXTRA:-} ${VJVM:-} "${jrun[@]: -3}" score "$@"; }
@@ -85,13 +89,13 @@ if [[ $mode == sweep ]]; then
   exit "${PIPESTATUS[0]}"
 fi
 if [[ $mode == 1m ]]; then
-  input=$work/tokens-${HEADS:-8}x${TOKENS:-1048576}${CODEC:+-$CODEC}
+  input=$work/tokens-${HEADS:-8}x${TOKENS:-1048576}$suffix
   [ -f $input/_SUCCESS ] || generate --output $input --docs 1 --tokens ${TOKENS:-1048576} --heads ${HEADS:-8} --dim 128 \
     --packed bf16 > "$OUT/generate-1m.log" 2>&1
   args=(--causal --backend gpu ${SCORE_ARGS:-})
   check=(--causal --precision bf16 --doc-heads 1 --rows ${CHECK_ROWS:-16})
 else
-  input=$work/batch${CODEC:+-$CODEC}
+  input=$work/batch$suffix
   [ -f $input/_SUCCESS ] || generate --output $input --docs ${DOCS:-64} --tokens ${BATCH_TOKENS:-65536} \
     --heads 1 --dim 128 --packed bf16 > "$OUT/generate-batch.log" 2>&1
   args=(--causal --backend gpu --output-format bf16 ${SCORE_ARGS:-})
