@@ -100,6 +100,12 @@ final class ColumnarScan {
     return out;
   }
 
+  /** Token rows that can tell whether a row's {@code doc_id} is the previous row's without decoding it. */
+  interface SameDocId {
+    /** Whether the row last returned has the same (non-null) {@code doc_id} as the one before it. */
+    boolean sameDocId();
+  }
+
   /**
    * The batches' rows, one view object per batch moved from row to row: a row is valid until the
    * next one is taken (the packer copies what it keeps), as the scan's own rows are. It also tells
@@ -107,7 +113,7 @@ final class ColumnarScan {
    * decode of a string makes a fresh array per row (16 % of the packing stage's samples on the 1M-token
    * job), where the batch's dictionary ids compare as ints.
    */
-  static final class BatchRows implements Iterator<InternalRow> {
+  static final class BatchRows implements Iterator<InternalRow>, SameDocId {
     private final Iterator<ColumnarBatch> batches;
     private ColumnarBatch batch;
     private int next;
@@ -143,8 +149,7 @@ final class ColumnarScan {
       return batch.getRow(row);
     }
 
-    /** Whether the row last returned has the same (non-null) {@code doc_id} as the one before it. */
-    boolean sameDocId() {
+    @Override public boolean sameDocId() {
       return sameDocId;
     }
   }

@@ -16,6 +16,7 @@ import org.apache.spark.Partition;
 import org.apache.spark.TaskContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
+import org.apache.spark.sql.execution.datasources.FilePartition;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 import scala.jdk.javaapi.CollectionConverters;
 
@@ -249,9 +250,12 @@ final class DirectCells {
     private final Broadcast<Map<Long, long[]>> expectedRows;
     private final int threads;
     private final String table;
+    private final Broadcast<org.apache.spark.util.SerializableConfiguration> hadoop;
 
     Reader(CellTask cells, Fragments.Packer packer, Broadcast<Map<DocHead, BlockPlanner.ShardPlan>> shards,
-        BlockPlanner.Plan plan, Broadcast<Map<Long, long[]>> expectedRows, int threads, String table) {
+        BlockPlanner.Plan plan, Broadcast<Map<Long, long[]>> expectedRows, int threads, String table,
+        Broadcast<org.apache.spark.util.SerializableConfiguration> hadoop) {
+      this.hadoop = hadoop;
       this.cells = cells;
       this.packer = packer;
       this.shards = shards;
@@ -323,8 +327,14 @@ final class DirectCells {
         PackedRows.Slabs slabs) {
       Gathered out = new Gathered();
       Map<DocHead, BlockPlanner.ShardPlan> plans = shards.value();
-      Iterator<ColumnarBatch> batches = CollectionConverters.asJava(scan.iterator(input, context));
-      Iterator<Fragments.Piece> pieces = packer.pieces(new ColumnarScan.BatchRows(batches), slabs);
+      // through parquet-mr where the files allow, else the scan's own column batches
+      Iterator<org.apache.spark.sql.catalyst.InternalRow> tokens = input instanceof FilePartition files
+          ? ParquetTokens.of(files, hadoop.value().value(), packer.intHead(), packer.intPos(), packer.vectorColumns())
+          : null;
+      if (tokens == null) {
+        tokens = new ColumnarScan.BatchRows(CollectionConverters.asJava(scan.iterator(input, context)));
+      }
+      Iterator<Fragments.Piece> pieces = packer.pieces(tokens, slabs);
       while (pieces.hasNext()) {
         Fragments.Piece f = pieces.next();
         if (f.problem() != null) {

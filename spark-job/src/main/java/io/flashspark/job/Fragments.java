@@ -150,6 +150,19 @@ public final class Fragments {
       this.intPos = intPos;
     }
 
+    /** The vector columns the packer reads, after {@code doc_id, head, pos}, in order. */
+    List<String> vectorColumns() {
+      return role.vectorColumns();
+    }
+
+    boolean intHead() {
+      return intHead;
+    }
+
+    boolean intPos() {
+      return intPos;
+    }
+
     /** The rows of one block seen so far in this partition. */
     private final class Open {
       final String docId;
@@ -299,7 +312,7 @@ public final class Fragments {
      */
     private <T> Iterator<T> fragments(Iterator<InternalRow> input, java.util.function.Function<Open, T> finish,
         boolean inPlace, PackedRows.Slabs slabs) {
-      ColumnarScan.BatchRows batchRows = input instanceof ColumnarScan.BatchRows b ? b : null;
+      ColumnarScan.SameDocId batchRows = input instanceof ColumnarScan.SameDocId b ? b : null;
       return new Iterator<>() {
         private final Map<BlockKey, Open> open = new HashMap<>();
         private final Open[] last = new Open[1]; // the previous row's block; a flush forgets it

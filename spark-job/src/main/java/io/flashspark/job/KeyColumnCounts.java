@@ -179,7 +179,7 @@ final class KeyColumnCounts {
   }
 
   /** A top-level key column the reader handles: {@code doc_id} a string, head and pos signed integers. */
-  private static boolean readable(Type type, boolean docId) {
+  static boolean readable(Type type, boolean docId) {
     if (!type.isPrimitive() || type.isRepetition(Type.Repetition.REPEATED)) {
       return false;
     }

@@ -390,7 +390,8 @@ public final class ScoreJob {
     Dataset<Row> cellsInput = null;
     if (direct != null) {
       DirectCells.Reader reader = new DirectCells.Reader(cellTask, keySide.fragments.packer(), shards, plan,
-          jsc.broadcast(new HashMap<>(cellRows)), readers, keysName);
+          jsc.broadcast(new HashMap<>(cellRows)), readers, keysName,
+          jsc.broadcast(new org.apache.spark.util.SerializableConfiguration(spark.sparkContext().hadoopConfiguration())));
       cells = new DirectCells.CellsRdd(scan.batches(), direct, reader)
           .setName("flashspark cells reading '" + keysName + "'").toJavaRDD();
     } else {

@@ -51,7 +51,8 @@ public final class TokenTable {
    * Parquet page); other rows give their array.
    */
   static UTF8String binaryView(InternalRow row, int field) {
-    return row instanceof UnsafeRow || row instanceof ColumnarBatchRow ? row.getUTF8String(field)
+    return row instanceof UnsafeRow || row instanceof ColumnarBatchRow || row instanceof ParquetTokens.View
+        ? row.getUTF8String(field)
         : UTF8String.fromBytes(row.getBinary(field));
   }
 
