@@ -29,5 +29,5 @@ grep -h "missing or extra\|max |o" $R/after-2.txt | head -3
 for g in $R/gc-*.log; do grep -h "Pause" $g | awk -v f=$(basename $g) '{x = $NF; sub("ms", "", x); s += x} END {print f ":", NR, "GC pauses,", s, "ms in all"}'; done
 du -sh /tmp/fs/tokens-8x1048576 /tmp/fs/tokens-8x1048576-uncompressed 2>/dev/null
 (cd $OUT && tar czf c.tgz c && rm -rf c)
-# the host's memory copy bandwidth (System.arraycopy of 256 MB arrays, 1 and 16 threads; .stage/bw/Bw.class)
+# the host's memory copy bandwidth (System.arraycopy of 256 MB arrays, 1 and 16 threads; Bw.java here, compiled into .stage/bw)
 for t in 1 16; do /opt/stage/jre/bin/java -Xmx12g -Xms12g -XX:+AlwaysPreTouch -cp .stage/bw Bw $t | tail -2; done
