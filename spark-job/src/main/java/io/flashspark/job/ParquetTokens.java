@@ -29,8 +29,8 @@ import org.apache.spark.unsafe.types.UTF8String;
  * read their input themselves ({@link DirectCells}): each token a row of views over the decoded
  * pages ({@link View}: doc id, head, pos, then the vectors, the packer copying each vector once,
  * into its block), where Spark's vectorized reader first copies every value into column vectors
- * grown for each batch. One thread on the development VM: 450-565 MB/s of q/k/v against 280-340
- * MB/s through Spark's reader once warm, and 0.4 s against 4 s for the first partition of a JVM.
+ * grown for each batch (one warm thread on the development VM: 450-565 MB/s of q/k/v against 280-340
+ * MB/s through Spark's reader).
  *
  * <p>Row groups are assigned to the partition's file splits as Spark assigns them (by their middle
  * byte, {@link FirstPackedValue#openSplit}). Taken only for files that hold the columns as the
