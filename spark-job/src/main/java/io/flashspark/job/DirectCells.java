@@ -334,7 +334,19 @@ final class DirectCells {
       if (tokens == null) {
         tokens = new ColumnarScan.BatchRows(CollectionConverters.asJava(scan.iterator(input, context)));
       }
-      Iterator<Fragments.Piece> pieces = packer.pieces(tokens, slabs);
+      try {
+        pack(partition, packer.pieces(tokens, slabs), plans, out);
+      } finally {
+        if (tokens instanceof ParquetTokens own) {
+          own.close(); // a failed or cancelled read leaves no file open
+        }
+      }
+      return out;
+    }
+
+    /** Keeps the pieces of this task's cells; bad rows' problems, up to 10. */
+    private void pack(int partition, Iterator<Fragments.Piece> pieces, Map<DocHead, BlockPlanner.ShardPlan> plans,
+        Gathered out) {
       while (pieces.hasNext()) {
         Fragments.Piece f = pieces.next();
         if (f.problem() != null) {
@@ -363,7 +375,6 @@ final class DirectCells {
           }
         }
       }
-      return out;
     }
 
     private boolean mine(long cell, int partition) {

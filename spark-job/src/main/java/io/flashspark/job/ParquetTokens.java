@@ -38,7 +38,7 @@ import org.apache.spark.unsafe.types.UTF8String;
  * or INT64 as the scan types them, binary vectors; {@link #readable}); a partition with any other
  * file is read by Spark's reader, as is every partition with {@code -Dflashspark.parquetTokens=false}.
  */
-final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDocId {
+final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDocId, AutoCloseable {
   private final List<PartitionedFile> files;
   private final Configuration conf;
   private final List<String> vectors;
@@ -221,6 +221,21 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
 
   @Override public boolean sameDocId() {
     return sameDocId;
+  }
+
+  /** Closes the file being read, if any (read to the end, none is). */
+  @Override public void close() {
+    if (reader != null) {
+      try {
+        reader.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } finally {
+        reader = null;
+        rowsLeft = 0;
+        nextFile = files.size();
+      }
+    }
   }
 
   /**

@@ -92,6 +92,12 @@ class ParquetTokensTest extends SparkTestBase {
           seen += ours.size();
         }
         assertEquals(rows.size(), seen);
+        // closed half way (a failed or cancelled read), it gives no more rows
+        ParquetTokens partly = ParquetTokens.of((FilePartition) partitions[0], spark.sparkContext().hadoopConfiguration(),
+            scan.intHead(), scan.intPos(), List.of("q", "k", "v"));
+        partly.next();
+        partly.close();
+        assertTrue(!partly.hasNext());
         assertTrue(hints > seen / 2, "rows known to repeat the doc id before them: " + hints);
         // a table whose vectors are not binary, or whose scan types a key otherwise, is Spark's to read
         assertNull(ParquetTokens.of((FilePartition) partitions[0], spark.sparkContext().hadoopConfiguration(),
