@@ -18,7 +18,8 @@
 # cluster run's output and compares each later cluster run's output with it row by row (compare_outputs.py,
 # pyarrow; COMPARE_TOL, default 0: bit-identical).
 # CODEC (e.g. uncompressed) generates and reads a table written with that Parquet codec instead of Spark's default,
-# ROW_GROUP (bytes) one with row groups of that size.
+# ROW_GROUP (bytes) one with row groups of that size. CDS=1 runs local scores over a class data sharing archive,
+# as bin/flashspark does (the first score of a build dumps it: run one to warm up first).
 # APP=app-before runs an earlier build staged beside the current one (local mode), SKIP_CHECK=1 skips
 # the reference checks, LOCAL_DIR sets local mode's spark.local.dir (default /tmp/spark-local), KEEP_OUTPUT=1 leaves the local run's output in /tmp/fs/out-local (check it in
 # a later call: jrun check ... --output /tmp/fs/out-local, while the machine stays warm). Logs go to $OUT; the table of wall times is printed last.
@@ -54,7 +55,23 @@ generate() { "${jrun[@]:0:${#jrun[@]}-3}" ${CODEC:+-Dspark.sql.parquet.compressi
 suffix=${CODEC:+-$CODEC}${ROW_GROUP:+-rg$ROW_GROUP}
 # the score's JVM: JVM_EXTRA and a variant's own JVM options (VJVM) go last before the class path, so
 # an -Xmx or -Dspark.* there wins over the defaults above
-local_score() { "${jrun[@]:0:${#jrun[@]}-3}" ${JVM_EXTRA:-} ${VJVM:-} "${jrun[@]: -3}" score "$@"; }
+# CDS=1: local scores map a class data sharing archive of the build's classes, as bin/flashspark's runs do (dumped
+# after the first score of each build and heap size into /tmp/fs-cds, that run's wall time included; runs under
+# Flight Recorder go without)
+local_score() {
+  local cds=() list="" archive=""
+  if [ "${CDS:-0}" = 1 ] && [[ "${JVM_EXTRA:-} ${VJVM:-}" != *FlightRecord* ]]; then
+    mkdir -p /tmp/fs-cds; archive=/tmp/fs-cds/$(echo "$app ${HEAP:-100g}" | sha1sum | cut -c1-12).jsa
+    if [ -s "$archive" ]; then cds=(-XX:SharedArchiveFile="$archive" -Xlog:cds=off -Xlog:cds+dynamic=off)
+    else list=${archive%.jsa}.classes; cds=(-XX:DumpLoadedClassList="$list"); fi
+  fi
+  "${jrun[@]:0:${#jrun[@]}-3}" "${cds[@]}" ${JVM_EXTRA:-} ${VJVM:-} "${jrun[@]: -3}" score "$@"; local rc=$?
+  if [ -n "$list" ] && [ -s "$list" ]; then
+    "$java" -Xshare:dump -Xmx${HEAP:-100g} $opts -XX:SharedClassListFile="$list" -XX:SharedArchiveFile="$archive" \
+      -cp "$cp" > /tmp/fs-cds/dump.log 2>&1 || rm -f "$archive"
+    rm -f "$list"
+  fi
+  return $rc; }
 export FLASHSPARK_JAVA_OPTS="-Xmx${DRIVER_MEM:-16g} ${SUBMIT_EXTRA:-}"
 secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
 table=$OUT/table-$mode.txt; : > "$table"
