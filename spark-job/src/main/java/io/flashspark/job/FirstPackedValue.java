@@ -10,6 +10,7 @@ import org.apache.parquet.column.impl.ColumnReadStoreImpl;
 import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.io.api.Converter;
 import org.apache.parquet.io.api.GroupConverter;
 import org.apache.parquet.io.api.PrimitiveConverter;
@@ -66,16 +67,14 @@ final class FirstPackedValue {
         return OptionalInt.empty();
       }
       MessageType projection = new MessageType(schema.getName(), field);
-      ColumnDescriptor descriptor = projection.getColumnDescription(new String[] {column});
       reader.setRequestedSchema(projection);
       String createdBy = reader.getFooter().getFileMetaData().getCreatedBy();
       PageReadStore rowGroup;
       while ((rowGroup = reader.readNextRowGroup()) != null) {
-        ColumnReader values = new ColumnReadStoreImpl(rowGroup, IGNORED, projection, createdBy)
-            .getColumnReader(descriptor);
-        for (long i = values.getTotalValueCount(); i > 0; i--) {
-          if (values.getCurrentDefinitionLevel() == descriptor.getMaxDefinitionLevel()) {
-            return OptionalInt.of(values.getBinary().length());
+        RowGroupColumns values = new RowGroupColumns(rowGroup, projection, createdBy);
+        for (long i = rowGroup.getRowCount(); i > 0; i--) {
+          if (!values.isNull(0)) {
+            return OptionalInt.of(values.binary(0).length());
           }
           values.consume(); // a null: no value to skip
         }
@@ -93,7 +92,60 @@ final class FirstPackedValue {
         org.apache.parquet.HadoopReadOptions.builder(conf).withRange(file.start(), file.start() + file.length()).build());
   }
 
-  /** The column readers' record assembly, unused: values are read one by one (also {@link KeyColumnCounts}). */
+  /**
+   * A row group's top-level, non-repeated columns of {@code projection}, in its order, read value by
+   * value (also {@link KeyColumnCounts}, {@link ParquetTokens}): each row, ask for each column's value,
+   * then {@link #consume} moves every column on.
+   */
+  static final class RowGroupColumns {
+    private final ColumnReader[] readers;
+    private final int[] maxDefinition;
+    private final boolean[] int64;
+
+    RowGroupColumns(PageReadStore rowGroup, MessageType projection, String createdBy) {
+      ColumnReadStoreImpl store = new ColumnReadStoreImpl(rowGroup, IGNORED, projection, createdBy);
+      int n = projection.getColumns().size();
+      readers = new ColumnReader[n];
+      maxDefinition = new int[n];
+      int64 = new boolean[n];
+      for (int c = 0; c < n; c++) {
+        ColumnDescriptor d = projection.getColumns().get(c);
+        readers[c] = store.getColumnReader(d);
+        maxDefinition[c] = d.getMaxDefinitionLevel();
+        int64[c] = d.getPrimitiveType().getPrimitiveTypeName() == PrimitiveTypeName.INT64;
+      }
+    }
+
+    int size() {
+      return readers.length;
+    }
+
+    boolean isNull(int column) {
+      return readers[column].getCurrentDefinitionLevel() != maxDefinition[column];
+    }
+
+    /** An INT64 column (else INT32). */
+    boolean isInt64(int column) {
+      return int64[column];
+    }
+
+    /** An integer column's value, widened to long. */
+    long integer(int column) {
+      return int64[column] ? readers[column].getLong() : readers[column].getInteger();
+    }
+
+    Binary binary(int column) {
+      return readers[column].getBinary();
+    }
+
+    void consume() {
+      for (ColumnReader r : readers) {
+        r.consume();
+      }
+    }
+  }
+
+  /** The column readers' record assembly, unused: values are read one by one ({@link RowGroupColumns}). */
   static final GroupConverter IGNORED = new GroupConverter() {
     @Override public Converter getConverter(int field) {
       return new PrimitiveConverter() {};

@@ -7,9 +7,6 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.parquet.column.ColumnDescriptor;
-import org.apache.parquet.column.ColumnReader;
-import org.apache.parquet.column.impl.ColumnReadStoreImpl;
 import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.io.api.Binary;
@@ -99,9 +96,8 @@ final class KeyColumnCounts {
         String createdBy = reader.getFooter().getFileMetaData().getCreatedBy();
         PageReadStore rowGroup;
         while ((rowGroup = reader.readNextRowGroup()) != null) {
-          ColumnReadStoreImpl store = new ColumnReadStoreImpl(rowGroup, FirstPackedValue.IGNORED, projection,
-              createdBy);
-          if (!tallyRowGroup(tally, partition, store, projection, rowGroup.getRowCount(), blockSize)) {
+          FirstPackedValue.RowGroupColumns columns = new FirstPackedValue.RowGroupColumns(rowGroup, projection, createdBy);
+          if (!tallyRowGroup(tally, partition, columns, rowGroup.getRowCount(), blockSize)) {
             return null;
           }
         }
@@ -113,33 +109,22 @@ final class KeyColumnCounts {
   }
 
   /** Counts one row group's keys, run by run of equal (doc, head, block); false at a null key or an out-of-range head. */
-  private static boolean tallyRowGroup(BlockStats.Tally tally, int partition, ColumnReadStoreImpl store,
-      MessageType projection, long rows, int blockSize) {
-    ColumnReader[] readers = new ColumnReader[3];
-    int[] maxDefinition = new int[3];
-    boolean[] int64 = new boolean[3];
-    for (int c = 0; c < 3; c++) {
-      ColumnDescriptor d = projection.getColumns().get(c);
-      readers[c] = store.getColumnReader(d);
-      maxDefinition[c] = d.getMaxDefinitionLevel();
-      int64[c] = d.getPrimitiveType().getPrimitiveTypeName() == PrimitiveTypeName.INT64;
-    }
+  private static boolean tallyRowGroup(BlockStats.Tally tally, int partition, FirstPackedValue.RowGroupColumns keys,
+      long rows, int blockSize) {
     Binary runDoc = null;
     long runHead = 0;
     long runBlock = 0;
     long run = 0;
     for (long r = 0; r < rows; r++) {
       for (int c = 0; c < 3; c++) {
-        if (readers[c].getCurrentDefinitionLevel() != maxDefinition[c]) {
+        if (keys.isNull(c)) {
           return false; // a null key: the job names it
         }
       }
-      Binary doc = readers[0].getBinary();
-      long head = int64[1] ? readers[1].getLong() : readers[1].getInteger();
-      long block = Math.floorDiv(int64[2] ? readers[2].getLong() : readers[2].getInteger(), (long) blockSize);
-      for (ColumnReader reader : readers) {
-        reader.consume();
-      }
+      Binary doc = keys.binary(0);
+      long head = keys.integer(1);
+      long block = Math.floorDiv(keys.integer(2), (long) blockSize);
+      keys.consume();
       if (head != (int) head) {
         return false; // the job names it
       }

@@ -7,14 +7,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.parquet.column.ColumnDescriptor;
-import org.apache.parquet.column.ColumnReader;
-import org.apache.parquet.column.impl.ColumnReadStoreImpl;
 import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.schema.MessageType;
-import org.apache.parquet.schema.PrimitiveType;
 import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
 import org.apache.parquet.schema.Type;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -47,9 +43,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   private ParquetFileReader reader;
   private MessageType projection;
   private String createdBy;
-  private ColumnReader[] columns;
-  private int[] maxDefinition;
-  private boolean[] int64;
+  private FirstPackedValue.RowGroupColumns columns;
   private long rowsLeft; // in the current row group
   private Binary lastDocId;
   private UTF8String lastDocIdUtf8;
@@ -157,18 +151,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   }
 
   private void startRowGroup(PageReadStore rowGroup) {
-    ColumnReadStoreImpl store = new ColumnReadStoreImpl(rowGroup, FirstPackedValue.IGNORED, projection, createdBy);
-    int n = projection.getColumns().size();
-    columns = new ColumnReader[n];
-    maxDefinition = new int[n];
-    int64 = new boolean[n];
-    for (int c = 0; c < n; c++) {
-      ColumnDescriptor d = projection.getColumns().get(c);
-      columns[c] = store.getColumnReader(d);
-      maxDefinition[c] = d.getMaxDefinitionLevel();
-      PrimitiveType p = d.getPrimitiveType();
-      int64[c] = p.getPrimitiveTypeName() == PrimitiveTypeName.INT64;
-    }
+    columns = new FirstPackedValue.RowGroupColumns(rowGroup, projection, createdBy);
     rowsLeft = rowGroup.getRowCount();
     lastDocId = null; // a new row group has its own dictionary
   }
@@ -180,8 +163,8 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     rowsLeft--;
     Object[] values = row.values();
     // doc id: the previous row's (same bytes: a dictionary hands out one Binary per value) or a view
-    if (columns[0].getCurrentDefinitionLevel() == maxDefinition[0]) {
-      Binary doc = columns[0].getBinary();
+    if (!columns.isNull(0)) {
+      Binary doc = columns.binary(0);
       sameDocId = lastDocIdUtf8 != null && (doc == lastDocId || doc.equals(lastDocId));
       if (!sameDocId) {
         lastDocId = doc.copy(); // the reader may reuse the page's bytes
@@ -195,18 +178,17 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
       lastDocIdUtf8 = null;
     }
     for (int c = 1; c < 3; c++) {
-      if (columns[c].getCurrentDefinitionLevel() != maxDefinition[c]) {
+      if (columns.isNull(c)) {
         values[c] = null;
       } else {
-        values[c] = int64[c] ? (Object) columns[c].getLong() : (Object) columns[c].getInteger();
+        long v = columns.integer(c);
+        values[c] = columns.isInt64(c) ? (Object) v : (Object) (int) v; // as the scan types it
       }
     }
-    for (int c = 3; c < columns.length; c++) {
-      values[c] = columns[c].getCurrentDefinitionLevel() != maxDefinition[c] ? null : view(columns[c].getBinary());
+    for (int c = 3; c < columns.size(); c++) {
+      values[c] = columns.isNull(c) ? null : view(columns.binary(c));
     }
-    for (ColumnReader column : columns) {
-      column.consume();
-    }
+    columns.consume();
     return row;
   }
 
