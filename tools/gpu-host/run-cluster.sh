@@ -42,10 +42,9 @@ opts=$(grep -v '^\s*#' "$stage/app/jvm-options" | tr '\n' ' ')
 profile=()
 [ "${PROFILE:-}" = none ] || while read -r key value; do [[ -z "$key" || "$key" == \#* ]] || profile+=("-D$key=$value")
   done < "${PROFILE:-$root/conf/spark-local.conf}"
-# the heap options bin/flashspark gives the JVM (-Xms = -Xmx, survivors promoted at once, huge pages from 32 GB);
-# a variant's VJVM wins
-huge=""; h=${HEAP:-100g}; [[ $h =~ ^[0-9]+[gG]$ ]] && (( ${h%[gG]} >= 32 )) && huge=-XX:+UseTransparentHugePages
-jrun=("$java" -Xmx${HEAP:-100g} -Xms${HEAP:-100g} -XX:MaxTenuringThreshold=0 $huge $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=${LOCAL_DIR:-/tmp/spark-local}
+# the heap options bin/flashspark gives the JVM (-Xms = -Xmx, then bin/heap-options.sh's); a variant's VJVM wins
+source "$root/bin/heap-options.sh"
+jrun=("$java" -Xmx${HEAP:-100g} -Xms${HEAP:-100g} $(flashspark_heap_options ${HEAP:-100g}) $opts "${profile[@]}" -Dspark.master=local[*] -Dspark.local.dir=${LOCAL_DIR:-/tmp/spark-local}
   -Dlog4j2.configurationFile=$stage/app/log4j2.properties -cp "$cp" io.flashspark.job.FlashSpark)
 local_run() { "${jrun[@]}" "$@"; }
 # generate's JVM: CODEC sets spark.sql.parquet.compression.codec for the generated table, ROW_GROUP its row groups'
