@@ -447,7 +447,8 @@ public final class ScoreJob {
     return prepared;
   }
 
-  private static String explained(Dataset<Row> d) {
+  /** Spark's physical plan of {@code d}, formatted (also {@code sql --explain}). */
+  static String explained(Dataset<Row> d) {
     return ((org.apache.spark.sql.classic.Dataset<Row>) d).queryExecution()
         .explainString(org.apache.spark.sql.execution.ExplainMode.fromString("formatted"));
   }

@@ -11,7 +11,6 @@ import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.execution.ExplainMode;
 
 /**
  * {@code flashspark sql}: one query over Parquet tables with the SQL functions registered, its rows
@@ -58,8 +57,7 @@ final class SqlCommand {
           AttentionFunctions.COLUMNAR_CLASS) ? "columnar implementation (GPU under the RAPIDS Accelerator,"
           + " rows elsewhere)" : "row implementation (this jar was built without -Prapids, or the RAPIDS"
           + " Accelerator's classes are not loaded)"));
-      out.println(((org.apache.spark.sql.classic.Dataset<Row>) result).queryExecution()
-          .explainString(ExplainMode.fromString("formatted")));
+      out.println(ScoreJob.explained(result));
     }
     try {
       if (output != null) {

@@ -24,8 +24,6 @@ import org.apache.spark.sql.types.StructType;
  * schema (other writers), anything unreadable — and Spark infers the schema as it always did.
  */
 final class StoredSchema {
-  private static final String SPARK_SCHEMA_KEY = "org.apache.spark.sql.parquet.row.metadata";
-
   private StoredSchema() {}
 
   static Optional<StructType> of(SparkSession spark, String table) {
@@ -43,7 +41,7 @@ final class StoredSchema {
       }
       FileStatus first = files.stream().min(Comparator.comparing(f -> f.getPath().toString())).orElseThrow();
       try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromStatus(first, conf))) {
-        String json = reader.getFooter().getFileMetaData().getKeyValueMetaData().get(SPARK_SCHEMA_KEY);
+        String json = reader.getFooter().getFileMetaData().getKeyValueMetaData().get(VectorParquetFormat.SPARK_SCHEMA_KEY);
         return json != null && DataType.fromJson(json) instanceof StructType s ? Optional.of(s) : Optional.empty();
       }
     } catch (IOException | RuntimeException e) {
