@@ -60,6 +60,11 @@ public final class CellTask implements java.io.Serializable {
     this.acc = acc;
   }
 
+  /** The job's counters (null in tests that compute cells alone). */
+  JobMetrics.Accumulators accumulators() {
+    return acc;
+  }
+
   /**
    * Per task partition of {@code plan}, {@code {query rows, key rows}} of the cell whose launch
    * takes the most device memory (null where the partition has no cell), from

@@ -42,6 +42,8 @@ import scala.jdk.javaapi.CollectionConverters;
  * mismatch) fails the job rather than leaving rows out.
  */
 final class DirectCells {
+  private static final org.apache.logging.log4j.Logger LOG = org.apache.logging.log4j.LogManager.getLogger(DirectCells.class);
+
   private DirectCells() {}
 
   /** Whether cells may read their input directly ({@code -Dflashspark.directCells}, default true). */
@@ -304,6 +306,13 @@ final class DirectCells {
         throw InputException.inTask(InputException.invalidRows(table, all.problems));
       }
       checkRows(partition, all.cells);
+      if (all.skippedRowGroups > 0) {
+        if (cells.accumulators() != null) {
+          cells.accumulators().skippedInputBytes.add(all.skippedBytes);
+        }
+        LOG.info("task {}: {} row group(s) ({} MB) of its input partitions skipped unread, holding no row of its cells",
+            context.taskAttemptId(), all.skippedRowGroups, all.skippedBytes >> 20);
+      }
       return all.cells;
     }
 
@@ -311,9 +320,13 @@ final class DirectCells {
     static final class Gathered {
       final CellTask.Cells cells = new CellTask.Cells();
       final List<String> problems = new ArrayList<>();
+      int skippedRowGroups;
+      long skippedBytes;
 
       void add(Gathered other) {
         cells.addAll(other.cells);
+        skippedRowGroups += other.skippedRowGroups;
+        skippedBytes += other.skippedBytes;
         for (String p : other.problems) {
           if (problems.size() < 10) {
             problems.add(p);
@@ -328,8 +341,10 @@ final class DirectCells {
       Gathered out = new Gathered();
       Map<DocHead, BlockPlanner.ShardPlan> plans = shards.value();
       // through parquet-mr where the files allow, else the scan's own column batches
+      // (row groups of other tasks' cells skipped unread)
       Iterator<org.apache.spark.sql.catalyst.InternalRow> tokens = input instanceof FilePartition files
-          ? ParquetTokens.of(files, hadoop.value().value(), packer.intHead(), packer.intPos(), packer.vectorColumns())
+          ? ParquetTokens.of(files, hadoop.value().value(), packer.intHead(), packer.intPos(), packer.vectorColumns(),
+              (dh, minPos, maxPos) -> needs(partition, plans, dh, minPos, maxPos))
           : null;
       if (tokens == null) {
         tokens = new ColumnarScan.BatchRows(CollectionConverters.asJava(scan.iterator(input, context)));
@@ -339,9 +354,38 @@ final class DirectCells {
       } finally {
         if (tokens instanceof ParquetTokens own) {
           own.close(); // a failed or cancelled read leaves no file open
+          out.skippedRowGroups += own.skippedRowGroups();
+          out.skippedBytes += own.skippedBytes();
         }
       }
       return out;
+    }
+
+    /**
+     * Whether the task's cells need any row of {@code docHead} at positions {@code minPos..maxPos}:
+     * a query or key block there that one of its cells takes. A (doc, head) the plan does not know
+     * is read, as before, so that its rows are dropped or reported as {@link #pack} decides.
+     */
+    private boolean needs(int partition, Map<DocHead, BlockPlanner.ShardPlan> plans, DocHead docHead, long minPos,
+        long maxPos) {
+      BlockPlanner.ShardPlan plan = plans.get(docHead);
+      if (plan == null) {
+        return true;
+      }
+      long last = Math.floorDiv(maxPos, (long) packer.blockSize());
+      for (long block = Math.floorDiv(minPos, (long) packer.blockSize()); block <= last; block++) {
+        for (long cell : CellRouter.cellsOfQueryBlock(plan, docHead, block)) {
+          if (mine(cell, partition)) {
+            return true;
+          }
+        }
+        for (long cell : CellRouter.cellsOfKeyBlock(plan, docHead, block)) {
+          if (mine(cell, partition)) {
+            return true;
+          }
+        }
+      }
+      return false;
     }
 
     /** Keeps the pieces of this task's cells; bad rows' problems, up to 10. */

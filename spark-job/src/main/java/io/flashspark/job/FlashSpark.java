@@ -439,8 +439,10 @@ public final class FlashSpark implements Runnable {
           t.mergeTaskMillis() / 1e3,
           t.writeTaskMillis() / 1e3);
       out.printf("  shuffled %.1f MB (routing %.1f MB, partials %.1f MB; planner estimate %.1f MB) for %.1f MB of"
-          + " q/k/v payload: %.2fx%n", t.shuffleBytes() / 1e6, t.routeBytes() / 1e6, t.mergeBytes() / 1e6,
-          t.estimatedBytes() / 1e6, t.payloadBytes() / 1e6, (double) t.shuffleBytes() / Math.max(1, t.payloadBytes()));
+          + " q/k/v payload: %.2fx%s%n", t.shuffleBytes() / 1e6, t.routeBytes() / 1e6, t.mergeBytes() / 1e6,
+          t.estimatedBytes() / 1e6, t.payloadBytes() / 1e6, (double) t.shuffleBytes() / Math.max(1, t.payloadBytes()),
+          t.skippedInputBytes() == 0 ? "" : String.format(Locale.ROOT, "; the cells skipped %.1f MB of input row"
+              + " groups (as stored) that held none of their rows", t.skippedInputBytes() / 1e6));
       return r;
     } finally {
       spark.sparkContext().removeSparkListener(progress);

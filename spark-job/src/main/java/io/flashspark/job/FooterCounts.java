@@ -90,7 +90,29 @@ final class FooterCounts {
   }
 
   /** One row group: its rows, its one (doc, head) and its positions' range. */
-  private record RowGroup(long rows, String docId, int head, long minPos, long maxPos) {}
+  record RowGroup(long rows, String docId, int head, long minPos, long maxPos) {
+    /**
+     * The row group's summary from its statistics, or null where they do not give one (doc id,
+     * head or pos statistics missing or with nulls, or the row group mixing docs or heads); also
+     * {@link ParquetTokens}, which skips row groups a task does not need.
+     */
+    static RowGroup of(BlockMetaData block) {
+      Statistics<?> doc = stats(block, TokenTable.DOC_ID);
+      Statistics<?> head = stats(block, TokenTable.HEAD);
+      Statistics<?> pos = stats(block, TokenTable.POS);
+      if (doc == null || head == null || pos == null) {
+        return null;
+      }
+      Binary docMin = (Binary) doc.genericGetMin();
+      long headMin = ((Number) head.genericGetMin()).longValue();
+      long headMax = ((Number) head.genericGetMax()).longValue();
+      if (!docMin.equals(doc.genericGetMax()) || headMin != headMax || headMin != (int) headMin) {
+        return null;
+      }
+      return new RowGroup(block.getRowCount(), docMin.toStringUsingUTF8(), (int) headMin,
+          ((Number) pos.genericGetMin()).longValue(), ((Number) pos.genericGetMax()).longValue());
+    }
+  }
 
   /** The partition's row groups as Spark's reader assigns them to its splits, or null where one is unsuitable. */
   private static List<RowGroup> rowGroups(FilePartition partition, Configuration conf) {
@@ -106,20 +128,11 @@ final class FooterCounts {
         if (block.getRowCount() == 0) {
           continue;
         }
-        Statistics<?> doc = stats(block, TokenTable.DOC_ID);
-        Statistics<?> head = stats(block, TokenTable.HEAD);
-        Statistics<?> pos = stats(block, TokenTable.POS);
-        if (doc == null || head == null || pos == null) {
+        RowGroup g = RowGroup.of(block);
+        if (g == null) {
           return null;
         }
-        Binary docMin = (Binary) doc.genericGetMin();
-        long headMin = ((Number) head.genericGetMin()).longValue();
-        long headMax = ((Number) head.genericGetMax()).longValue();
-        if (!docMin.equals(doc.genericGetMax()) || headMin != headMax || headMin != (int) headMin) {
-          return null;
-        }
-        out.add(new RowGroup(block.getRowCount(), docMin.toStringUsingUTF8(), (int) headMin,
-            ((Number) pos.genericGetMin()).longValue(), ((Number) pos.genericGetMax()).longValue()));
+        out.add(g);
       }
     }
     return out;

@@ -159,6 +159,11 @@ public final class Fragments {
       return intHead;
     }
 
+    /** Positions per block. */
+    int blockSize() {
+      return blockSize;
+    }
+
     boolean intPos() {
       return intPos;
     }

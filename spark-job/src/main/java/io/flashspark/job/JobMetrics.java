@@ -28,6 +28,7 @@ final class JobMetrics extends SparkListener {
     final LongAccumulator pairsDone;
     final LongAccumulator cellNanos;
     final LongAccumulator cellReadNanos;
+    final LongAccumulator skippedInputBytes;
     final LongAccumulator outputNanos;
     final LongAccumulator mergeNanos;
     final CollectionAccumulator<Integer> cellStages;
@@ -39,6 +40,7 @@ final class JobMetrics extends SparkListener {
       pairsDone = sc.longAccumulator("flashspark pairs done");
       cellNanos = sc.longAccumulator("flashspark cell nanos");
       cellReadNanos = sc.longAccumulator("flashspark cell read nanos");
+      skippedInputBytes = sc.longAccumulator("flashspark skipped input bytes");
       outputNanos = sc.longAccumulator("flashspark output nanos");
       mergeNanos = sc.longAccumulator("flashspark merge nanos");
       cellStages = sc.collectionAccumulator("flashspark cell stages");

@@ -29,7 +29,12 @@ import org.apache.spark.unsafe.types.UTF8String;
  * MB/s through Spark's reader).
  *
  * <p>Row groups are assigned to the partition's file splits as Spark assigns them (by their middle
- * byte, {@link FirstPackedValue#openSplit}). Taken only for files that hold the columns as the
+ * byte, {@link FirstPackedValue#openSplit}). Given a {@link RowGroupFilter}, a row group whose statistics show one
+ * (doc, head) and a range of positions the filter does not need is skipped unread: a scan partition
+ * often joins files of several heads (Spark packs file splits into partitions by size, not by key),
+ * and a cell's task reading it needs only its own heads' row groups (1M-token x 8-head table as
+ * {@code generate} writes it: each partition two files of different heads, so every byte was read,
+ * decompressed and packed twice, once by each head's task). Taken only for files that hold the columns as the
  * reader expects them (top-level {@code doc_id} string, {@code head} and {@code pos} signed INT32
  * or INT64 as the scan types them, binary vectors; {@link #readable}); a partition with any other
  * file is read by Spark's reader, as is every partition with {@code -Dflashspark.parquetTokens=false}.
@@ -39,21 +44,36 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   private final Configuration conf;
   private final List<String> vectors;
   private final View row;
+  private final RowGroupFilter filter;
   private int nextFile;
   private ParquetFileReader reader;
   private MessageType projection;
   private String createdBy;
   private FirstPackedValue.RowGroupColumns columns;
   private long rowsLeft; // in the current row group
+  private List<org.apache.parquet.hadoop.metadata.BlockMetaData> rowGroups; // of the current file's split
+  private int nextRowGroup;
+  private int skippedRowGroups;
+  private long skippedBytes;
   private Binary lastDocId;
   private UTF8String lastDocIdUtf8;
   private boolean sameDocId;
 
-  private ParquetTokens(List<PartitionedFile> files, Configuration conf, List<String> vectors) {
+  private ParquetTokens(List<PartitionedFile> files, Configuration conf, List<String> vectors, RowGroupFilter filter) {
     this.files = files;
     this.conf = conf;
     this.vectors = vectors;
     this.row = new View(3 + vectors.size());
+    this.filter = filter;
+  }
+
+  /**
+   * Whether a reader needs the rows of a row group that holds {@code docHead} at positions {@code
+   * minPos..maxPos} only (some of them, or all); a row group it does not need is skipped unread.
+   */
+  @FunctionalInterface
+  interface RowGroupFilter {
+    boolean needs(DocHead docHead, long minPos, long maxPos);
   }
 
   /** Whether {@code -Dflashspark.parquetTokens} (default true) lets cells read through parquet-mr. */
@@ -68,6 +88,12 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
    */
   static ParquetTokens of(FilePartition partition, Configuration conf, boolean intHead, boolean intPos,
       List<String> vectors) {
+    return of(partition, conf, intHead, intPos, vectors, null);
+  }
+
+  /** As {@link #of(FilePartition, Configuration, boolean, boolean, List)}, skipping the row groups {@code filter} does not need (null: none). */
+  static ParquetTokens of(FilePartition partition, Configuration conf, boolean intHead, boolean intPos,
+      List<String> vectors, RowGroupFilter filter) {
     if (!allowed()) {
       return null;
     }
@@ -84,7 +110,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
         return null; // Spark's reader reads it, and reports what is wrong as it always did
       }
     }
-    return new ParquetTokens(files, conf, vectors);
+    return new ParquetTokens(files, conf, vectors, filter);
   }
 
   /** A file schema this reader takes: the key columns as {@link KeyColumnCounts} reads them, binary vectors. */
@@ -116,6 +142,10 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     try {
       while (rowsLeft == 0) {
         if (reader != null) {
+          if (skipUnneeded()) {
+            continue;
+          }
+          nextRowGroup++;
           PageReadStore rowGroup = reader.readNextRowGroup();
           if (rowGroup != null) {
             startRowGroup(rowGroup);
@@ -135,8 +165,37 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     }
   }
 
+  /** Skips the next row group where the filter does not need it (its statistics say which rows it holds). */
+  private boolean skipUnneeded() {
+    if (filter == null || nextRowGroup >= rowGroups.size()) {
+      return false;
+    }
+    org.apache.parquet.hadoop.metadata.BlockMetaData next = rowGroups.get(nextRowGroup);
+    FooterCounts.RowGroup g = FooterCounts.RowGroup.of(next);
+    if (g == null || filter.needs(new DocHead(g.docId(), g.head()), g.minPos(), g.maxPos())) {
+      return false;
+    }
+    reader.skipNextRowGroup();
+    nextRowGroup++;
+    skippedRowGroups++;
+    skippedBytes += next.getCompressedSize();
+    return true;
+  }
+
+  /** Row groups skipped so far as not needed ({@link RowGroupFilter}). */
+  int skippedRowGroups() {
+    return skippedRowGroups;
+  }
+
+  /** Their bytes as stored (compressed). */
+  long skippedBytes() {
+    return skippedBytes;
+  }
+
   private void openFile(PartitionedFile file) throws IOException {
     reader = FirstPackedValue.openSplit(file, conf);
+    rowGroups = reader.getRowGroups();
+    nextRowGroup = 0;
     MessageType schema = reader.getFooter().getFileMetaData().getSchema();
     Type[] fields = new Type[3 + vectors.size()];
     fields[0] = schema.getType(TokenTable.DOC_ID);

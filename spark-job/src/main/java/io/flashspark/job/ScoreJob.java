@@ -65,14 +65,15 @@ public final class ScoreJob {
    * validation and planning), routing (the shuffle's map side), computing the cells, merging, and
    * the commit; task-time milliseconds: kernels, cell tasks (and their reading of the routed
    * fragments), writing output rows. Bytes: Spark's
-   * shuffle bytes written in all, by the route and by the merge, and the planner's estimate.
+   * shuffle bytes written in all, by the route and by the merge, and the planner's estimate; the
+   * input's stored bytes that cells reading it themselves skipped ({@link ParquetTokens.RowGroupFilter}).
    */
   public record Timings(long readMillis, long routeMillis, long computeMillis, long mergeMillis, long writeMillis,
       long commitMillis,
       long cellTaskMillis, long cellReadMillis, long mergeTaskMillis, long writeTaskMillis, long shuffleBytes,
       long routeBytes,
       long mergeBytes,
-      long estimatedBytes, long payloadBytes) {}
+      long estimatedBytes, long payloadBytes, long skippedInputBytes) {}
 
   /**
    * A planned score: the output Dataset, lazy (nothing of the route, cells, merge or output runs
@@ -558,7 +559,7 @@ public final class ScoreJob {
         acc.cellNanos.value() / 1_000_000, acc.cellReadNanos.value() / 1_000_000,
         acc.mergeNanos.value() / 1_000_000, acc.outputNanos.value() / 1_000_000,
         shuffle, route, merge,
-        traffic.bytes(), payload);
+        traffic.bytes(), payload, acc.skippedInputBytes.value());
   }
 
   private static long millis(long[] span) {

@@ -124,6 +124,61 @@ class DataPathTest extends SparkTestBase {
     assertTrue(m.routeBytes() > 0, "rows in no order: routed, " + m.routeBytes());
   }
 
+  /**
+   * Spark packs file splits into scan partitions by size, not by key: with one file per head and
+   * two files to a partition, each head's cell task reads a partition that also holds another
+   * head. It skips that head's row groups unread (their statistics say whose they are), and the
+   * output is the routed run's.
+   */
+  @Test
+  void cellsSkipRowGroupsOfOtherCells() {
+    String generated = dir.resolve("generated").toString();
+    SyntheticTokens.generate(spark, 1, 2048, 4, 32, 7, VectorEncoding.BF16).write().parquet(generated);
+    String input = dir.resolve("by-head").toString();
+    spark.read().parquet(generated).repartitionByRange(4, functions.col("head")).sortWithinPartitions("head", "pos")
+        .write().parquet(input);
+    long fileBytes = 0;
+    int files = 0;
+    for (java.io.File f : new java.io.File(input).listFiles()) {
+      if (f.getName().endsWith(".parquet")) {
+        fileBytes = Math.max(fileBytes, f.length());
+        files++;
+      }
+    }
+    assertEquals(4, files, "one file per head");
+    String[] keys = {"spark.sql.files.maxPartitionBytes", "spark.sql.files.openCostInBytes"};
+    String[] before = {spark.conf().get(keys[0]), spark.conf().get(keys[1])};
+    spark.conf().set(keys[0], 2 * fileBytes + 64);
+    spark.conf().set(keys[1], 0);
+    try {
+      ScoreJob.Timings direct = score(input, dir.resolve("out-direct").toString(), 4, VectorEncoding.ARRAY).timings();
+      ScoreJob.Timings routed = routed(() -> score(input, dir.resolve("out-routed").toString(), 4,
+          VectorEncoding.ARRAY)).timings();
+      String msg = "direct: routed " + direct.routeBytes() + " B, skipped " + direct.skippedInputBytes() + " B of "
+          + files + " files of at most " + fileBytes + " B";
+      System.out.println("DataPathTest " + msg);
+      assertEquals(0, direct.routeBytes(), msg);
+      assertTrue(direct.skippedInputBytes() >= 3 * fileBytes / 2, msg); // each task skips its partition's other head
+      assertEquals(0, routed.skippedInputBytes(), msg);
+    } finally {
+      spark.conf().set(keys[0], before[0]);
+      spark.conf().set(keys[1], before[1]);
+    }
+    List<Row> diff = spark.read().parquet(dir.resolve("out-direct").toString()).as("a")
+        .join(spark.read().parquet(dir.resolve("out-routed").toString()).as("b"),
+            functions.expr("a.doc_id = b.doc_id and a.head = b.head and a.pos = b.pos"))
+        .selectExpr("a.o as x", "b.o as y", "a.lse - b.lse as dl").collectAsList();
+    assertEquals(4 * 2048, diff.size());
+    for (Row r : diff) {
+      List<Float> x = r.getList(0);
+      List<Float> y = r.getList(1);
+      for (int c = 0; c < x.size(); c++) {
+        assertEquals(x.get(c), y.get(c), 1e-5 * Math.max(1, Math.abs(x.get(c))));
+      }
+      assertEquals(0, r.getDouble(2), 1e-5);
+    }
+  }
+
   @Test
   void cellsLandOnePerPartition() {
     for (int n = 1; n <= 70; n++) {
