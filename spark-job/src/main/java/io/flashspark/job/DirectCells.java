@@ -115,6 +115,58 @@ final class DirectCells {
     return out;
   }
 
+  /** Rows the warm-up reads at most ({@link #warmUp}). */
+  static final int WARM_UP_ROWS = 65536;
+  /** How long it reads at most. */
+  static final long WARM_UP_NANOS = 3_000_000_000L;
+  private static volatile boolean warmUpStop;
+
+  /**
+   * In local mode the driver's JVM runs the cells' tasks too, and their reading threads all start
+   * cold at once: on one H100 the first cell's 784 MB took 2.3 s to read on 16 threads, each later
+   * cell 0.3-0.5 s, with the GPU idle until the first was in. This runs the same reading path
+   * (parquet-mr rows of the scan's first partition, packed into a slab, thrown away) on one thread
+   * of its own while the driver counts and plans, so that the JIT has compiled it by the time the
+   * tasks read: up to {@link #WARM_UP_ROWS} rows or {@link #WARM_UP_NANOS}, stopping as soon as
+   * a task starts reading. Never fails the job (a table it cannot read is the tasks' to report).
+   * Off with {@code -Dflashspark.warmUp=false}, and wherever the cells would not read through
+   * parquet-mr; not in cluster mode, where executors have JVMs of their own.
+   */
+  static void warmUp(org.apache.spark.sql.SparkSession spark, Fragments.Packer packer, ColumnarScan.Tokens scan,
+      org.apache.hadoop.conf.Configuration conf) {
+    if (!spark.sparkContext().isLocal() || !allowed() || !ParquetTokens.allowed()
+        || !Boolean.parseBoolean(System.getProperty("flashspark.warmUp", "true"))) {
+      return;
+    }
+    warmUpStop = false;
+    Thread t = new Thread(() -> {
+      long start = System.nanoTime();
+      long rows = 0;
+      try {
+        List<FilePartition> partitions = FooterCounts.filePartitions(scan.batches());
+        if (partitions == null || partitions.isEmpty()) {
+          return;
+        }
+        try (ParquetTokens tokens = ParquetTokens.of(partitions.get(0), conf, packer.intHead(), packer.intPos(),
+            packer.vectorColumns())) {
+          if (tokens == null) {
+            return;
+          }
+          Iterator<Fragments.Piece> pieces = packer.pieces(tokens, PackedRows.Slabs.forThisHeap().orElse(null));
+          while (!warmUpStop && rows < WARM_UP_ROWS && System.nanoTime() - start < WARM_UP_NANOS && pieces.hasNext()) {
+            rows += pieces.next().rows();
+          }
+        }
+        LOG.info("warm-up: {} rows read and packed in {} ms{}", rows, (System.nanoTime() - start) / 1_000_000,
+            warmUpStop ? " (stopped: the tasks read)" : "");
+      } catch (RuntimeException | Error e) {
+        LOG.info("warm-up stopped after {} rows: {}", rows, e.toString());
+      }
+    }, "flashspark-warm-up");
+    t.setDaemon(true);
+    t.start();
+  }
+
   /**
    * The executor's reading threads ({@link ReadPool}): its task slots; {@code
    * -Dflashspark.directCells.threads} sets it.
@@ -279,6 +331,7 @@ final class DirectCells {
      */
     private CellTask.Cells gather(int partition, Partition[] inputs, RDD<ColumnarBatch> scan, TaskContext context)
         throws Exception {
+      warmUpStop = true;
       ThreadPoolExecutor pool = ReadPool.get(threads);
       List<ReadJob> jobs = new ArrayList<>(inputs.length);
       // the task's blocks in slabs the collector never copies, shared by its reading threads

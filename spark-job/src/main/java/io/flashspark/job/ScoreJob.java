@@ -235,16 +235,22 @@ public final class ScoreJob {
           () -> BlockStats.count(cols, options.blockSize(), name));
     });
     int dim;
+    Fragments.Table fragments = null;
     try {
       dim = TokenTable.headDimension(cols, name, columnar, hadoop);
+      if (dim >= 0) {
+        fragments = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(), options.precision(), dim,
+            columnar);
+        if (fragments.scan() != null) {
+          DirectCells.warmUp(spark, fragments.packer(), fragments.scan(), hadoop); // while the count goes on
+        }
+      }
     } finally {
       counting.join(); // bad keys (or no rows) come first
     }
     if (dim < 0) {
       throw new InputException("table '" + name + "' has no row with a non-null " + role.vectorColumns().get(0));
     }
-    Fragments.Table fragments = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(),
-        options.precision(), dim, columnar);
     return new Side(fragments, BlockStats.of(counting.join(), fragments, dim), dim);
   }
 
