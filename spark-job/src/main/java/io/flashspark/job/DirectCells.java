@@ -115,7 +115,7 @@ final class DirectCells {
     return out;
   }
 
-  /** Rows the warm-up reads at most ({@link #warmUp}). */
+  /** Rows each warm-up thread reads at most ({@link #warmUp}). */
   static final int WARM_UP_ROWS = 65536;
   /** How long it reads at most. */
   static final long WARM_UP_NANOS = 3_000_000_000L;
@@ -125,12 +125,13 @@ final class DirectCells {
    * In local mode the driver's JVM runs the cells' tasks too, and their reading threads all start
    * cold at once: on one H100 the first cell's 784 MB took 2.3 s to read on 16 threads, each later
    * cell 0.3-0.5 s, with the GPU idle until the first was in. This runs the same reading path
-   * (parquet-mr rows of the scan's first partition, packed into a slab, thrown away) on one thread
-   * of its own while the driver counts and plans, so that the JIT has compiled it by the time the
-   * tasks read: up to {@link #WARM_UP_ROWS} rows or {@link #WARM_UP_NANOS}, stopping as soon as
-   * a task starts reading. Never fails the job (a table it cannot read is the tasks' to report).
-   * Off with {@code -Dflashspark.warmUp=false}, and wherever the cells would not read through
-   * parquet-mr; not in cluster mode, where executors have JVMs of their own.
+   * (parquet-mr rows of the scan's first partitions, packed into slabs, thrown away) on threads of
+   * its own while the driver counts and plans, so that the JIT has compiled it by the time the
+   * tasks read: {@code -Dflashspark.warmUp.threads} threads (default 1), one partition each, up to
+   * {@link #WARM_UP_ROWS} rows or {@link #WARM_UP_NANOS}, stopping as soon as a task starts
+   * reading. Never fails the job (a table it cannot read is the tasks' to report). Off with {@code
+   * -Dflashspark.warmUp=false}, and wherever the cells would not read through parquet-mr; not in
+   * cluster mode, where executors have JVMs of their own.
    */
   static void warmUp(org.apache.spark.sql.SparkSession spark, Fragments.Packer packer, ColumnarScan.Tokens scan,
       org.apache.hadoop.conf.Configuration conf) {
@@ -139,32 +140,39 @@ final class DirectCells {
       return;
     }
     warmUpStop = false;
-    Thread t = new Thread(() -> {
-      long start = System.nanoTime();
-      long rows = 0;
-      try {
-        List<FilePartition> partitions = FooterCounts.filePartitions(scan.batches());
-        if (partitions == null || partitions.isEmpty()) {
+    int threads = Math.max(1, Integer.getInteger("flashspark.warmUp.threads", 1));
+    for (int i = 0; i < threads; i++) {
+      int partition = i;
+      Thread t = new Thread(() -> warmUp(packer, scan, conf, partition), "flashspark-warm-up-" + i);
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+
+  private static void warmUp(Fragments.Packer packer, ColumnarScan.Tokens scan, org.apache.hadoop.conf.Configuration conf,
+      int partition) {
+    long start = System.nanoTime();
+    long rows = 0;
+    try {
+      List<FilePartition> partitions = FooterCounts.filePartitions(scan.batches());
+      if (partitions == null || partitions.size() <= partition) {
+        return;
+      }
+      try (ParquetTokens tokens = ParquetTokens.of(partitions.get(partition), conf, packer.intHead(), packer.intPos(),
+          packer.vectorColumns())) {
+        if (tokens == null) {
           return;
         }
-        try (ParquetTokens tokens = ParquetTokens.of(partitions.get(0), conf, packer.intHead(), packer.intPos(),
-            packer.vectorColumns())) {
-          if (tokens == null) {
-            return;
-          }
-          Iterator<Fragments.Piece> pieces = packer.pieces(tokens, PackedRows.Slabs.forThisHeap().orElse(null));
-          while (!warmUpStop && rows < WARM_UP_ROWS && System.nanoTime() - start < WARM_UP_NANOS && pieces.hasNext()) {
-            rows += pieces.next().rows();
-          }
+        Iterator<Fragments.Piece> pieces = packer.pieces(tokens, PackedRows.Slabs.forThisHeap().orElse(null));
+        while (!warmUpStop && rows < WARM_UP_ROWS && System.nanoTime() - start < WARM_UP_NANOS && pieces.hasNext()) {
+          rows += pieces.next().rows();
         }
-        LOG.info("warm-up: {} rows read and packed in {} ms{}", rows, (System.nanoTime() - start) / 1_000_000,
-            warmUpStop ? " (stopped: the tasks read)" : "");
-      } catch (RuntimeException | Error e) {
-        LOG.info("warm-up stopped after {} rows: {}", rows, e.toString());
       }
-    }, "flashspark-warm-up");
-    t.setDaemon(true);
-    t.start();
+      LOG.info("warm-up: {} rows of input partition {} read and packed in {} ms{}", rows, partition,
+          (System.nanoTime() - start) / 1_000_000, warmUpStop ? " (stopped: the tasks read)" : "");
+    } catch (RuntimeException | Error e) {
+      LOG.info("warm-up stopped after {} rows: {}", rows, e.toString());
+    }
   }
 
   /**
