@@ -222,6 +222,56 @@ class PackedRowsTest {
     assertThrows(IllegalStateException.class, () -> done.addEncoded(1, new byte[][] {{3, 4}}));
   }
 
+  /**
+   * Threads sharing slabs (a task's reading threads) get slots that never overlap, whatever the
+   * interleaving: each fills its slots with its own pattern, and every slot still holds it after.
+   */
+  @Test
+  void threadsTakingSlotsAtOnceNeverShareBytes() throws Exception {
+    PackedRows.Slabs slabs = new PackedRows.Slabs(8192);
+    int threads = 8;
+    List<List<Object[]>> taken = new ArrayList<>();
+    java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+    List<Thread> running = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      List<Object[]> mine = new ArrayList<>();
+      taken.add(mine);
+      int id = t;
+      Thread th = new Thread(() -> {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(id);
+        try {
+          start.await();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+        for (int i = 0; i < 3000; i++) {
+          int length = 1 + rnd.nextInt(600);
+          PackedRows.Slabs.Slot slot = slabs.take(length);
+          java.util.Arrays.fill(slot.array(), slot.offset(), slot.offset() + length, (byte) (id * 31 + i));
+          mine.add(new Object[] {slot, length, (byte) (id * 31 + i)});
+        }
+      });
+      running.add(th);
+      th.start();
+    }
+    for (Thread th : running) {
+      th.join();
+    }
+    long slots = 0;
+    for (List<Object[]> mine : taken) {
+      for (Object[] s : mine) {
+        PackedRows.Slabs.Slot slot = (PackedRows.Slabs.Slot) s[0];
+        int length = (Integer) s[1];
+        assertEquals(0, slot.offset() % 8, "8-byte aligned");
+        for (int b = slot.offset(); b < slot.offset() + length; b++) {
+          assertEquals((byte) s[2], slot.array()[b], "byte " + b + " of a slot");
+        }
+        slots++;
+      }
+    }
+    assertEquals(threads * 3000L, slots);
+  }
+
   @Test
   void valuesLaidOutInSlabsReadAsTheSameValuesInArraysOfTheirOwn() throws Exception {
     SplittableRandom rnd = Seeds.fresh("PackedRowsTest.slabs");
