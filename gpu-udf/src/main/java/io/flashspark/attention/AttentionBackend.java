@@ -77,4 +77,13 @@ public interface AttentionBackend {
   default long lastKernelNanos() {
     return 0;
   }
+
+  /**
+   * Where the host's time went before this thread's last {@link #attend} call delivered its first
+   * partial, in milliseconds, as text for a log line (e.g. planning the launch, staging keys and
+   * values), or null where the backend does not say.
+   */
+  default String lastStartup() {
+    return null;
+  }
 }

@@ -45,6 +45,8 @@ public final class GpuBackend implements AttentionBackend {
   /** Query rows' device bytes (Q in, o/m/l out) per pipelined chunk, at least four chunks (256 MiB). */
   static final long CHUNK_BYTES = Long.getLong("flashspark.gpu.chunkBytes", 256L << 20);
   private static final ThreadLocal<long[]> LAST_KERNEL_NANOS = ThreadLocal.withInitial(() -> new long[1]);
+  /** This thread's last call's first launch: {plan built, keys and values staged, first chunk's kernel issued, first partial delivered}, nanoseconds from the call's start. */
+  private static final ThreadLocal<long[]> LAST_STARTUP = ThreadLocal.withInitial(() -> new long[4]);
   /** What {@link #prepare} took for this thread's next launch. */
   private static final ThreadLocal<StagedLaunch.Reservation> RESERVED = new ThreadLocal<>();
 
@@ -175,6 +177,13 @@ public final class GpuBackend implements AttentionBackend {
   }
 
   /** Device time of this thread's last forward kernel, in nanoseconds (CUDA events). */
+  @Override public String lastStartup() {
+    long[] t = LAST_STARTUP.get();
+    return t[1] == 0 ? null : String.format(java.util.Locale.ROOT,
+        "launch planned after %d ms, keys and values staged after %d ms, first chunk's kernel issued after %d ms,"
+            + " first partial out after %d ms", t[0] / 1_000_000, t[1] / 1_000_000, t[2] / 1_000_000, t[3] / 1_000_000);
+  }
+
   @Override public long lastKernelNanos() {
     return LAST_KERNEL_NANOS.get()[0];
   }
@@ -216,9 +225,15 @@ public final class GpuBackend implements AttentionBackend {
     }
     int blockM = device.config.get(kernelName, "block_m");
     long kernelNanos = 0;
+    long callStart = System.nanoTime();
+    long[] startup = LAST_STARTUP.get();
+    java.util.Arrays.fill(startup, 0);
     for (int[] range : launchGroups(queries, kvs, dim, maxLaunchBytes())) {
       List<QueryBlock> q = queries.subList(range[0], range[1]);
       LaunchPlan plan = LaunchPlan.build(q, kvs.subList(range[0], range[1]), spec.causal(), blockM);
+      if (startup[0] == 0) {
+        startup[0] = System.nanoTime() - callStart;
+      }
       int first = range[0];
       if (plan.numTiles() == 0) {
         List<Partial> empty = plan.emptyPartials(q); // no row sees a key: nothing to launch
@@ -228,10 +243,15 @@ public final class GpuBackend implements AttentionBackend {
         continue;
       }
       try {
-        long[] nanos = new long[1];
+        long[] nanos = new long[4]; // kernels; then host times of the launch's phases (StagedLaunch.run)
         StagedLaunch.run(device, plan, q, precision, kernelName, (float) spec.scaleFor(dim), poisonOutputs,
             slotBytes, chunkBytes, nanos, RESERVED.get(), (i, p) -> sink.accept(first + i, p));
         kernelNanos += nanos[0];
+        if (startup[1] == 0) {
+          for (int p = 1; p < 4; p++) {
+            startup[p] = nanos[p] - callStart;
+          }
+        }
       } catch (GpuException e) {
         if (e.sticky()) {
           BACKENDS.remove(device.ordinal);

@@ -283,6 +283,7 @@ public final class CellTask implements java.io.Serializable {
     long nanos = 0;
     long assembled = System.nanoTime();
     long[] firstOut = {0};
+    String[] firstStartup = {null};
     for (int from = 0; from < queries.size(); ) {
       int to = from;
       long callPairs = 0;
@@ -299,15 +300,19 @@ public final class CellTask implements java.io.Serializable {
         out.accept(new Computed(k, new BlockPartial(queries.get(first + i).pos(), partial), only));
       });
       nanos += backend.lastKernelNanos();
+      if (firstStartup[0] == null) {
+        firstStartup[0] = backend.lastStartup();
+      }
       if (acc != null) {
         acc.pairsDone.add(callPairs);
       }
       from = to;
     }
     long end = System.nanoTime();
+    String startup = firstStartup[0] == null ? "" : "; first call: " + firstStartup[0];
     LOG.info("{}: {} query and {} key/value blocks assembled in {} ms; first partial after {} ms more, last after {} ms"
-        + " (kernels {} ms)", name, queries.size(), keyValues.size(), (assembled - start) / 1_000_000,
-        (firstOut[0] - assembled) / 1_000_000, (end - assembled) / 1_000_000, nanos / 1_000_000);
+        + " (kernels {} ms{})", name, queries.size(), keyValues.size(), (assembled - start) / 1_000_000,
+        (firstOut[0] - assembled) / 1_000_000, (end - assembled) / 1_000_000, nanos / 1_000_000, startup);
     if (acc != null) {
       acc.backends.add(backend.name() + " " + resolved.precision().label() + (gpu == null ? "" : " (Spark GPU " + gpu + ")"));
       acc.kernelNanos.add(nanos);
