@@ -10,7 +10,7 @@ for p in "$root"/.stage/spark/jars.tar.xz.* "$root"/.stage/spark/SHA256SUMS; do 
 # an earlier build's jars (stage.sh BEFORE=commit), to measure before and after in one run
 [ -d "$root/.stage/app-before" ] && { rm -rf "$stage/app-before"; cp -r "$root/.stage/app-before" "$stage/app-before"; }
 if [ ! -x "$stage/jre/bin/java" ] && [ -f "$stage/parts/jre.tar.xz" ]; then tar -C "$stage" -xJf "$stage/parts/jre.tar.xz"; fi
-n=$(ls "$stage"/parts/jars.tar.xz.* 2>/dev/null | wc -l)
+n=$(ls "$stage"/parts/jars.tar.xz.* 2>/dev/null | wc -l || true)
 if [ ! -d "$stage/jars" ] && [ "$n" -ge "${SPARK_PARTS:-3}" ]; then
   # every part whole (a part cut short in transfer would unpack into a broken jar folder)
   (cd "$stage/parts" && sha256sum -c SHA256SUMS) || { echo "spark jar parts damaged" >&2; exit 1; }
@@ -19,7 +19,7 @@ if [ ! -d "$stage/jars" ] && [ "$n" -ge "${SPARK_PARTS:-3}" ]; then
 fi
 # the RAPIDS Accelerator (stage-rapids.sh: RAPIDS_PARTS zstd parts in .stage/rapids-NN, one per call); unpacked into /opt/stage/rapids.jar once all are there and whole
 for d in "$root"/.stage/rapids-[0-9]*; do [ -d "$d" ] && mkdir -p "$stage/rapids-parts" && cp "$d"/* "$stage/rapids-parts/"; done
-n=$(ls "$stage"/rapids-parts/rapids.jar.zst.* 2>/dev/null | wc -l)
+n=$(ls "$stage"/rapids-parts/rapids.jar.zst.* 2>/dev/null | wc -l || true) # none yet: not a failure
 if [ ! -f "$stage/rapids.jar" ] && [ "$n" -ge "${RAPIDS_PARTS:-9}" ]; then
   (cd "$stage/rapids-parts" && sha256sum -c --quiet SHA256SUMS) || { echo "RAPIDS parts damaged" >&2; exit 1; }
   cat "$stage"/rapids-parts/rapids.jar.zst.* | "$stage/rapids-parts/zstd" -d --long=27 -q -o "$stage/rapids.jar.tmp" \
