@@ -241,7 +241,7 @@ public final class ScoreJob {
       if (dim >= 0) {
         fragments = Fragments.pack(table, name, role, options.packedAs(), options.blockSize(), options.precision(), dim,
             columnar);
-        if (fragments.scan() != null) {
+        if (fragments.scan() != null && role == TableRole.SELF) { // cells read only self-attention tables themselves
           DirectCells.warmUp(spark, fragments.packer(), fragments.scan(), hadoop); // while the count goes on
         }
       }
