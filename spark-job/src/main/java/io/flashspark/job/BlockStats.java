@@ -24,11 +24,19 @@ final class BlockStats {
   private final Map<DocHead, DocSummary> docs;
   private final Map<BlockKey, Block> blocks;
   private final Map<BlockKey, int[]> inputPartitions;
+  private final boolean rowGroupsOneDocHead;
 
-  private BlockStats(Map<DocHead, DocSummary> docs, Map<BlockKey, Block> blocks, Map<BlockKey, int[]> inputPartitions) {
+  private BlockStats(Map<DocHead, DocSummary> docs, Map<BlockKey, Block> blocks, Map<BlockKey, int[]> inputPartitions,
+      boolean rowGroupsOneDocHead) {
     this.docs = docs;
     this.blocks = blocks;
     this.inputPartitions = inputPartitions;
+    this.rowGroupsOneDocHead = rowGroupsOneDocHead;
+  }
+
+  /** Whether every row group holds one (doc, head), as its statistics say ({@link Counts}). */
+  boolean rowGroupsOneDocHead() {
+    return rowGroupsOneDocHead;
   }
 
   Map<DocHead, DocSummary> docs() {
@@ -62,8 +70,16 @@ final class BlockStats {
    */
   record Count(long rows, long fragments, int[] partitions) {}
 
-  /** Per block, its {@link Count}. */
-  record Counts(Map<BlockKey, Count> blocks) {}
+  /**
+   * Per block, its {@link Count}; {@code rowGroupsOneDocHead}: every row group of the table holds one
+   * (doc, head) and its statistics say so (counted from the footers), so the cells reading their
+   * input themselves skip the row groups of other heads ({@link ParquetTokens.RowGroupFilter}).
+   */
+  record Counts(Map<BlockKey, Count> blocks, boolean rowGroupsOneDocHead) {
+    Counts(Map<BlockKey, Count> blocks) {
+      this(blocks, false);
+    }
+  }
 
   /**
    * Counts gathered from the table's files rather than by {@link #count} ({@link FooterCounts},
@@ -89,13 +105,18 @@ final class BlockStats {
     }
 
     Counts counts() {
+      return counts(false);
+    }
+
+    /** The counts; {@code rowGroupsOneDocHead} as {@link Counts} says. */
+    Counts counts(boolean rowGroupsOneDocHead) {
       Map<BlockKey, Count> blocks = new java.util.HashMap<>();
       for (Map.Entry<BlockKey, long[]> e : rows.entrySet()) {
         java.util.TreeSet<Integer> in = partitions.get(e.getKey());
         int[] kept = in.size() <= MAX_PARTITIONS_KEPT ? in.stream().mapToInt(Integer::intValue).toArray() : null;
         blocks.put(e.getKey(), new Count(e.getValue()[0], in.size(), kept));
       }
-      return new Counts(blocks);
+      return new Counts(blocks, rowGroupsOneDocHead);
     }
   }
 
@@ -185,7 +206,7 @@ final class BlockStats {
       blocks.put(e.getKey(), new Block(count, fragmentCount, qPayload == 0 ? 0 : header + qPayload,
           kvPayload == 0 ? 0 : header + kvPayload, qPayload, kvPayload));
     }
-    return new BlockStats(docs, blocks, partitions);
+    return new BlockStats(docs, blocks, partitions, counts.rowGroupsOneDocHead());
   }
 
   /** Bytes of {@code vectors} vectors per row in {@code precision}; 0 for a side the table lacks. */

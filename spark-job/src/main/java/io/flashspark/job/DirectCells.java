@@ -57,11 +57,18 @@ final class DirectCells {
    * keep, or cells that would read more packed bytes in all (a partition read by several tasks
    * counts once per task) than the route would pack and ship ({@code routeBytes}, the planner's
    * estimate, on top of one read of the table): a table not clustered by doc, head and position,
-   * or many Q shards of a problem held by few partitions.
+   * or many Q shards of a problem held by few partitions. Where every row group holds one (doc,
+   * head) ({@link BlockStats#rowGroupsOneDocHead}), a task skips the row groups of the heads it does
+   * not need, so a partition's rows of one (doc, head) count once per task that needs any of them
+   * (Spark packs small files of several heads into one partition, whose tasks would otherwise
+   * count it once each and route).
    */
   static int[][] groups(BlockPlanner.Plan plan, BlockStats stats, int inputPartitions, long routeBytes) {
     List<TreeSet<Integer>> feeds = new ArrayList<>(inputPartitions);
     double[] partitionBytes = new double[inputPartitions]; // a block's bytes shared among its partitions
+    // where row groups of other heads are skipped: per (partition, doc head), its bytes and the tasks reading them
+    Map<PartitionHead, double[]> headBytes = new java.util.HashMap<>();
+    Map<PartitionHead, TreeSet<Integer>> headTasks = new java.util.HashMap<>();
     for (int p = 0; p < inputPartitions; p++) {
       feeds.add(new TreeSet<>());
     }
@@ -86,9 +93,13 @@ final class DirectCells {
         if (part < 0 || part >= inputPartitions) {
           return null; // not the scan the cells would read
         }
-        partitionBytes[part] += (double) (e.getValue().queryBytes() + e.getValue().keyBytes()) / parts.length;
+        double bytes = (double) (e.getValue().queryBytes() + e.getValue().keyBytes()) / parts.length;
+        partitionBytes[part] += bytes;
+        PartitionHead ph = new PartitionHead(part, dh);
+        headBytes.computeIfAbsent(ph, k -> new double[1])[0] += bytes;
         for (long cell : cells) {
           feeds.get(part).add(plan.partitionOf(cell));
+          headTasks.computeIfAbsent(ph, k -> new TreeSet<>()).add(plan.partitionOf(cell));
         }
       }
     }
@@ -98,11 +109,20 @@ final class DirectCells {
     for (int t = 0; t < plan.partitions(); t++) {
       groups.add(new ArrayList<>());
     }
+    boolean skips = stats.rowGroupsOneDocHead() && ParquetTokens.allowed();
     for (int p = 0; p < inputPartitions; p++) {
-      read += partitionBytes[p] * feeds.get(p).size();
+      if (!skips) {
+        read += partitionBytes[p] * feeds.get(p).size();
+      }
       table += partitionBytes[p];
       for (int t : feeds.get(p)) {
         groups.get(t).add(p);
+      }
+    }
+    if (skips) {
+      for (Map.Entry<PartitionHead, double[]> h : headBytes.entrySet()) {
+        TreeSet<Integer> tasks = headTasks.get(h.getKey());
+        read += h.getValue()[0] * (tasks == null ? 0 : tasks.size());
       }
     }
     if (read > table + routeBytes) {
@@ -183,6 +203,9 @@ final class DirectCells {
     String asked = System.getProperty("flashspark.directCells.threads");
     return asked != null ? Math.max(1, Integer.parseInt(asked.trim())) : Math.max(1, shape.slotsPerExecutor());
   }
+
+  /** A (doc, head)'s rows in one input partition. */
+  private record PartitionHead(int partition, DocHead docHead) {}
 
   /** One task's partition: the input partitions its cells read. */
   private record Group(int index, Partition[] inputs) implements Partition {}

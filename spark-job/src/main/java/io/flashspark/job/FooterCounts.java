@@ -86,7 +86,7 @@ final class FooterCounts {
     if (tally.isEmpty()) {
       return Optional.empty(); // no rows: the count job says so
     }
-    return Optional.of(tally.counts());
+    return Optional.of(tally.counts(true)); // every row group one (doc, head), by its statistics
   }
 
   /** One row group: its rows, its one (doc, head) and its positions' range. */

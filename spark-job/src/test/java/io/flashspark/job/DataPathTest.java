@@ -117,15 +117,19 @@ class DataPathTest extends SparkTestBase {
    * Spark packs file splits into scan partitions by size, not by key: with one file per head and
    * two files to a partition, each head's cell task reads a partition that also holds another
    * head. It skips that head's row groups unread (their statistics say whose they are), and the
-   * output is the routed run's.
+   * output is the routed run's. With all four heads in one partition the cells still read it
+   * themselves (the planner counts what each task reads after skipping, not the whole partition
+   * four times) and each skips three heads.
    */
   @Test
   void cellsSkipRowGroupsOfOtherCells() {
     String generated = dir.resolve("generated").toString();
     SyntheticTokens.generate(spark, 1, 2048, 4, 32, 7, VectorEncoding.BF16).write().parquet(generated);
     String input = dir.resolve("by-head").toString();
-    spark.read().parquet(generated).repartitionByRange(4, functions.col("head")).sortWithinPartitions("head", "pos")
-        .write().parquet(input);
+    for (int head = 0; head < 4; head++) { // one file per head, in position order
+      spark.read().parquet(generated).where(functions.col("head").equalTo(head)).coalesce(1)
+          .sortWithinPartitions("pos").write().mode("append").parquet(input);
+    }
     long fileBytes = 0;
     int files = 0;
     for (java.io.File f : new java.io.File(input).listFiles()) {
@@ -135,8 +139,9 @@ class DataPathTest extends SparkTestBase {
       }
     }
     assertEquals(4, files, "one file per head");
-    String[] keys = {"spark.sql.files.maxPartitionBytes", "spark.sql.files.openCostInBytes"};
-    String[] before = {spark.conf().get(keys[0]), spark.conf().get(keys[1])};
+    String[] keys = {"spark.sql.files.maxPartitionBytes", "spark.sql.files.openCostInBytes",
+        "spark.sql.files.minPartitionNum"};
+    String[] before = {spark.conf().get(keys[0]), spark.conf().get(keys[1]), spark.conf().getOption(keys[2]).getOrElse(() -> null)};
     spark.conf().set(keys[0], 2 * fileBytes + 64);
     spark.conf().set(keys[1], 0);
     try {
@@ -147,13 +152,28 @@ class DataPathTest extends SparkTestBase {
           + files + " files of at most " + fileBytes + " B";
       System.out.println("DataPathTest " + msg);
       assertEquals(0, direct.routeBytes(), msg);
-      assertTrue(direct.skippedInputBytes() >= 3 * fileBytes / 2, msg); // each task skips its partition's other head
+      // tasks whose partition holds another head skip its row group (a file's one row group: nearly its size)
+      assertTrue(direct.skippedInputBytes() >= fileBytes * 9 / 10, msg);
       assertEquals(0, routed.skippedInputBytes(), msg);
+      // all four heads in one partition: each task reads a quarter of it, so the cells still read it themselves
+      spark.conf().set(keys[0], 4 * fileBytes + 64);
+      spark.conf().set(keys[2], 1); // else Spark splits the table over the session's 2 cores
+      ScoreJob.Timings one = score(input, dir.resolve("out-one").toString(), 4, VectorEncoding.ARRAY).timings();
+      String oneMsg = "one partition: routed " + one.routeBytes() + " B, skipped " + one.skippedInputBytes() + " B";
+      System.out.println("DataPathTest " + oneMsg);
+      assertEquals(0, one.routeBytes(), oneMsg);
+      assertTrue(one.skippedInputBytes() >= 12 * fileBytes * 9 / 10, oneMsg); // each of 4 tasks skips 3 heads
     } finally {
       spark.conf().set(keys[0], before[0]);
       spark.conf().set(keys[1], before[1]);
+      if (before[2] == null) {
+        spark.conf().unset(keys[2]);
+      } else {
+        spark.conf().set(keys[2], before[2]);
+      }
     }
     assertSameOutput(dir.resolve("out-direct").toString(), dir.resolve("out-routed").toString(), 4 * 2048);
+    assertSameOutput(dir.resolve("out-one").toString(), dir.resolve("out-routed").toString(), 4 * 2048);
   }
 
   /** Two outputs ({@code array} format) hold the same {@code rows} rows, o and lse equal within fp32 rounding. */
