@@ -176,7 +176,6 @@ public final class GpuBackend implements AttentionBackend {
     return "gpu:" + device.name;
   }
 
-  /** Device time of this thread's last forward kernel, in nanoseconds (CUDA events). */
   @Override public String lastStartup() {
     long[] t = LAST_STARTUP.get();
     return t[1] == 0 ? null : String.format(java.util.Locale.ROOT,
@@ -184,6 +183,7 @@ public final class GpuBackend implements AttentionBackend {
             + " first partial out after %d ms", t[0] / 1_000_000, t[1] / 1_000_000, t[2] / 1_000_000, t[3] / 1_000_000);
   }
 
+  /** Device time of this thread's last forward kernel, in nanoseconds (CUDA events). */
   @Override public long lastKernelNanos() {
     return LAST_KERNEL_NANOS.get()[0];
   }
@@ -243,12 +243,12 @@ public final class GpuBackend implements AttentionBackend {
         continue;
       }
       try {
-        long[] nanos = new long[4]; // kernels; then host times of the launch's phases (StagedLaunch.run)
+        long[] nanos = new long[StagedLaunch.TIMES]; // kernels, then the host's times of the launch's phases
         StagedLaunch.run(device, plan, q, precision, kernelName, (float) spec.scaleFor(dim), poisonOutputs,
             slotBytes, chunkBytes, nanos, RESERVED.get(), (i, p) -> sink.accept(first + i, p));
         kernelNanos += nanos[0];
         if (startup[1] == 0) {
-          for (int p = 1; p < 4; p++) {
+          for (int p = 1; p < StagedLaunch.TIMES; p++) {
             startup[p] = nanos[p] - callStart;
           }
         }

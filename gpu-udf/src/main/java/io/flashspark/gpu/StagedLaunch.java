@@ -48,7 +48,9 @@ final class StagedLaunch {
   private final CUdeviceptr[] scratch = new CUdeviceptr[2];
   private int nextUploadSlot;
   private long kernelNanos;
-  private long[] phases; // where run() was given room for the phases' times, else null
+  /** Entries of {@link #run}'s {@code times}. */
+  static final int TIMES = 4;
+  private long[] times; // run()'s: the phases' host times go to [1..3]
 
   private StagedLaunch(GpuDevice device, GpuDevice.Stream s, LaunchPlan plan, Precision precision, long slotBytes) {
     this.device = device;
@@ -148,12 +150,13 @@ final class StagedLaunch {
 
   /**
    * Runs the launch, handing each query block's partial to {@code sink} once its chunk is back
-   * (in query order), with the kernels' device time in {@code kernelNanos[0]} and, where it has
-   * room, the host's {@link System#nanoTime} when keys, values and tables were staged ({@code [1]}),
-   * the first chunk's kernel issued ({@code [2]}) and the first partial delivered ({@code [3]}).
+   * (in query order). {@code times} ({@link #TIMES} entries) receives the kernels' device time
+   * ({@code [0]}, nanoseconds) and the host's {@link System#nanoTime} when keys, values and tables
+   * were staged ({@code [1]}), the first chunk's kernel issued ({@code [2]}) and the first partial
+   * delivered ({@code [3]}).
    */
   static void run(GpuDevice device, LaunchPlan plan, List<QueryBlock> queries, Precision precision,
-      String kernelName, float scale, boolean poisonOutputs, long slotBytes, long chunkBytes, long[] kernelNanos,
+      String kernelName, float scale, boolean poisonOutputs, long slotBytes, long chunkBytes, long[] times,
       Reservation reserved, AttentionBackend.PartialSink sink) {
     device.makeCurrent();
     GpuDevice.Stream reservedStream = reserved == null ? null : reserved.takeStream();
@@ -170,9 +173,9 @@ final class StagedLaunch {
       in = reservedOr(reserved, device, inputBytes(d, qRows, kRows));
       meta = device.pool.acquire(metaBytes(plan));
       out = reservedOr(reserved, device, outputBytes(d, qRows));
-      launch.phases = kernelNanos.length >= 4 ? kernelNanos : null;
+      launch.times = times;
       launch.compute(queries, kernelName, scale, poisonOutputs, chunkBytes, in, meta, out, sink);
-      kernelNanos[0] = launch.kernelNanos;
+      times[0] = launch.kernelNanos;
     } finally {
       // buffers go back to the pool only when nothing queued on them can still run; return codes
       // are not checked here, so that a failure above is the one reported
@@ -230,9 +233,7 @@ final class StagedLaunch {
     tables = new Upload(meta, tileOffset, false);
     tables.putInts(tiles, 0, tiles.length);
     tables.finish();
-    if (phases != null) {
-      phases[1] = System.nanoTime();
-    }
+    times[1] = System.nanoTime();
     if (poisonOutputs) {
       long values32 = qRows * (d + 2L);
       Cuda.check(cuMemsetD32Async(out, 0x7fc00000, values32, s.compute), "cuMemsetD32Async", "values", values32);
@@ -272,21 +273,21 @@ final class StagedLaunch {
             "kernel", kernelName, "tiles", numTiles, "grid", grid, "queryRows", rowB - rowA, "keyRows", kRows);
       }
       Cuda.check(cuEventRecord(s.computed[e], s.compute), "cuEventRecord");
-      if (c == 0 && phases != null) {
-        phases[2] = System.nanoTime();
+      if (c == 0) {
+        times[2] = System.nanoTime();
       }
       if (c > 0) {
         download(c - 1, chunks.get(c - 1), out, partials, kernelName);
         deliver(chunks.get(c - 1), partials, sink);
-        if (c == 1 && phases != null) {
-          phases[3] = System.nanoTime();
+        if (c == 1) {
+          times[3] = System.nanoTime();
         }
       }
     }
     download(chunks.size() - 1, chunks.get(chunks.size() - 1), out, partials, kernelName);
     deliver(chunks.get(chunks.size() - 1), partials, sink);
-    if (chunks.size() == 1 && phases != null) {
-      phases[3] = System.nanoTime();
+    if (chunks.size() == 1) {
+      times[3] = System.nanoTime();
     }
   }
 
