@@ -64,11 +64,9 @@ final class DirectCells {
    * count it once each and route).
    */
   static int[][] groups(BlockPlanner.Plan plan, BlockStats stats, int inputPartitions, long routeBytes) {
-    List<TreeSet<Integer>> feeds = new ArrayList<>(inputPartitions);
-    double[] partitionBytes = new double[inputPartitions]; // a block's bytes shared among its partitions
-    // where row groups of other heads are skipped: per (partition, doc head), its bytes and the tasks reading them
-    Map<PartitionHead, double[]> headBytes = new java.util.HashMap<>();
-    Map<PartitionHead, TreeSet<Integer>> headTasks = new java.util.HashMap<>();
+    List<TreeSet<Integer>> feeds = new ArrayList<>(inputPartitions); // per partition, the tasks reading it
+    // per (partition, doc head): its bytes (a block's shared among its partitions) and the tasks needing them
+    Map<PartitionHead, HeadShare> shares = new java.util.HashMap<>();
     for (int p = 0; p < inputPartitions; p++) {
       feeds.add(new TreeSet<>());
     }
@@ -93,36 +91,30 @@ final class DirectCells {
         if (part < 0 || part >= inputPartitions) {
           return null; // not the scan the cells would read
         }
-        double bytes = (double) (e.getValue().queryBytes() + e.getValue().keyBytes()) / parts.length;
-        partitionBytes[part] += bytes;
-        PartitionHead ph = new PartitionHead(part, dh);
-        headBytes.computeIfAbsent(ph, k -> new double[1])[0] += bytes;
+        HeadShare share = shares.computeIfAbsent(new PartitionHead(part, dh), k -> new HeadShare());
+        share.bytes += (double) (e.getValue().queryBytes() + e.getValue().keyBytes()) / parts.length;
         for (long cell : cells) {
           feeds.get(part).add(plan.partitionOf(cell));
-          headTasks.computeIfAbsent(ph, k -> new TreeSet<>()).add(plan.partitionOf(cell));
+          share.tasks.add(plan.partitionOf(cell));
         }
       }
     }
+    // a task reads its partitions whole, or where row groups of other heads are skipped, the heads it needs
+    boolean skips = stats.rowGroupsOneDocHead() && ParquetTokens.allowed();
     double read = 0;
     double table = 0;
+    for (Map.Entry<PartitionHead, HeadShare> e : shares.entrySet()) {
+      HeadShare share = e.getValue();
+      table += share.bytes;
+      read += share.bytes * (skips ? share.tasks.size() : feeds.get(e.getKey().partition()).size());
+    }
     List<List<Integer>> groups = new ArrayList<>(plan.partitions());
     for (int t = 0; t < plan.partitions(); t++) {
       groups.add(new ArrayList<>());
     }
-    boolean skips = stats.rowGroupsOneDocHead() && ParquetTokens.allowed();
     for (int p = 0; p < inputPartitions; p++) {
-      if (!skips) {
-        read += partitionBytes[p] * feeds.get(p).size();
-      }
-      table += partitionBytes[p];
       for (int t : feeds.get(p)) {
         groups.get(t).add(p);
-      }
-    }
-    if (skips) {
-      for (Map.Entry<PartitionHead, double[]> h : headBytes.entrySet()) {
-        TreeSet<Integer> tasks = headTasks.get(h.getKey());
-        read += h.getValue()[0] * (tasks == null ? 0 : tasks.size());
       }
     }
     if (read > table + routeBytes) {
@@ -206,6 +198,12 @@ final class DirectCells {
 
   /** A (doc, head)'s rows in one input partition. */
   private record PartitionHead(int partition, DocHead docHead) {}
+
+  /** Their packed bytes and the tasks whose cells need them. */
+  private static final class HeadShare {
+    double bytes;
+    final TreeSet<Integer> tasks = new TreeSet<>();
+  }
 
   /** One task's partition: the input partitions its cells read. */
   private record Group(int index, Partition[] inputs) implements Partition {}
