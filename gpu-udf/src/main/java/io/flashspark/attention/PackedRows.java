@@ -69,7 +69,12 @@ public final class PackedRows implements java.io.Serializable {
 
   /** Java serialisation writes the value alone, not the rest of an array it shares. */
   private Object writeReplace() {
-    return base == 0 && array.length == size() ? this : of(bytes());
+    return ownsArray() ? this : of(bytes());
+  }
+
+  /** Whether the value is its array, whole (no slab's neighbours around it). */
+  private boolean ownsArray() {
+    return base == 0 && array.length == size();
   }
 
   /** Bytes of one value in {@code encoding}. */
@@ -84,7 +89,7 @@ public final class PackedRows implements java.io.Serializable {
 
   /** The value as an array of its own (copied out where it shares a larger one). */
   public byte[] bytes() {
-    return base == 0 && array.length == size() ? array : Arrays.copyOfRange(array, base, base + size());
+    return ownsArray() ? array : Arrays.copyOfRange(array, base, base + size());
   }
 
   /** The array holding the value ({@link #vectorOffset} says where its vectors lie in it). */
@@ -562,8 +567,8 @@ public final class PackedRows implements java.io.Serializable {
      * Room for a value of {@code length} bytes, 8-byte aligned. Thread-safe: a task's reading
      * threads share its slabs. A new slab is allocated outside the lock (zeroing a region of fresh
      * memory took the other threads' turn: on one H100, 16 threads waited 2.5 s in all on this lock
-     * while the first cell was read, 7.5 s during the later cells); where several threads found the slab full at once, the slabs
-     * they made wait as spares for the next ones.
+     * while the first cell was read, 7.5 s during the later cells); where several threads found the
+     * slab full at once, the slabs they made wait as spares for the next ones.
      */
     public Slot take(int length) {
       if (length > slabBytes / 2) {
