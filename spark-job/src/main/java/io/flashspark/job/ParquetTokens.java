@@ -40,8 +40,7 @@ import org.apache.spark.unsafe.types.UTF8String;
  * file is read by Spark's reader, as is every partition with {@code -Dflashspark.parquetTokens=false}.
  */
 final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDocId, AutoCloseable {
-  private final List<PartitionedFile> files;
-  private final Configuration conf;
+  private final List<ParquetFileReader> readers; // one per file split, opened (footer read) by of()
   private final List<String> vectors;
   private final View row;
   private final RowGroupFilter filter;
@@ -59,9 +58,8 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   private UTF8String lastDocIdUtf8;
   private boolean sameDocId;
 
-  private ParquetTokens(List<PartitionedFile> files, Configuration conf, List<String> vectors, RowGroupFilter filter) {
-    this.files = files;
-    this.conf = conf;
+  private ParquetTokens(List<ParquetFileReader> readers, List<String> vectors, RowGroupFilter filter) {
+    this.readers = readers;
     this.vectors = vectors;
     this.row = new View(3 + vectors.size());
     this.filter = filter;
@@ -97,20 +95,35 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     if (!allowed()) {
       return null;
     }
-    List<PartitionedFile> files = List.of(partition.files());
-    for (PartitionedFile file : files) {
-      if (file.partitionValues().numFields() > 0) {
-        return null; // partition columns come from the paths: Spark's reader adds them
-      }
-      try (ParquetFileReader r = FirstPackedValue.openSplit(file, conf)) {
+    List<ParquetFileReader> readers = new java.util.ArrayList<>(); // kept open: each footer is read once
+    try {
+      for (PartitionedFile file : partition.files()) {
+        if (file.partitionValues().numFields() > 0) {
+          closeAll(readers);
+          return null; // partition columns come from the paths: Spark's reader adds them
+        }
+        ParquetFileReader r = FirstPackedValue.openSplit(file, conf);
+        readers.add(r);
         if (!readable(r.getFooter().getFileMetaData().getSchema(), intHead, intPos, vectors)) {
+          closeAll(readers);
           return null;
         }
-      } catch (IOException | RuntimeException e) {
-        return null; // Spark's reader reads it, and reports what is wrong as it always did
+      }
+    } catch (IOException | RuntimeException e) {
+      closeAll(readers);
+      return null; // Spark's reader reads it, and reports what is wrong as it always did
+    }
+    return new ParquetTokens(readers, vectors, filter);
+  }
+
+  private static void closeAll(List<ParquetFileReader> readers) {
+    for (ParquetFileReader r : readers) {
+      try {
+        r.close();
+      } catch (IOException e) {
+        // only read from: nothing to lose
       }
     }
-    return new ParquetTokens(files, conf, vectors, filter);
   }
 
   /** A file schema this reader takes: the key columns as {@link KeyColumnCounts} reads them, binary vectors. */
@@ -154,10 +167,10 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
           reader.close();
           reader = null;
         }
-        if (nextFile == files.size()) {
+        if (nextFile == readers.size()) {
           return false;
         }
-        openFile(files.get(nextFile++));
+        openFile(readers.get(nextFile++));
       }
       return true;
     } catch (IOException e) {
@@ -192,8 +205,8 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     return skippedBytes;
   }
 
-  private void openFile(PartitionedFile file) throws IOException {
-    reader = FirstPackedValue.openSplit(file, conf);
+  private void openFile(ParquetFileReader next) {
+    reader = next;
     rowGroups = reader.getRowGroups();
     nextRowGroup = 0;
     MessageType schema = reader.getFooter().getFileMetaData().getSchema();
@@ -264,18 +277,20 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     return sameDocId;
   }
 
-  /** Closes the file being read, if any (read to the end, none is). */
+  /** Closes the file being read and those not read yet, if any (read to the end, none is open). */
   @Override public void close() {
-    if (reader != null) {
-      try {
+    List<ParquetFileReader> open = new java.util.ArrayList<>(readers.subList(nextFile, readers.size()));
+    try {
+      if (reader != null) {
         reader.close();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      } finally {
-        reader = null;
-        rowsLeft = 0;
-        nextFile = files.size();
       }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      closeAll(open);
+      reader = null;
+      rowsLeft = 0;
+      nextFile = readers.size();
     }
   }
 
