@@ -301,11 +301,17 @@ final class DirectCells {
   private static final class ReadJob extends FutureTask<Reader.Gathered> implements Comparable<ReadJob> {
     private final TaskContext context;
     private final long[] order;
+    private final Times times;
 
     ReadJob(TaskContext context, long[] order, java.util.concurrent.Callable<Reader.Gathered> read) {
-      super(read);
+      this(context, order, read, new Times());
+    }
+
+    private ReadJob(TaskContext context, long[] order, java.util.concurrent.Callable<Reader.Gathered> read, Times times) {
+      super(() -> times.timed(read)); // timed inside the result, so get() sees them
       this.context = context;
       this.order = order;
+      this.times = times;
     }
 
     @Override public void run() {
@@ -315,6 +321,53 @@ final class DirectCells {
       } finally {
         org.apache.spark.TaskContext$.MODULE$.unset();
       }
+    }
+
+    /** When a read was queued, started and ended ({@link System#nanoTime}), and its thread's CPU time. */
+    private static final class Times {
+      private static final java.lang.management.ThreadMXBean THREADS =
+          java.lang.management.ManagementFactory.getThreadMXBean();
+      final long queued = System.nanoTime();
+      long started;
+      long ended;
+      long cpuNanos;
+
+      Reader.Gathered timed(java.util.concurrent.Callable<Reader.Gathered> read) throws Exception {
+        started = System.nanoTime();
+        long cpu = THREADS.getCurrentThreadCpuTime();
+        try {
+          return read.call();
+        } finally {
+          cpuNanos = THREADS.getCurrentThreadCpuTime() - cpu;
+          ended = System.nanoTime();
+        }
+      }
+    }
+
+    /**
+     * How a task's reads went, for its log line: where the time went when a cell's read is slow
+     * (waiting for a reading thread, or reading; and of reading, the share on a CPU).
+     */
+    static String summary(List<ReadJob> jobs) {
+      long queued = Long.MAX_VALUE;
+      long firstStart = Long.MAX_VALUE;
+      long lastEnd = 0;
+      long run = 0;
+      long cpu = 0;
+      long longest = 0;
+      for (ReadJob j : jobs) {
+        Times t = j.times;
+        queued = Math.min(queued, t.queued);
+        firstStart = Math.min(firstStart, t.started);
+        lastEnd = Math.max(lastEnd, t.ended);
+        run += t.ended - t.started;
+        cpu += t.cpuNanos;
+        longest = Math.max(longest, t.ended - t.started);
+      }
+      return String.format("%d read(s): the first began %d ms after the task queued them, the last ended at %d ms;"
+          + " each took %d ms on average (longest %d), %.0f%% of it on a CPU", jobs.size(), (firstStart - queued) / 1_000_000,
+          (lastEnd - queued) / 1_000_000, run / jobs.size() / 1_000_000, longest / 1_000_000,
+          100.0 * cpu / Math.max(1, run));
     }
 
     @Override public int compareTo(ReadJob other) {
@@ -386,6 +439,9 @@ final class DirectCells {
       }
       if (!all.problems.isEmpty()) {
         throw InputException.inTask(InputException.invalidRows(table, all.problems));
+      }
+      if (!jobs.isEmpty()) {
+        LOG.info("task {}: {}", context.taskAttemptId(), ReadJob.summary(jobs));
       }
       checkRows(partition, all.cells);
       if (all.skippedRowGroups > 0) {
