@@ -308,11 +308,13 @@ public final class LaunchPlan {
   /**
    * Consecutive query ranges for a pipelined launch ({@code {firstQuery, endQuery, firstRow,
    * endRow}}): each chunk's query rows are contiguous, so its rows can be copied in, computed and
-   * copied out while other chunks are in flight. At most {@code maxChunks}, of about equal rows;
-   * one chunk covering everything when rows were duplicated for extra segments (their copies lie
-   * after all originals).
+   * copied out while other chunks are in flight. About {@code maxChunks} of equal rows, the last
+   * of them cut into {@code tailPieces} (at query boundaries): the last chunk's partials are the
+   * ones the caller still has to write once the GPU is done, so they are made small; one chunk
+   * covering everything when rows were duplicated for extra segments (their copies lie after all
+   * originals).
    */
-  public List<long[]> chunks(int maxChunks) {
+  public List<long[]> chunks(int maxChunks, int tailPieces) {
     List<long[]> out = new ArrayList<>();
     int n = queryRowStart.length;
     if (extraQueryCopies || maxChunks <= 1 || n <= 1) {
@@ -320,15 +322,23 @@ public final class LaunchPlan {
       return out;
     }
     long target = Math.max(1, (queryRows + maxChunks - 1) / maxChunks);
+    long tailStart = queryRows - target; // rows from here go in pieces of about target / tailPieces
+    long tailTarget = Math.max(1, target / Math.max(1, tailPieces));
     int first = 0;
     for (int i = 1; i <= n; i++) {
       long end = i == n ? queryRows : queryRowStart[i];
-      if (i == n || end - queryRowStart[first] >= target) {
+      long size = queryRowStart[first] >= tailStart ? tailTarget : Math.min(target, tailStart - queryRowStart[first]);
+      if (i == n || end - queryRowStart[first] >= size) {
         out.add(new long[] {first, i, queryRowStart[first], end});
         first = i;
       }
     }
     return out;
+  }
+
+  /** {@link #chunks(int, int)} of equal rows: no smaller pieces at the end. */
+  public List<long[]> chunks(int maxChunks) {
+    return chunks(maxChunks, 1);
   }
 
   /**

@@ -162,6 +162,25 @@ class LaunchPlanTest {
   }
 
   @Test
+  void theLastChunkIsCutIntoSmallerPieces() {
+    int d = 4;
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("LaunchPlanTest");
+    List<QueryBlock> queries = new ArrayList<>();
+    List<List<KeyValueBlock>> kvs = new ArrayList<>();
+    KeyValueBlock kv = new KeyValueBlock(100, d, gaussian(rnd, 400), gaussian(rnd, 400), positions(rnd, 0, 100, false));
+    for (int i = 0; i < 64; i++) {
+      queries.add(new QueryBlock(100, d, gaussian(rnd, 400), positions(rnd, 100 * i, 100, false)));
+      kvs.add(List.of(kv));
+    }
+    LaunchPlan plan = LaunchPlan.build(queries, kvs, false, 64);
+    assertEquals(4, plan.chunks(4).size(), "equal chunks of 1,600 rows");
+    List<long[]> chunks = plan.chunks(4, 4);
+    long[] rows = chunks.stream().mapToLong(c -> c[3] - c[2]).toArray();
+    assertArrayEquals(new long[] {1600, 1600, 1600, 400, 400, 400, 400}, rows, java.util.Arrays.toString(rows));
+    assertEquals(6400, chunks.get(chunks.size() - 1)[3]);
+  }
+
+  @Test
   void chunksCoverEveryRowAndTileOnce() {
     SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("LaunchPlanTest");
     for (int trial = 0; trial < 30; trial++) {
@@ -177,8 +196,9 @@ class LaunchPlanTest {
         kvs.add(List.of(kv));
       }
       LaunchPlan plan = LaunchPlan.build(queries, kvs, causal, 64);
-      List<long[]> chunks = plan.chunks(4);
-      assertTrue(chunks.size() <= 4);
+      int tailPieces = 1 + trial % 4;
+      List<long[]> chunks = plan.chunks(4, tailPieces);
+      assertTrue(tailPieces > 1 || chunks.size() <= 4);
       long row = 0;
       int query = 0;
       for (long[] c : chunks) {
