@@ -88,8 +88,18 @@ final class FirstPackedValue {
    * middle lies in the split's byte range); also {@link KeyColumnCounts}.
    */
   static ParquetFileReader openSplit(PartitionedFile file, Configuration conf) throws IOException {
-    return ParquetFileReader.open(HadoopInputFile.fromPath(file.toPath(), conf),
-        org.apache.parquet.HadoopReadOptions.builder(conf).withRange(file.start(), file.start() + file.length()).build());
+    return openSplit(file, conf, null);
+  }
+
+  /** {@link #openSplit(PartitionedFile, Configuration)} reading column chunks into {@code allocator}'s buffers (null: new arrays). */
+  static ParquetFileReader openSplit(PartitionedFile file, Configuration conf,
+      org.apache.parquet.bytes.ByteBufferAllocator allocator) throws IOException {
+    org.apache.parquet.ParquetReadOptions.Builder options = org.apache.parquet.HadoopReadOptions.builder(conf)
+        .withRange(file.start(), file.start() + file.length());
+    if (allocator != null) {
+      options.withAllocator(allocator);
+    }
+    return ParquetFileReader.open(HadoopInputFile.fromPath(file.toPath(), conf), options.build());
   }
 
   /**

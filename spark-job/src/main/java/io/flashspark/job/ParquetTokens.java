@@ -49,6 +49,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   private MessageType projection;
   private String createdBy;
   private FirstPackedValue.RowGroupColumns columns;
+  private PageReadStore current; // the row group being read, until its buffers go back to the pool
   private long rowsLeft; // in the current row group
   private List<org.apache.parquet.hadoop.metadata.BlockMetaData> rowGroups; // of the current file's split
   private int nextRowGroup;
@@ -102,7 +103,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
           closeAll(readers);
           return null; // partition columns come from the paths: Spark's reader adds them
         }
-        ParquetFileReader r = FirstPackedValue.openSplit(file, conf);
+        ParquetFileReader r = FirstPackedValue.openSplit(file, conf, ChunkBuffers.POOL);
         readers.add(r);
         if (!readable(r.getFooter().getFileMetaData().getSchema(), intHead, intPos, vectors)) {
           closeAll(readers);
@@ -159,6 +160,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
             continue;
           }
           nextRowGroup++;
+          releaseRowGroup();
           PageReadStore rowGroup = reader.readNextRowGroup();
           if (rowGroup != null) {
             startRowGroup(rowGroup);
@@ -222,7 +224,16 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     createdBy = reader.getFooter().getFileMetaData().getCreatedBy();
   }
 
+  /** Hands the finished row group's column-chunk buffers back to the pool. */
+  private void releaseRowGroup() {
+    if (current != null) {
+      current.close();
+      current = null;
+    }
+  }
+
   private void startRowGroup(PageReadStore rowGroup) {
+    current = rowGroup;
     columns = new FirstPackedValue.RowGroupColumns(rowGroup, projection, createdBy);
     rowsLeft = rowGroup.getRowCount();
     lastDocId = null; // a new row group has its own dictionary
@@ -281,6 +292,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   @Override public void close() {
     List<ParquetFileReader> open = new java.util.ArrayList<>(readers.subList(nextFile, readers.size()));
     try {
+      releaseRowGroup();
       if (reader != null) {
         reader.close();
       }
@@ -291,6 +303,45 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
       reader = null;
       rowsLeft = 0;
       nextFile = readers.size();
+    }
+  }
+
+  /**
+   * Column-chunk buffers reused across row groups by each reading thread: parquet-mr reads a row
+   * group's column chunks into new arrays of up to 8 MB each (half the table's bytes again in fresh
+   * memory, a whole row group per thread at a time, copied by G1 when a young collection finds it
+   * in flight). Kept per thread and exact size, up to {@link #MAX_POOLED_BYTES} a thread; a row
+   * group's buffers come back when the next one is read or the reader closes.
+   */
+  static final class ChunkBuffers implements org.apache.parquet.bytes.ByteBufferAllocator {
+    static final ChunkBuffers POOL = new ChunkBuffers();
+    static final long MAX_POOLED_BYTES = 128L << 20;
+    private static final ThreadLocal<java.util.Map<Integer, java.util.ArrayDeque<ByteBuffer>>> FREE =
+        ThreadLocal.withInitial(java.util.HashMap::new);
+    private static final ThreadLocal<long[]> POOLED = ThreadLocal.withInitial(() -> new long[1]);
+
+    @Override public ByteBuffer allocate(int size) {
+      java.util.ArrayDeque<ByteBuffer> free = FREE.get().get(size);
+      ByteBuffer b = free == null ? null : free.poll();
+      if (b == null) {
+        return ByteBuffer.allocate(size);
+      }
+      POOLED.get()[0] -= size;
+      b.clear();
+      return b;
+    }
+
+    @Override public void release(ByteBuffer b) {
+      long[] pooled = POOLED.get();
+      if (b.isDirect() || !b.hasArray() || pooled[0] + b.capacity() > MAX_POOLED_BYTES) {
+        return; // the collector takes it
+      }
+      FREE.get().computeIfAbsent(b.capacity(), k -> new java.util.ArrayDeque<>()).add(b);
+      pooled[0] += b.capacity();
+    }
+
+    @Override public boolean isDirect() {
+      return false;
     }
   }
 
