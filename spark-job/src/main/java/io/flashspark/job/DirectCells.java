@@ -301,10 +301,41 @@ final class DirectCells {
       pool.prestartAllCoreThreads(); // those that timed out idle, again
       return pool;
     }
+
+    /** How long a read queued moments ago waits for the reads of tasks queuing at the same time. */
+    static final long SETTLE_NANOS = 10_000_000L;
+
+    /**
+     * A queued read to run before {@code job}, taken from the queue (and {@code job} put back), or
+     * null. The tasks of a stage queue their reads within a millisecond or two, and idle threads
+     * take each read as it comes: on one H100 the first 16 reads went to 4-7 tasks and the first
+     * cell's read took as long as the slowest of them (1.6-2.2 s, its first reads cold). A read
+     * queued less than {@link #SETTLE_NANOS} ago first waits out the rest of it, so that the other
+     * tasks' reads are in the queue, and gives way to the first of them in order.
+     */
+    static ReadJob queuedBefore(ReadJob job) {
+      long young = SETTLE_NANOS - (System.nanoTime() - job.times.queued);
+      if (young > 0) {
+        java.util.concurrent.locks.LockSupport.parkNanos(young);
+      }
+      ThreadPoolExecutor p;
+      synchronized (ReadPool.class) {
+        p = pool;
+      }
+      if (p == null) {
+        return null;
+      }
+      java.util.concurrent.BlockingQueue<Runnable> queue = p.getQueue();
+      if (queue.peek() instanceof ReadJob first && first.compareTo(job) < 0 && queue.remove(first)) {
+        queue.add(job); // the pool's threads take from the queue (started ahead: none is made for a read)
+        return first;
+      }
+      return null;
+    }
   }
 
   /** One input partition to read, ordered by {@code order}, run with the task's context (the scan's reader asks for it). */
-  private static final class ReadJob extends FutureTask<Reader.Gathered> implements Comparable<ReadJob> {
+  static final class ReadJob extends FutureTask<Reader.Gathered> implements Comparable<ReadJob> {
     private final TaskContext context;
     private final long[] order;
     private final Times times;
@@ -321,6 +352,11 @@ final class DirectCells {
     }
 
     @Override public void run() {
+      ReadJob before = ReadPool.queuedBefore(this);
+      if (before != null) {
+        before.run(); // this one is back in the queue
+        return;
+      }
       org.apache.spark.TaskContext$.MODULE$.setTaskContext(context);
       try {
         super.run();
