@@ -326,9 +326,12 @@ final class DirectCells {
         return null;
       }
       java.util.concurrent.BlockingQueue<Runnable> queue = p.getQueue();
-      if (queue.peek() instanceof ReadJob first && first.compareTo(job) < 0 && queue.remove(first)) {
-        queue.add(job); // the pool's threads take from the queue (started ahead: none is made for a read)
-        return first;
+      // threads settling together race for the head: one that loses looks again
+      while (queue.peek() instanceof ReadJob first && first.compareTo(job) < 0) {
+        if (queue.remove(first)) {
+          queue.add(job); // the pool's threads take from the queue (started ahead: none is made for a read)
+          return first;
+        }
       }
       return null;
     }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class ReadPoolTest {
   @Test
   void readsOfTheFirstQueuedTaskRunFirstWhenTasksQueueTogether() throws Exception {
-    ThreadPoolExecutor pool = DirectCells.ReadPool.get(2);
+    ThreadPoolExecutor pool = DirectCells.ReadPool.get(8); // threads settling together race for the queue's head
     int threads = pool.getMaximumPoolSize();
     ConcurrentLinkedQueue<Long> started = new ConcurrentLinkedQueue<>();
     List<DirectCells.ReadJob> jobs = new ArrayList<>();
