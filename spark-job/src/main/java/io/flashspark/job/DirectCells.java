@@ -393,7 +393,7 @@ final class DirectCells {
      * How a task's reads went, for its log line: where the time went when a cell's read is slow
      * (waiting for a reading thread, or reading; and of reading, the share on a CPU).
      */
-    static String summary(List<ReadJob> jobs) {
+    static String summary(List<ReadJob> jobs, Reader.Gathered read) {
       long queued = Long.MAX_VALUE;
       long firstStart = Long.MAX_VALUE;
       long lastEnd = 0;
@@ -410,9 +410,11 @@ final class DirectCells {
         longest = Math.max(longest, t.ended - t.started);
       }
       return String.format("%d read(s): the first began %d ms after the task queued them, the last ended at %d ms;"
-          + " each took %d ms on average (longest %d), %.0f%% of it on a CPU", jobs.size(), (firstStart - queued) / 1_000_000,
+          + " each took %d ms on average (longest %d), %.0f%% of it on a CPU; reading row groups into buffers %d ms"
+          + " of it on average (%.0f%% on a CPU), decoding and packing the rest", jobs.size(), (firstStart - queued) / 1_000_000,
           (lastEnd - queued) / 1_000_000, run / jobs.size() / 1_000_000, longest / 1_000_000,
-          100.0 * cpu / Math.max(1, run));
+          100.0 * cpu / Math.max(1, run), read.rowGroupNanos / jobs.size() / 1_000_000,
+          100.0 * read.rowGroupCpuNanos / Math.max(1, read.rowGroupNanos));
     }
 
     @Override public int compareTo(ReadJob other) {
@@ -487,7 +489,7 @@ final class DirectCells {
         throw InputException.inTask(InputException.invalidRows(table, all.problems));
       }
       if (!jobs.isEmpty()) {
-        LOG.info("task {}: {}", context.taskAttemptId(), ReadJob.summary(jobs));
+        LOG.info("task {}: {}", context.taskAttemptId(), ReadJob.summary(jobs, all));
       }
       checkRows(partition, all.cells);
       if (all.skippedRowGroups > 0) {
@@ -506,11 +508,15 @@ final class DirectCells {
       final List<String> problems = new ArrayList<>();
       int skippedRowGroups;
       long skippedBytes;
+      long rowGroupNanos; // reading row groups into column-chunk buffers
+      long rowGroupCpuNanos;
 
       void add(Gathered other) {
         cells.addAll(other.cells);
         skippedRowGroups += other.skippedRowGroups;
         skippedBytes += other.skippedBytes;
+        rowGroupNanos += other.rowGroupNanos;
+        rowGroupCpuNanos += other.rowGroupCpuNanos;
         for (String p : other.problems) {
           if (problems.size() < 10) {
             problems.add(p);
@@ -540,6 +546,8 @@ final class DirectCells {
           own.close(); // a failed or cancelled read leaves no file open
           out.skippedRowGroups += own.skippedRowGroups();
           out.skippedBytes += own.skippedBytes();
+          out.rowGroupNanos += own.rowGroupNanos()[0];
+          out.rowGroupCpuNanos += own.rowGroupNanos()[1];
         }
       }
       return out;

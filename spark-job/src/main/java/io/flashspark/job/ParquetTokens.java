@@ -55,6 +55,8 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   private int nextRowGroup;
   private int skippedRowGroups;
   private long skippedBytes;
+  private long rowGroupNanos; // in readNextRowGroup: the file's bytes into column-chunk buffers
+  private long rowGroupCpuNanos; // of which on a CPU
   private Binary lastDocId;
   private UTF8String lastDocIdUtf8;
   private boolean sameDocId;
@@ -161,7 +163,11 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
           }
           nextRowGroup++;
           releaseRowGroup();
+          long start = System.nanoTime();
+          long cpu = THREADS.getCurrentThreadCpuTime();
           PageReadStore rowGroup = reader.readNextRowGroup();
+          rowGroupCpuNanos += THREADS.getCurrentThreadCpuTime() - cpu;
+          rowGroupNanos += System.nanoTime() - start;
           if (rowGroup != null) {
             startRowGroup(rowGroup);
             continue;
@@ -205,6 +211,13 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   /** Their bytes as stored (compressed). */
   long skippedBytes() {
     return skippedBytes;
+  }
+
+  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+  /** Time spent reading row groups into column-chunk buffers (parquet-mr's readNextRowGroup), and of it on a CPU. */
+  long[] rowGroupNanos() {
+    return new long[] {rowGroupNanos, rowGroupCpuNanos};
   }
 
   private void openFile(ParquetFileReader next) {
