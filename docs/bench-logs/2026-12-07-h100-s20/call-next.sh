@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Prepared in session 20 for the next session, NOT RUN (the device budget was spent). After calls staging the JRE,
+# Spark's parts and the build (A: jre + part 02, B: part 00 + app, this call: part 01): is the first wave of reads slow
+# (1.06 s per 49 MB cold read, 24-36 % on a CPU, against 0.23-0.43 s later) because fresh heap is faulted in?
+# Each read's log line now splits parquet-mr's row group reads (file into column-chunk buffers) from decoding and
+# packing. A 24 GB heap with and without pre-touching (the JVM faults the whole heap in at start, before the score's
+# clock; huge pages asked for explicitly: heap-options.sh adds them from 32 GB), and 12 reading threads.
+SPARK_PARTS=${SPARK_PARTS:-3} bash tools/gpu-host/unpack.sh | tail -1
+R=/tmp/n; rm -rf $R; mkdir -p $R; S=$OUT/next.txt
+one() { # one NAME [VAR=value...] -- JVM options [:: score options]
+  local name=$1; shift; local envs=(); while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
+  local jvm="$*" args=default; [[ $jvm == *::* ]] && { args=${jvm#*::}; jvm=${jvm%%::*}; }
+  env CDS=1 "${envs[@]}" OUT=$R/$name WORKERS=0 SKIP_CHECK=${CHECK_SKIP:-1} LOCAL_VARIANTS="$jvm -Xlog:gc:file=$R/gc-$name.log::$args" \
+    timeout 150 bash tools/gpu-host/run-cluster.sh 1m > $R/$name.txt 2>&1
+  tar xzf $R/$name/logs-1m.tgz -C $R/$name spark-1m-local-0.log score-1m-local-0.log util-1m-local-0.vmstat 2>/dev/null
+  { echo "== $name: $(grep -h 'local\[' $R/$name.txt | head -1 | grep -o 'wall.*busy: gpu0 [0-9.]*s')" \
+      "$(grep -h 'Pause' $R/gc-$name.log | awk '{x = $NF; sub("ms", "", x); s += x} END {print NR, "GC pauses,", s, "ms"}')"
+    grep -h 'time by stage\|done: \|in [0-9.]*s ->' $R/$name/score-1m-local-0.log | cut -c1-330
+    grep -h 'read(s)\|first call\|read in' $R/$name/spark-1m-local-0.log | cut -c1-400
+    cat $R/$name/util-1m-local-0.vmstat
+    grep -h "missing or extra\|max |o" $R/$name.txt; } >> $S
+  grep "^== $name" $S; }
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a $S
+one dump -- -Dx=1
+one default-1 -- -Dx=1
+one heap24 HEAP=24g -- -XX:+UseTransparentHugePages
+one pretouch24 HEAP=24g -- -XX:+UseTransparentHugePages -XX:+AlwaysPreTouch
+one threads12 -- -Dflashspark.directCells.threads=12
+CHECK_SKIP=0 one default-2 -- -Dx=1
