@@ -3,8 +3,8 @@
 # Spark's parts and the build (A: jre + part 02, B: part 00 + app, this call: part 01): is the first wave of reads slow
 # (1.06 s per 49 MB cold read, 24-36 % on a CPU, against 0.23-0.43 s later) because fresh heap is faulted in?
 # Each read's log line now splits parquet-mr's row group reads (file into column-chunk buffers) from decoding and
-# packing. A 24 GB heap with and without pre-touching (the JVM faults the whole heap in at start, before the score's
-# clock; huge pages asked for explicitly: heap-options.sh adds them from 32 GB), and 12 reading threads.
+# packing. A 40 GB heap (huge pages, as from 32 GB) with and without pre-touching (the JVM faults the whole heap in at start, before the score's
+# clock; check the plan is the same: 8 cells), and 12 reading threads.
 SPARK_PARTS=${SPARK_PARTS:-3} bash tools/gpu-host/unpack.sh | tail -1
 R=/tmp/n; rm -rf $R; mkdir -p $R; S=$OUT/next.txt
 one() { # one NAME [VAR=value...] -- JVM options [:: score options]
@@ -23,7 +23,7 @@ one() { # one NAME [VAR=value...] -- JVM options [:: score options]
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a $S
 one dump -- -Dx=1
 one default-1 -- -Dx=1
-one heap24 HEAP=24g -- -XX:+UseTransparentHugePages
-one pretouch24 HEAP=24g -- -XX:+UseTransparentHugePages -XX:+AlwaysPreTouch
+one heap40 HEAP=40g -- -Dx=1
+one pretouch40 HEAP=40g -- -XX:+AlwaysPreTouch
 one threads12 -- -Dflashspark.directCells.threads=12
 CHECK_SKIP=0 one default-2 -- -Dx=1
