@@ -23,6 +23,7 @@ one() { # one NAME [VAR=value...] -- JVM options [:: score options]
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a $S
 one dump -- -Dx=1
 one default-1 -- -Dx=1
+one dump40 HEAP=40g -- -Dx=1
 one heap40 HEAP=40g -- -Dx=1
 one pretouch40 HEAP=40g -- -XX:+AlwaysPreTouch
 one threads12 -- -Dflashspark.directCells.threads=12
