@@ -6,7 +6,8 @@
 # packing. A 40 GB heap (huge pages, as from 32 GB) with and without pre-touching (the JVM faults the whole heap in at start, before the score's
 # clock; check the plan is the same: 8 cells), and 12 reading threads. Then branch s20-kv-by-chunk (keys and values
 # uploaded chunk by chunk, a causal launch starting once its first chunk's keys are up), staged as .stage/app-kv
-# (build the branch's worktree, copy .stage/app, replace the gpu-udf and job jars) and copied to /opt/stage/app-kv by
+# (build the branch's worktree with test-compile, copy .stage/app, replace the gpu-udf, job and gpu-udf-tests jars: the
+# last zipped from its gpu-udf/target/test-classes as stage.sh does) and copied to /opt/stage/app-kv by
 # the staging call: its GPU tests first, then alternated with main.
 SPARK_PARTS=${SPARK_PARTS:-3} bash tools/gpu-host/unpack.sh | tail -1
 R=/tmp/n; rm -rf $R; mkdir -p $R; S=$OUT/next.txt
