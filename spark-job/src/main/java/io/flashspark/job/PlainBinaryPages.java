@@ -80,11 +80,17 @@ final class PlainBinaryPages implements Closeable {
     window = Spare.take(2 * LOOKAHEAD);
   }
 
-  /** Whether this class reads {@code chunk}: PLAIN values (no dictionary), uncompressed or SNAPPY. */
+  /**
+   * Whether this class reads {@code chunk}: PLAIN values and no dictionary (by its encodings, and by
+   * its page encoding statistics where the writer kept them), uncompressed or SNAPPY.
+   */
   static boolean readable(ColumnChunkMetaData chunk) {
     CompressionCodecName codec = chunk.getCodec();
+    Set<Encoding> encodings = chunk.getEncodings();
+    org.apache.parquet.column.EncodingStats stats = chunk.getEncodingStats();
     return (codec == CompressionCodecName.UNCOMPRESSED || codec == CompressionCodecName.SNAPPY)
-        && PLAIN_ONLY.containsAll(chunk.getEncodings());
+        && encodings.contains(Encoding.PLAIN) && PLAIN_ONLY.containsAll(encodings)
+        && (stats == null || !stats.hasDictionaryPages() && !stats.hasDictionaryEncodedPages());
   }
 
   /** Moves to the next value; false where it is null. */
@@ -323,6 +329,7 @@ final class PlainBinaryPages implements Closeable {
    */
   static final class Spare {
     private static final int KEPT = 16;
+    private static final int KEPT_BYTES = 16 << 20; // larger arrays (a page of huge values) go to the collector
     private static final ThreadLocal<ArrayDeque<byte[]>> SPARE = ThreadLocal.withInitial(ArrayDeque::new);
 
     private Spare() {}
@@ -345,7 +352,7 @@ final class PlainBinaryPages implements Closeable {
         return;
       }
       ArrayDeque<byte[]> spare = SPARE.get();
-      if (spare.size() < KEPT) {
+      if (spare.size() < KEPT && a.length <= KEPT_BYTES) {
         spare.push(a);
       }
     }
