@@ -404,7 +404,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
             row.setNullAt(3 + v);
           }
         } catch (IOException e) {
-          throw new UncheckedIOException(e);
+          throw new UncheckedIOException(new IOException(files.get(nextFile - 1).toPath() + ": " + e.getMessage(), e));
         }
       }
     } else {

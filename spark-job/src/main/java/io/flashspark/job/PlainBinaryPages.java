@@ -59,7 +59,6 @@ final class PlainBinaryPages implements Closeable {
   // the current value
   private int offset;
   private int length;
-  private boolean defined;
   private final boolean compressed;
   private long readNanos; // in the file's reads
   private long readCpuNanos; // of which on a CPU
@@ -103,8 +102,7 @@ final class PlainBinaryPages implements Closeable {
     }
     pageValuesLeft--;
     valuesLeft--;
-    defined = definitions == null || definitions.readInt() == maxDefinition;
-    if (!defined) {
+    if (definitions != null && definitions.readInt() != maxDefinition) {
       length = 0;
       return false;
     }
@@ -113,7 +111,7 @@ final class PlainBinaryPages implements Closeable {
     }
     length = BytesUtils.readIntLittleEndian(values, next);
     offset = next + 4;
-    if (length < 0 || offset + length > valuesEnd) {
+    if (length < 0 || length > valuesEnd - offset) {
       throw new IOException("column " + column + ": value of " + length + " bytes runs past its page");
     }
     next = offset + length;
@@ -159,7 +157,7 @@ final class PlainBinaryPages implements Closeable {
     int from = at;
     int to = at + size;
     if (compressed) {
-      bytes = decompress(at, size, uncompressedSize, 0);
+      bytes = decompress(at, size, uncompressedSize);
       from = 0;
       to = uncompressedSize;
     }
@@ -190,7 +188,7 @@ final class PlainBinaryPages implements Closeable {
     definitions = maxDefinition > 0 ? levels(window, at + repetition, definition) : null;
     if (compressed && h.is_compressed) {
       // levels stay uncompressed in front; the values after them are decompressed on their own
-      byte[] bytes = decompress(at + levels, size - levels, uncompressedSize - levels, 0);
+      byte[] bytes = decompress(at + levels, size - levels, uncompressedSize - levels);
       startValues(bytes, 0, uncompressedSize - levels, h.getNum_values());
     } else {
       startValues(window, at + levels, at + size, h.getNum_values());
@@ -218,13 +216,20 @@ final class PlainBinaryPages implements Closeable {
     }
   }
 
-  /** Decompresses {@code size} SNAPPY bytes of the window at {@code at} into the page array from {@code to}. */
-  private byte[] decompress(int at, int size, int uncompressedSize, int to) throws IOException {
-    if (page == null || page.length < to + uncompressedSize) {
-      Spare.give(page);
-      page = Spare.take(to + uncompressedSize);
+  /** Decompresses {@code size} SNAPPY bytes of the window at {@code at} into the page array. */
+  private byte[] decompress(int at, int size, int uncompressedSize) throws IOException {
+    if (uncompressedSize < 0) {
+      throw new IOException("column " + column + ": page of negative size");
     }
-    int n = Snappy.uncompress(window, at, size, page, to);
+    if (page == null || page.length < uncompressedSize) {
+      Spare.give(page);
+      page = Spare.take(uncompressedSize);
+    }
+    if (Snappy.uncompressedLength(window, at, size) > page.length) {
+      throw new IOException("column " + column + ": page decompresses to more than its header's "
+          + uncompressedSize + " bytes");
+    }
+    int n = Snappy.uncompress(window, at, size, page, 0);
     if (n != uncompressedSize) {
       throw new IOException("column " + column + ": page decompressed to " + n + " bytes, its header says "
           + uncompressedSize);
