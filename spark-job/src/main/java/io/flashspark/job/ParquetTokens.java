@@ -391,8 +391,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
       if (columns.isNull(c)) {
         values[c] = null;
       } else {
-        long v = columns.integer(c);
-        values[c] = columns.isInt64(c) ? (Object) v : (Object) (int) v; // as the scan types it
+        row.setKey(c, columns.integer(c), columns.isInt64(c)); // int or long, as the scan types it
       }
     }
     if (plainVectors) {
@@ -493,23 +492,40 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   }
 
   /**
-   * The current token: doc id, head and pos as Spark types them, each vector where the reader holds
-   * its bytes ({@link #base}, {@link #offset}, {@link #length}: the packer copies from there, no
+   * The current token: doc id, head and pos as Spark types them (head and pos unboxed), each vector
+   * where the reader holds its bytes ({@link #base}, {@link #offset}, {@link #length}: the packer copies from there, no
    * object per value; {@link #getUTF8String} makes a view, {@link #getBinary} a copy). One object,
    * refilled row by row: valid until the next row is taken, as a scan's rows are.
    */
   static final class View extends GenericInternalRow {
     private static final long serialVersionUID = 1L;
     private static final Object POINTED = new Object(); // a vector field's value: not null, see the arrays
+    private static final Object INT = new Object(); // a key field's value: not null, see keys
+    private static final Object LONG = new Object();
     private final transient byte[][] base;
     private final long[] offset;
     private final int[] length;
+    private final long[] keys; // head and pos, unboxed
 
     View(int fields) {
       super(new Object[fields]);
       base = new byte[fields][];
       offset = new long[fields];
       length = new int[fields];
+      keys = new long[fields];
+    }
+
+    void setKey(int field, long value, boolean int64) {
+      values()[field] = int64 ? LONG : INT;
+      keys[field] = value;
+    }
+
+    @Override public int getInt(int ordinal) {
+      return values()[ordinal] == INT ? (int) keys[ordinal] : super.getInt(ordinal);
+    }
+
+    @Override public long getLong(int ordinal) {
+      return values()[ordinal] == LONG ? keys[ordinal] : super.getLong(ordinal);
     }
 
     void point(int field, byte[] array, int from, int bytes) {
@@ -544,7 +560,10 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
 
     @Override public Object genericGet(int ordinal) {
       Object v = values()[ordinal];
-      return v == POINTED ? UTF8String.fromAddress(base[ordinal], offset[ordinal], length[ordinal]) : v;
+      if (v == POINTED) {
+        return UTF8String.fromAddress(base[ordinal], offset[ordinal], length[ordinal]);
+      }
+      return v == INT ? (Object) (int) keys[ordinal] : v == LONG ? (Object) keys[ordinal] : v;
     }
 
     @Override public byte[] getBinary(int ordinal) {
