@@ -38,8 +38,12 @@ import org.apache.spark.sql.vectorized.ColumnarBatch;
 final class ColumnarScan {
   private ColumnarScan() {}
 
-  /** The table's scan as column batches, and whether head and pos are int (else long). */
-  record Tokens(RDD<ColumnarBatch> batches, boolean intHead, boolean intPos) {
+  /**
+   * The table's scan as column batches, whether head and pos are int (else long), and the Hadoop
+   * configuration the scan reads its files with (the session's: settings given at run time, such
+   * as a file system's credentials, included), for those who read the files themselves.
+   */
+  record Tokens(RDD<ColumnarBatch> batches, boolean intHead, boolean intPos, org.apache.hadoop.conf.Configuration hadoop) {
     /**
      * {@code f} over each partition's token rows: read through {@link ParquetTokens} where the
      * partition's files allow (its vectors {@code vectors}), as the cells that read their own
@@ -49,7 +53,7 @@ final class ColumnarScan {
         List<String> vectors) {
       org.apache.spark.broadcast.Broadcast<org.apache.spark.util.SerializableConfiguration> conf =
           org.apache.spark.api.java.JavaSparkContext.fromSparkContext(batches.sparkContext()).broadcast(
-              new org.apache.spark.util.SerializableConfiguration(batches.sparkContext().hadoopConfiguration()));
+              new org.apache.spark.util.SerializableConfiguration(hadoop));
       return new TokenRows(this, f, new ArrayList<>(vectors), conf);
     }
   }
@@ -148,7 +152,8 @@ final class ColumnarScan {
         || !names.equals(scanColumns(scan)) || !scan.dataFilters().isEmpty() || !scan.partitionFilters().isEmpty()) {
       return Optional.empty();
     }
-    return Optional.of(new Tokens(scan.executeColumnar(), head instanceof IntegerType, pos instanceof IntegerType));
+    org.apache.hadoop.conf.Configuration hadoop = TokenTable.hadoopConf(selected.sparkSession());
+    return Optional.of(new Tokens(scan.executeColumnar(), head instanceof IntegerType, pos instanceof IntegerType, hadoop));
   }
 
   /** The RAPIDS Accelerator's switch for putting SQL plans on the GPU (read as each query is planned). */

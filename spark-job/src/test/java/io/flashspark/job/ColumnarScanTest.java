@@ -124,6 +124,24 @@ class ColumnarScanTest extends SparkTestBase {
   }
 
   /**
+   * The files are read (by the cells, the footer counts, the packing stage) with the session's Hadoop
+   * settings, those given at run time included, as Spark's scan reads them: not the context's alone.
+   */
+  @Test
+  void theScanCarriesTheSessionsHadoopSettings(@TempDir Path dir) {
+    String packed = write(dir, "packed", rows(new SplittableRandom(9), List.of(DocSpec.contiguous("a", 0, 0, 20, 8)), QKV,
+        VectorEncoding.BF16), QKV, VectorEncoding.BF16, 1);
+    spark.conf().set("fs.flashspark-test.setting", "given at run time");
+    try {
+      assertEquals(null, spark.sparkContext().hadoopConfiguration().get("fs.flashspark-test.setting"));
+      assertEquals("given at run time", ColumnarScan.of(spark.read().parquet(packed), TableRole.SELF).orElseThrow()
+          .hadoop().get("fs.flashspark-test.setting"));
+    } finally {
+      spark.conf().unset("fs.flashspark-test.setting");
+    }
+  }
+
+  /**
    * Where the RAPIDS Accelerator is loaded, the table's scan is planned with its SQL planning off
    * (it would put the scan on the GPU and leave the cells no file scan to read), and the session's
    * setting is as it was afterwards: a value given, or none.
