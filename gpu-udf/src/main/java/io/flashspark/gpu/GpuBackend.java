@@ -179,7 +179,7 @@ public final class GpuBackend implements AttentionBackend {
   @Override public String lastStartup() {
     long[] t = LAST_STARTUP.get();
     return t[1] == 0 ? null : String.format(java.util.Locale.ROOT,
-        "launch planned after %d ms, keys and values staged after %d ms, first chunk's kernel issued after %d ms,"
+        "launch planned after %d ms, the first chunk's keys and values staged after %d ms, first chunk's kernel issued after %d ms,"
             + " first partial out after %d ms", t[0] / 1_000_000, t[1] / 1_000_000, t[2] / 1_000_000, t[3] / 1_000_000);
   }
 
