@@ -4,7 +4,11 @@
 # (1.06 s per 49 MB cold read, 24-36 % on a CPU, against 0.23-0.43 s later) because fresh heap is faulted in?
 # Each read's log line now splits parquet-mr's row group reads (file into column-chunk buffers) from decoding and
 # packing. A 40 GB heap (huge pages, as from 32 GB) with and without pre-touching (the JVM faults the whole heap in at start, before the score's
-# clock; check the plan is the same: 8 cells), and 12 reading threads.
+# clock; check the plan is the same: 8 cells), and 12 reading threads. Then branch s20-kv-by-chunk (keys and values
+# uploaded chunk by chunk, a causal launch starting once its first chunk's keys are up), staged as .stage/app-kv
+# (build the branch's worktree with test-compile, copy .stage/app, replace the gpu-udf, job and gpu-udf-tests jars: the
+# last zipped from its gpu-udf/target/test-classes as stage.sh does) and copied to /opt/stage/app-kv by
+# the staging call: its GPU tests first, then alternated with main.
 SPARK_PARTS=${SPARK_PARTS:-3} bash tools/gpu-host/unpack.sh | tail -1
 R=/tmp/n; rm -rf $R; mkdir -p $R; S=$OUT/next.txt
 one() { # one NAME [VAR=value...] -- JVM options [:: score options]
@@ -28,3 +32,12 @@ one heap40 HEAP=40g -- -Dx=1
 one pretouch40 HEAP=40g -- -XX:+AlwaysPreTouch
 one threads12 -- -Dflashspark.directCells.threads=12
 CHECK_SKIP=0 one default-2 -- -Dx=1
+if [ -d /opt/stage/app-kv ]; then
+  kv=/opt/stage/app-kv; cp="$(ls $kv/*.jar | grep -v console-standalone | tr '\n' ':')"
+  /opt/stage/jre/bin/java -jar $kv/junit-platform-console-standalone-*.jar execute --class-path "$cp" \
+    --select-class io.flashspark.gpu.GpuBackendTest --select-class io.flashspark.gpu.LaunchPlanTest \
+    --select-class io.flashspark.gpu.ListAttentionTest --details=summary --disable-banner > $R/kv-tests.log 2>&1
+  echo "kv GPU tests: exit $?; $(grep -h 'tests successful\|tests failed' $R/kv-tests.log | tr '\n' ' ')" | tee -a $S
+  grep -q "0 tests failed" $R/kv-tests.log && { one dump-kv APP=app-kv -- -Dx=1
+    for i in 1 2; do one main-$i -- -Dx=1; CHECK_SKIP=$([ $i = 2 ] && echo 0 || echo 1) one kv-$i APP=app-kv -- -Dx=1; done; }
+fi

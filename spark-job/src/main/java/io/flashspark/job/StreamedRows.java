@@ -32,16 +32,21 @@ final class StreamedRows<T> implements Iterator<T> {
 
   private record Failure(Throwable cause) {}
 
+  private static final org.apache.logging.log4j.Logger LOG = org.apache.logging.log4j.LogManager.getLogger(StreamedRows.class);
+
   private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
   private final TaskContext task;
+  private final String name;
   private volatile boolean cancelled;
   private volatile long producedAt;
+  private volatile int waitingAtEnd; // rows made but not yet taken when the producer finished
   private final Consumer<Long> tailNanos;
   private Object next;
   private boolean done;
 
-  private StreamedRows(TaskContext task, Consumer<Long> tailNanos) {
+  private StreamedRows(TaskContext task, String name, Consumer<Long> tailNanos) {
     this.task = task;
+    this.name = name;
     this.tailNanos = tailNanos;
   }
 
@@ -51,7 +56,7 @@ final class StreamedRows<T> implements Iterator<T> {
    * work that did not overlap the production.
    */
   static <T> Iterator<T> start(String name, Producer<T> producer, Consumer<Long> tailNanos) {
-    StreamedRows<T> rows = new StreamedRows<>(TaskContext.get(), tailNanos);
+    StreamedRows<T> rows = new StreamedRows<>(TaskContext.get(), name, tailNanos);
     Thread thread = new Thread(() -> {
       try {
         producer.produce(row -> {
@@ -61,6 +66,7 @@ final class StreamedRows<T> implements Iterator<T> {
           rows.queue.add(row);
         });
         rows.producedAt = System.nanoTime();
+        rows.waitingAtEnd = rows.queue.size();
         rows.queue.add(END);
       } catch (Throwable t) {
         rows.queue.add(new Failure(t));
@@ -92,9 +98,12 @@ final class StreamedRows<T> implements Iterator<T> {
       Object item = take();
       if (item == END) {
         done = true;
+        long tail = Math.max(0, System.nanoTime() - producedAt);
         if (tailNanos != null) {
-          tailNanos.accept(Math.max(0, System.nanoTime() - producedAt));
+          tailNanos.accept(tail);
         }
+        LOG.info("{}: its rows taken {} ms after the last was made ({} waiting then)", name, tail / 1_000_000,
+            waitingAtEnd);
       } else if (item instanceof Failure f) {
         done = true;
         throw rethrown(f.cause());
