@@ -20,7 +20,7 @@ one() { # one NAME [VAR=value...] -- JVM options [:: score options]
   { echo "== $name: $(grep -h 'local\[' $R/$name.txt | head -1 | grep -o 'wall.*busy: gpu0 [0-9.]*s')" \
       "$(grep -h 'Pause' $R/gc-$name.log | awk '{x = $NF; sub("ms", "", x); s += x} END {print NR, "GC pauses,", s, "ms"}')"
     grep -h 'time by stage\|done: \|in [0-9.]*s ->' $R/$name/score-1m-local-0.log | cut -c1-330
-    grep -h 'read(s)\|first call\|read in' $R/$name/spark-1m-local-0.log | cut -c1-400
+    grep -h 'read(s)\|first call\|read in\|rows taken' $R/$name/spark-1m-local-0.log | cut -c1-400
     cat $R/$name/util-1m-local-0.vmstat
     grep -h "missing or extra\|max |o" $R/$name.txt; } >> $S
   grep "^== $name" $S; }

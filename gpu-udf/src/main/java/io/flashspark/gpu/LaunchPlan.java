@@ -367,11 +367,6 @@ public final class LaunchPlan {
     return out;
   }
 
-  /** {@link #chunks(int, int)} of equal rows: no smaller pieces at the end. */
-  public List<long[]> chunks(int maxChunks) {
-    return chunks(maxChunks, 1);
-  }
-
   /**
    * Tiles regrouped so that each chunk's tiles are contiguous (launch order kept within a chunk);
    * {@code tileStarts[c]} is where chunk c's tiles begin, {@code tileStarts[chunks]} the total.

@@ -63,10 +63,12 @@ final class StagedLaunch {
   static final int KEY_TILE_ROWS = 256;
   /** Entries of {@link #run}'s {@code times}. */
   static final int TIMES = 4;
-  private long[] times; // run()'s: the phases' host times go to [1..3]
+  private final long[] times; // run()'s: the phases' host times go to [1..3]
 
-  private StagedLaunch(GpuDevice device, GpuDevice.Stream s, LaunchPlan plan, Precision precision, long slotBytes) {
+  private StagedLaunch(GpuDevice device, GpuDevice.Stream s, LaunchPlan plan, Precision precision, long slotBytes,
+      long[] times) {
     this.device = device;
+    this.times = times;
     this.s = s;
     this.plan = plan;
     this.precision = precision;
@@ -179,14 +181,13 @@ final class StagedLaunch {
     CUdeviceptr meta = null;
     CUdeviceptr out = null;
     try {
-      launch = new StagedLaunch(device, s, plan, precision, slotBytes);
+      launch = new StagedLaunch(device, s, plan, precision, slotBytes, times);
       int d = plan.dim();
       long kRows = plan.keyRows();
       long qRows = plan.queryRows();
       in = reservedOr(reserved, device, inputBytes(d, qRows, kRows));
       meta = device.pool.acquire(metaBytes(plan));
       out = reservedOr(reserved, device, outputBytes(d, qRows));
-      launch.times = times;
       launch.compute(queries, kernelName, scale, poisonOutputs, chunkBytes, in, meta, out, sink);
       times[0] = launch.kernelNanos;
     } finally {

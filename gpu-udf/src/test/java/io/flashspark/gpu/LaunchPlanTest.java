@@ -238,7 +238,7 @@ class LaunchPlanTest {
       kvs.add(List.of(kv));
     }
     LaunchPlan plan = LaunchPlan.build(queries, kvs, false, 64);
-    assertEquals(4, plan.chunks(4).size(), "equal chunks of 1,600 rows");
+    assertEquals(4, plan.chunks(4, 1).size(), "equal chunks of 1,600 rows");
     List<long[]> chunks = plan.chunks(4, 4);
     long[] rows = chunks.stream().mapToLong(c -> c[3] - c[2]).toArray();
     assertArrayEquals(new long[] {1600, 1600, 1600, 400, 400, 400, 400}, rows, java.util.Arrays.toString(rows));

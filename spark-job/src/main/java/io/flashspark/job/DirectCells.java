@@ -546,8 +546,8 @@ final class DirectCells {
           own.close(); // a failed or cancelled read leaves no file open
           out.skippedRowGroups += own.skippedRowGroups();
           out.skippedBytes += own.skippedBytes();
-          out.rowGroupNanos += own.rowGroupNanos()[0];
-          out.rowGroupCpuNanos += own.rowGroupNanos()[1];
+          out.rowGroupNanos += own.rowGroupNanos();
+          out.rowGroupCpuNanos += own.rowGroupCpuNanos();
         }
       }
       return out;

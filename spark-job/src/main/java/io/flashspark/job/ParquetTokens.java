@@ -215,9 +215,14 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
 
   private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
-  /** Time spent reading row groups into column-chunk buffers (parquet-mr's readNextRowGroup), and of it on a CPU. */
-  long[] rowGroupNanos() {
-    return new long[] {rowGroupNanos, rowGroupCpuNanos};
+  /** Time spent reading row groups into column-chunk buffers (parquet-mr's readNextRowGroup). */
+  long rowGroupNanos() {
+    return rowGroupNanos;
+  }
+
+  /** Of it, on a CPU. */
+  long rowGroupCpuNanos() {
+    return rowGroupCpuNanos;
   }
 
   private void openFile(ParquetFileReader next) {
