@@ -174,13 +174,13 @@ class LaunchPlanTest {
       kvs.add(List.copyOf(keys));
     }
     LaunchPlan causal = LaunchPlan.build(queries, kvs, true, 64);
-    assertArrayEquals(new long[] {1600, 3200, 4800, 6400}, causal.keyRowsNeeded(causal.chunks(4), 256));
+    assertArrayEquals(new long[] {1600, 3200, 4800, 6400}, causal.keyRowsNeeded(causal.chunks(4, 1), 256));
     List<List<KeyValueBlock>> all = new ArrayList<>();
     for (int i = 0; i < 64; i++) {
       all.add(keys);
     }
     LaunchPlan full = LaunchPlan.build(queries, all, false, 64);
-    assertArrayEquals(new long[] {6400, 6400, 6400, 6400}, full.keyRowsNeeded(full.chunks(4), 256));
+    assertArrayEquals(new long[] {6400, 6400, 6400, 6400}, full.keyRowsNeeded(full.chunks(4, 1), 256));
   }
 
   @Test
