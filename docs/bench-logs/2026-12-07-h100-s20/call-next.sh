@@ -9,6 +9,9 @@
 # (build the branch's worktree with test-compile, copy .stage/app, replace the gpu-udf, job and gpu-udf-tests jars: the
 # last zipped from its gpu-udf/target/test-classes as stage.sh does) and copied to /opt/stage/app-kv by
 # the staging call: its GPU tests first, then alternated with main.
+# Session 21 (no device lent) added the page reader's alternation (-Dflashspark.plainPages=false is session 20's
+# reading path in the same build) first, and dropped the 12-thread run; the reads' log lines now also say in how
+# many row groups the page reader was taken.
 SPARK_PARTS=${SPARK_PARTS:-3} bash tools/gpu-host/unpack.sh | tail -1
 R=/tmp/n; rm -rf $R; mkdir -p $R; S=$OUT/next.txt
 one() { # one NAME [VAR=value...] -- JVM options [:: score options]
@@ -26,12 +29,14 @@ one() { # one NAME [VAR=value...] -- JVM options [:: score options]
   grep "^== $name" $S; }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a $S
 one dump -- -Dx=1
+# session 21: vectors through their own page reader (default) against parquet-mr's column readers, alternated
+one parquetmr-1 -- -Dflashspark.plainPages=false
 one default-1 -- -Dx=1
+one parquetmr-2 -- -Dflashspark.plainPages=false
+CHECK_SKIP=0 one default-2 -- -Dx=1
 one dump40 HEAP=40g -- -Dx=1
 one heap40 HEAP=40g -- -Dx=1
 one pretouch40 HEAP=40g -- -XX:+AlwaysPreTouch
-one threads12 -- -Dflashspark.directCells.threads=12
-CHECK_SKIP=0 one default-2 -- -Dx=1
 if [ -d /opt/stage/app-kv ]; then
   kv=/opt/stage/app-kv; cp="$(ls $kv/*.jar | grep -v console-standalone | tr '\n' ':')"
   /opt/stage/jre/bin/java -jar $kv/junit-platform-console-standalone-*.jar execute --class-path "$cp" \

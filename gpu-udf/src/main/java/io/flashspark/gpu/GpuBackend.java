@@ -47,6 +47,8 @@ public final class GpuBackend implements AttentionBackend {
   private static final ThreadLocal<long[]> LAST_KERNEL_NANOS = ThreadLocal.withInitial(() -> new long[1]);
   /** This thread's last call's first launch: {plan built, keys and values staged, first chunk's kernel issued, first partial delivered}, nanoseconds from the call's start. */
   private static final ThreadLocal<long[]> LAST_STARTUP = ThreadLocal.withInitial(() -> new long[4]);
+  /** How long this thread spent warming the launch planner up in {@link #prepare} (null: it did not). */
+  private static final ThreadLocal<Long> PLANNER_WARM_UP_MILLIS = new ThreadLocal<>();
   /** What {@link #prepare} took for this thread's next launch. */
   private static final ThreadLocal<StagedLaunch.Reservation> RESERVED = new ThreadLocal<>();
 
@@ -178,9 +180,11 @@ public final class GpuBackend implements AttentionBackend {
 
   @Override public String lastStartup() {
     long[] t = LAST_STARTUP.get();
+    Long warmUp = PLANNER_WARM_UP_MILLIS.get();
     return t[1] == 0 ? null : String.format(java.util.Locale.ROOT,
         "launch planned after %d ms, the first chunk's keys and values staged after %d ms, first chunk's kernel issued after %d ms,"
-            + " first partial out after %d ms", t[0] / 1_000_000, t[1] / 1_000_000, t[2] / 1_000_000, t[3] / 1_000_000);
+            + " first partial out after %d ms%s", t[0] / 1_000_000, t[1] / 1_000_000, t[2] / 1_000_000, t[3] / 1_000_000,
+        warmUp == null ? "" : " (the planner warmed up in " + warmUp + " ms while the blocks were read)");
   }
 
   /** Device time of this thread's last forward kernel, in nanoseconds (CUDA events). */
@@ -288,6 +292,11 @@ public final class GpuBackend implements AttentionBackend {
     RESERVED.set(reserved);
     if (previous != null) {
       previous.release();
+    }
+    // the caller's blocks are still being read: compile the planner before the first cell needs it
+    long warmUp = LaunchPlan.warmUp(256, 2);
+    if (warmUp >= 0) {
+      PLANNER_WARM_UP_MILLIS.set(warmUp);
     }
     return () -> {
       if (RESERVED.get() == reserved) {

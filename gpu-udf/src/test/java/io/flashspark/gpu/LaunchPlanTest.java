@@ -398,4 +398,31 @@ class LaunchPlanTest {
     assertEquals(132, LaunchPlan.persistentGrid(132, 132, 1));
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> LaunchPlan.persistentGrid(0, 132, 1));
   }
+
+  /**
+   * The warm-up's synthetic plan is a causal cell's: one segment per query block over all keys up
+   * to it (adjacent key blocks joined), each row's last visible key its own position, tiles of
+   * 128 rows heaviest first; and the warm-up runs once per JVM.
+   */
+  @Test
+  void theWarmUpPlansACausalCell() {
+    LaunchPlan plan = LaunchPlan.denseCausal(8, 2048);
+    assertEquals(8 * 2048, plan.queryRows());
+    assertEquals(8 * 2048, plan.keyRows());
+    assertEquals(8, plan.segments().size());
+    for (int b = 0; b < 8; b++) {
+      LaunchPlan.Segment g = plan.segments().get(b);
+      assertEquals(0, g.kRow0());
+      assertEquals((b + 1) * 2048, g.kLen());
+    }
+    int[] limits = plan.keyLimitTable();
+    for (int row = 0; row < limits.length; row++) {
+      assertEquals(row, limits[row], "row " + row);
+    }
+    assertEquals(8 * 2048 / 128, plan.numTiles());
+    int[] tiles = plan.tiles();
+    assertEquals(7, tiles[0], "the heaviest tile first: the last block's");
+    long first = LaunchPlan.warmUp(2, 1);
+    assertEquals(-1, LaunchPlan.warmUp(2, 1), "a second warm-up (the first took " + first + " ms)");
+  }
 }

@@ -70,7 +70,8 @@ final class ColumnarScan {
     }
     Column[] columns = names.stream().map(table::col).toArray(Column[]::new);
     Dataset<Row> selected = table.select(columns);
-    SparkPlan plan = ((org.apache.spark.sql.classic.Dataset<Row>) selected).queryExecution().executedPlan();
+    SparkPlan plan = plannedOnCpu(selected.sparkSession(), rapidsLoaded(selected.sparkSession()),
+        () -> ((org.apache.spark.sql.classic.Dataset<Row>) selected).queryExecution().executedPlan());
     if (plan instanceof WholeStageCodegenExec w) {
       plan = w.child();
     }
@@ -85,6 +86,39 @@ final class ColumnarScan {
       return Optional.empty();
     }
     return Optional.of(new Tokens(scan.executeColumnar(), head instanceof IntegerType, pos instanceof IntegerType));
+  }
+
+  /** The RAPIDS Accelerator's switch for putting SQL plans on the GPU (read as each query is planned). */
+  static final String RAPIDS_SQL_ENABLED = "spark.rapids.sql.enabled";
+
+  /** Whether the session's context loads the RAPIDS Accelerator ({@code spark.plugins}). */
+  static boolean rapidsLoaded(org.apache.spark.sql.SparkSession spark) {
+    return spark.sparkContext().getConf().get("spark.plugins", "").contains("com.nvidia.spark.SQLPlugin");
+  }
+
+  /**
+   * {@code plan} made with the RAPIDS Accelerator's SQL planning off where {@code rapids} (the
+   * session's setting restored after): the plugin would put the token table's scan on the GPU, and
+   * the cells, which read the files themselves from the CPU scan's partitions, would find no file
+   * scan and take the row path (session 9 on one H200: 23 s for the 1M job under the plugin, its
+   * scan's batches copied back to the host). A query of the same session planned at that moment on
+   * another thread would also be planned for the CPU.
+   */
+  static <T> T plannedOnCpu(org.apache.spark.sql.SparkSession spark, boolean rapids, java.util.function.Supplier<T> plan) {
+    if (!rapids) {
+      return plan.get();
+    }
+    scala.Option<String> before = spark.conf().getOption(RAPIDS_SQL_ENABLED);
+    spark.conf().set(RAPIDS_SQL_ENABLED, "false");
+    try {
+      return plan.get();
+    } finally {
+      if (before.isDefined()) {
+        spark.conf().set(RAPIDS_SQL_ENABLED, before.get());
+      } else {
+        spark.conf().unset(RAPIDS_SQL_ENABLED);
+      }
+    }
   }
 
   private static boolean isIntOrLong(DataType t) {

@@ -411,10 +411,11 @@ final class DirectCells {
       }
       return String.format("%d read(s): the first began %d ms after the task queued them, the last ended at %d ms;"
           + " each took %d ms on average (longest %d), %.0f%% of it on a CPU; reading row groups into buffers %d ms"
-          + " of it on average (%.0f%% on a CPU), decoding and packing the rest", jobs.size(), (firstStart - queued) / 1_000_000,
+          + " of it on average (%.0f%% on a CPU), decoding and packing the rest; vectors read as plain pages in %d of %d"
+          + " row group(s)", jobs.size(), (firstStart - queued) / 1_000_000,
           (lastEnd - queued) / 1_000_000, run / jobs.size() / 1_000_000, longest / 1_000_000,
           100.0 * cpu / Math.max(1, run), read.rowGroupNanos / jobs.size() / 1_000_000,
-          100.0 * read.rowGroupCpuNanos / Math.max(1, read.rowGroupNanos));
+          100.0 * read.rowGroupCpuNanos / Math.max(1, read.rowGroupNanos), read.plainRowGroups, read.readRowGroups);
     }
 
     @Override public int compareTo(ReadJob other) {
@@ -508,8 +509,10 @@ final class DirectCells {
       final List<String> problems = new ArrayList<>();
       int skippedRowGroups;
       long skippedBytes;
-      long rowGroupNanos; // reading row groups into column-chunk buffers
+      long rowGroupNanos; // reading the files into buffers
       long rowGroupCpuNanos;
+      int readRowGroups;
+      int plainRowGroups; // of them, vectors read by PlainBinaryPages
 
       void add(Gathered other) {
         cells.addAll(other.cells);
@@ -517,6 +520,8 @@ final class DirectCells {
         skippedBytes += other.skippedBytes;
         rowGroupNanos += other.rowGroupNanos;
         rowGroupCpuNanos += other.rowGroupCpuNanos;
+        readRowGroups += other.readRowGroups;
+        plainRowGroups += other.plainRowGroups;
         for (String p : other.problems) {
           if (problems.size() < 10) {
             problems.add(p);
@@ -548,6 +553,8 @@ final class DirectCells {
           out.skippedBytes += own.skippedBytes();
           out.rowGroupNanos += own.rowGroupNanos();
           out.rowGroupCpuNanos += own.rowGroupCpuNanos();
+          out.readRowGroups += own.readRowGroups();
+          out.plainRowGroups += own.plainRowGroups();
         }
       }
       return out;

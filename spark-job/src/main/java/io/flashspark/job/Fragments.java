@@ -515,7 +515,10 @@ public final class Fragments {
      * checked for non-finite values; {@code array<float>} values as Spark's ArrayData.
      */
     private final class RowVectors {
-      final UTF8String[] packed = new UTF8String[3]; // views, not copies (TokenTable.binaryView)
+      // each packed vector where the row holds it, not a copy (TokenTable.binaryView, ParquetTokens.View)
+      final Object[] base = new Object[3];
+      final long[] offset = new long[3];
+      final int[] length = new int[3];
       final ArrayData[] arrays = new ArrayData[3];
       final PackedRows.Buffers buffers = new PackedRows.Buffers(FLUSH_BYTES); // writers' arrays, reused flush to flush
       final boolean inPlace; // whole blocks written in their final layout (pieces)
@@ -531,12 +534,23 @@ public final class Fragments {
 
       /** Points at packed column {@code column} of {@code row} (field {@code field}); returns its length. */
       int point(int column, InternalRow row, int field) {
-        packed[column] = TokenTable.binaryView(row, field);
-        return packed[column].numBytes();
+        if (row instanceof ParquetTokens.View view && view.pointed(field)) {
+          base[column] = view.base(field);
+          offset[column] = view.offset(field);
+          length[column] = view.length(field);
+        } else {
+          UTF8String packed = TokenTable.binaryView(row, field);
+          base[column] = packed.getBaseObject();
+          offset[column] = packed.getBaseOffset();
+          length[column] = packed.numBytes();
+        }
+        return length[column];
       }
 
       byte[] bytes(int column) {
-        return packed[column].getBytes();
+        byte[] copy = new byte[length[column]];
+        Platform.copyMemory(base[column], offset[column], copy, Platform.BYTE_ARRAY_OFFSET, copy.length);
+        return copy;
       }
 
       PackedRows.EncodedSource source(int first) {
@@ -544,12 +558,11 @@ public final class Fragments {
       }
 
       private PackedRows.EncodedSource copier(int first) {
-        return (vector, dst, offset, bytes) -> {
+        return (vector, dst, at, bytes) -> {
           int column = first + vector;
-          Platform.copyMemory(packed[column].getBaseObject(), packed[column].getBaseOffset(), dst,
-              Platform.BYTE_ARRAY_OFFSET + offset, bytes);
+          Platform.copyMemory(base[column], offset[column], dst, Platform.BYTE_ARRAY_OFFSET + at, bytes);
           if (bad < 0) {
-            bad = VectorEncoding.firstNonFinite(dst, offset, bytes, inputs[column]);
+            bad = VectorEncoding.firstNonFinite(dst, at, bytes, inputs[column]);
             badColumn = column;
           }
         };

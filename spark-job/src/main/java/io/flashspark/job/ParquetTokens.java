@@ -9,6 +9,10 @@ import java.util.NoSuchElementException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.column.page.PageReadStore;
 import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.metadata.BlockMetaData;
+import org.apache.parquet.hadoop.metadata.ColumnChunkMetaData;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.io.SeekableInputStream;
 import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
@@ -41,17 +45,25 @@ import org.apache.spark.unsafe.types.UTF8String;
  */
 final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDocId, AutoCloseable {
   private final List<ParquetFileReader> readers; // one per file split, opened (footer read) by of()
+  private final List<PartitionedFile> files; // theirs
+  private final Configuration conf;
   private final List<String> vectors;
   private final View row;
   private final RowGroupFilter filter;
+  private final boolean plainPages = plainPagesAllowed();
+  private int plainRowGroups;
+  private int readRowGroups;
   private int nextFile;
   private ParquetFileReader reader;
   private MessageType projection;
   private String createdBy;
-  private FirstPackedValue.RowGroupColumns columns;
+  private FirstPackedValue.RowGroupColumns columns; // the key columns, and the vectors where not plainVectors
+  private boolean plainVectors; // the current file's vector chunks all read by PlainBinaryPages
+  private SeekableInputStream[] vectorStreams; // then one per vector column (its chunks read side by side)
+  private PlainBinaryPages[] vectorPages; // the current row group's
   private PageReadStore current; // the row group being read, until its buffers go back to the pool
   private long rowsLeft; // in the current row group
-  private List<org.apache.parquet.hadoop.metadata.BlockMetaData> rowGroups; // of the current file's split
+  private List<BlockMetaData> rowGroups; // of the current file's split
   private int nextRowGroup;
   private int skippedRowGroups;
   private long skippedBytes;
@@ -61,8 +73,11 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   private UTF8String lastDocIdUtf8;
   private boolean sameDocId;
 
-  private ParquetTokens(List<ParquetFileReader> readers, List<String> vectors, RowGroupFilter filter) {
+  private ParquetTokens(List<ParquetFileReader> readers, List<PartitionedFile> files, Configuration conf,
+      List<String> vectors, RowGroupFilter filter) {
     this.readers = readers;
+    this.files = files;
+    this.conf = conf;
     this.vectors = vectors;
     this.row = new View(3 + vectors.size());
     this.filter = filter;
@@ -99,6 +114,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
       return null;
     }
     List<ParquetFileReader> readers = new java.util.ArrayList<>(); // kept open: each footer is read once
+    List<PartitionedFile> files = new java.util.ArrayList<>();
     try {
       for (PartitionedFile file : partition.files()) {
         if (file.partitionValues().numFields() > 0) {
@@ -107,6 +123,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
         }
         ParquetFileReader r = FirstPackedValue.openSplit(file, conf, ChunkBuffers.POOL);
         readers.add(r);
+        files.add(file);
         if (!readable(r.getFooter().getFileMetaData().getSchema(), intHead, intPos, vectors)) {
           closeAll(readers);
           return null;
@@ -116,7 +133,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
       closeAll(readers);
       return null; // Spark's reader reads it, and reports what is wrong as it always did
     }
-    return new ParquetTokens(readers, vectors, filter);
+    return new ParquetTokens(readers, files, conf, vectors, filter);
   }
 
   private static void closeAll(List<ParquetFileReader> readers) {
@@ -172,13 +189,13 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
             startRowGroup(rowGroup);
             continue;
           }
-          reader.close();
-          reader = null;
+          closeFile();
         }
         if (nextFile == readers.size()) {
           return false;
         }
-        openFile(readers.get(nextFile++));
+        openFile(readers.get(nextFile), files.get(nextFile));
+        nextFile++;
       }
       return true;
     } catch (IOException e) {
@@ -191,7 +208,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     if (filter == null || nextRowGroup >= rowGroups.size()) {
       return false;
     }
-    org.apache.parquet.hadoop.metadata.BlockMetaData next = rowGroups.get(nextRowGroup);
+    BlockMetaData next = rowGroups.get(nextRowGroup);
     FooterCounts.RowGroup g = FooterCounts.RowGroup.of(next);
     if (g == null || filter.needs(new DocHead(g.docId(), g.head()), g.minPos(), g.maxPos())) {
       return false;
@@ -215,7 +232,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
 
   private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
-  /** Time spent reading row groups into column-chunk buffers (parquet-mr's readNextRowGroup). */
+  /** Time spent reading the files into buffers (parquet-mr's readNextRowGroup, and the vector pages' reads). */
   long rowGroupNanos() {
     return rowGroupNanos;
   }
@@ -225,36 +242,128 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     return rowGroupCpuNanos;
   }
 
-  private void openFile(ParquetFileReader next) {
+  private void openFile(ParquetFileReader next, PartitionedFile file) throws IOException {
     reader = next;
     rowGroups = reader.getRowGroups();
     nextRowGroup = 0;
     MessageType schema = reader.getFooter().getFileMetaData().getSchema();
-    Type[] fields = new Type[3 + vectors.size()];
+    plainVectors = plainVectors(reader);
+    Type[] fields = new Type[3 + (plainVectors ? 0 : vectors.size())];
     fields[0] = schema.getType(TokenTable.DOC_ID);
     fields[1] = schema.getType(TokenTable.HEAD);
     fields[2] = schema.getType(TokenTable.POS);
-    for (int i = 0; i < vectors.size(); i++) {
-      fields[3 + i] = schema.getType(vectors.get(i));
+    for (int i = 3; i < fields.length; i++) {
+      fields[i] = schema.getType(vectors.get(i - 3));
     }
     projection = new MessageType(schema.getName(), fields);
     reader.setRequestedSchema(projection);
     createdBy = reader.getFooter().getFileMetaData().getCreatedBy();
+    if (plainVectors) {
+      vectorStreams = new SeekableInputStream[vectors.size()];
+      vectorPages = new PlainBinaryPages[vectors.size()];
+      HadoopInputFile input = HadoopInputFile.fromPath(file.toPath(), conf);
+      for (int v = 0; v < vectors.size(); v++) {
+        vectorStreams[v] = input.newStream();
+      }
+    }
   }
 
-  /** Hands the finished row group's column-chunk buffers back to the pool. */
+  /**
+   * Whether {@link PlainBinaryPages} reads the vector chunks of every row group of the file's split
+   * (as Spark writes vectors that do not compress: PLAIN, uncompressed or SNAPPY); else
+   * parquet-mr's column readers read them, as they read the keys always.
+   */
+  private boolean plainVectors(ParquetFileReader file) {
+    if (!plainPages || file.getFooter().getFileMetaData().getEncryptionType()
+        != org.apache.parquet.hadoop.metadata.FileMetaData.EncryptionType.UNENCRYPTED) {
+      return false;
+    }
+    for (BlockMetaData rowGroup : file.getRowGroups()) {
+      for (String v : vectors) {
+        ColumnChunkMetaData chunk = chunk(rowGroup, v);
+        if (chunk == null || !PlainBinaryPages.readable(chunk)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Whether {@code -Dflashspark.plainPages} (default true) lets {@link PlainBinaryPages} read the vectors. */
+  static boolean plainPagesAllowed() {
+    return Boolean.parseBoolean(System.getProperty("flashspark.plainPages", "true"));
+  }
+
+  /** Row groups read so far (not skipped). */
+  int readRowGroups() {
+    return readRowGroups;
+  }
+
+  /** Of them, those whose vectors {@link PlainBinaryPages} read. */
+  int plainRowGroups() {
+    return plainRowGroups;
+  }
+
+  private static ColumnChunkMetaData chunk(BlockMetaData rowGroup, String column) {
+    for (ColumnChunkMetaData c : rowGroup.getColumns()) {
+      if (c.getPath().size() == 1 && c.getPath().toArray()[0].equals(column)) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  private void closeFile() throws IOException {
+    try {
+      reader.close();
+    } finally {
+      reader = null;
+      if (vectorStreams != null) {
+        for (SeekableInputStream s : vectorStreams) {
+          try {
+            s.close();
+          } catch (IOException e) {
+            // only read from: nothing to lose
+          }
+        }
+        vectorStreams = null;
+      }
+    }
+  }
+
+  /** Hands the finished row group's column-chunk buffers (and vector page arrays) back to the pools. */
   private void releaseRowGroup() {
     if (current != null) {
       current.close();
       current = null;
     }
+    if (vectorPages != null) {
+      for (int v = 0; v < vectorPages.length; v++) {
+        if (vectorPages[v] != null) {
+          rowGroupNanos += vectorPages[v].readNanos();
+          rowGroupCpuNanos += vectorPages[v].readCpuNanos();
+          vectorPages[v].close();
+          vectorPages[v] = null;
+        }
+      }
+    }
   }
 
-  private void startRowGroup(PageReadStore rowGroup) {
+  private void startRowGroup(PageReadStore rowGroup) throws IOException {
     current = rowGroup;
+    readRowGroups++;
     columns = new FirstPackedValue.RowGroupColumns(rowGroup, projection, createdBy);
     rowsLeft = rowGroup.getRowCount();
     lastDocId = null; // a new row group has its own dictionary
+    if (plainVectors) {
+      plainRowGroups++;
+      BlockMetaData block = rowGroups.get(nextRowGroup - 1);
+      MessageType schema = reader.getFooter().getFileMetaData().getSchema();
+      for (int v = 0; v < vectors.size(); v++) {
+        int maxDefinition = schema.getColumnDescription(new String[] {vectors.get(v)}).getMaxDefinitionLevel();
+        vectorPages[v] = new PlainBinaryPages(vectorStreams[v], chunk(block, vectors.get(v)), maxDefinition);
+      }
+    }
   }
 
   @Override public InternalRow next() {
@@ -282,24 +391,43 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
       if (columns.isNull(c)) {
         values[c] = null;
       } else {
-        long v = columns.integer(c);
-        values[c] = columns.isInt64(c) ? (Object) v : (Object) (int) v; // as the scan types it
+        row.setKey(c, columns.integer(c), columns.isInt64(c)); // int or long, as the scan types it
       }
     }
-    for (int c = 3; c < columns.size(); c++) {
-      values[c] = columns.isNull(c) ? null : view(columns.binary(c));
+    if (plainVectors) {
+      for (int v = 0; v < vectorPages.length; v++) {
+        try {
+          if (vectorPages[v].next()) {
+            row.point(3 + v, vectorPages[v].array(), vectorPages[v].offset(), vectorPages[v].length());
+          } else {
+            row.setNullAt(3 + v);
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException(new IOException(files.get(nextFile - 1).toPath() + ": " + e.getMessage(), e));
+        }
+      }
+    } else {
+      for (int c = 3; c < columns.size(); c++) {
+        if (columns.isNull(c)) {
+          row.setNullAt(c);
+        } else {
+          point(c, columns.binary(c));
+        }
+      }
     }
     columns.consume();
     return row;
   }
 
-  /** The value's bytes where the page holds them (no copy); valid until the reader moves on. */
-  private static UTF8String view(Binary value) {
+  /** Points the row's field at the value's bytes where the page holds them (no copy); valid until the reader moves on. */
+  private void point(int field, Binary value) {
     ByteBuffer b = value.toByteBuffer();
     if (b.hasArray()) {
-      return UTF8String.fromAddress(b.array(), Platform.BYTE_ARRAY_OFFSET + b.arrayOffset() + b.position(), b.remaining());
+      row.point(field, b.array(), b.arrayOffset() + b.position(), b.remaining());
+    } else {
+      byte[] copy = value.getBytes(); // an off-heap page: copied
+      row.point(field, copy, 0, copy.length);
     }
-    return UTF8String.fromBytes(value.getBytes()); // an off-heap page: copied
   }
 
   @Override public boolean sameDocId() {
@@ -312,7 +440,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     try {
       releaseRowGroup();
       if (reader != null) {
-        reader.close();
+        closeFile();
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -364,15 +492,78 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   }
 
   /**
-   * The current token: doc id, head and pos as Spark types them, each vector a view of its bytes
-   * ({@link TokenTable#binaryView} reads it as such). One object, refilled row by row: valid until
-   * the next row is taken, as a scan's rows are.
+   * The current token: doc id, head and pos as Spark types them (head and pos unboxed), each vector
+   * where the reader holds its bytes ({@link #base}, {@link #offset}, {@link #length}: the packer copies from there, no
+   * object per value; {@link #getUTF8String} makes a view, {@link #getBinary} a copy). One object,
+   * refilled row by row: valid until the next row is taken, as a scan's rows are.
    */
   static final class View extends GenericInternalRow {
     private static final long serialVersionUID = 1L;
+    private static final Object POINTED = new Object(); // a vector field's value: not null, see the arrays
+    private static final Object INT = new Object(); // a key field's value: not null, see keys
+    private static final Object LONG = new Object();
+    private final transient byte[][] base;
+    private final long[] offset;
+    private final int[] length;
+    private final long[] keys; // head and pos, unboxed
 
     View(int fields) {
       super(new Object[fields]);
+      base = new byte[fields][];
+      offset = new long[fields];
+      length = new int[fields];
+      keys = new long[fields];
+    }
+
+    void setKey(int field, long value, boolean int64) {
+      values()[field] = int64 ? LONG : INT;
+      keys[field] = value;
+    }
+
+    @Override public int getInt(int ordinal) {
+      return values()[ordinal] == INT ? (int) keys[ordinal] : super.getInt(ordinal);
+    }
+
+    @Override public long getLong(int ordinal) {
+      return values()[ordinal] == LONG ? keys[ordinal] : super.getLong(ordinal);
+    }
+
+    void point(int field, byte[] array, int from, int bytes) {
+      values()[field] = POINTED;
+      base[field] = array;
+      offset[field] = Platform.BYTE_ARRAY_OFFSET + (long) from;
+      length[field] = bytes;
+    }
+
+    /** Whether vector field {@code field} is held as an array region (else null). */
+    boolean pointed(int field) {
+      return values()[field] == POINTED;
+    }
+
+    /** The array holding field {@code field}'s bytes. */
+    Object base(int field) {
+      return base[field];
+    }
+
+    /** Their address in it, as {@link Platform} takes it. */
+    long offset(int field) {
+      return offset[field];
+    }
+
+    int length(int field) {
+      return length[field];
+    }
+
+    @Override public boolean isNullAt(int ordinal) {
+      return values()[ordinal] == null;
+    }
+
+    @Override public Object genericGet(int ordinal) {
+      Object v = values()[ordinal];
+      if (v == POINTED) {
+        return UTF8String.fromAddress(base[ordinal], offset[ordinal], length[ordinal]);
+      }
+      return v == INT ? (Object) (int) keys[ordinal] : v == LONG ? (Object) keys[ordinal] : v;
     }
 
     @Override public byte[] getBinary(int ordinal) {

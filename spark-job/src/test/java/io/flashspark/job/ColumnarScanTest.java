@@ -2,6 +2,7 @@ package io.flashspark.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -99,6 +100,35 @@ class ColumnarScanTest extends SparkTestBase {
         TableRole.SELF).isPresent(), "computed columns");
     assertFalse(ColumnarScan.of(spark.createDataFrame(rows(rnd, docs, QKV, VectorEncoding.FP16),
         TokenTable.schema(VectorEncoding.FP16, QKV)), TableRole.SELF).isPresent(), "not a file scan");
+  }
+
+  /**
+   * Where the RAPIDS Accelerator is loaded, the table's scan is planned with its SQL planning off
+   * (it would put the scan on the GPU and leave the cells no file scan to read), and the session's
+   * setting is as it was afterwards: a value given, or none.
+   */
+  @Test
+  void theScanIsPlannedWithTheRapidsAcceleratorsSqlPlanningOff() {
+    String key = ColumnarScan.RAPIDS_SQL_ENABLED;
+    assertFalse(ColumnarScan.rapidsLoaded(spark), "this test session loads no plugin");
+    for (String before : new String[] {"true", null}) {
+      if (before == null) {
+        spark.conf().unset(key);
+      } else {
+        spark.conf().set(key, before);
+      }
+      String during = ColumnarScan.plannedOnCpu(spark, true, () -> spark.conf().get(key));
+      assertEquals("false", during);
+      assertEquals(before, spark.conf().getOption(key).isDefined() ? spark.conf().get(key) : null);
+      assertEquals(before == null ? "unset" : before,
+          ColumnarScan.plannedOnCpu(spark, false, () -> spark.conf().getOption(key).getOrElse(() -> "unset")),
+          "no plugin: nothing changed");
+      // restored when planning fails too
+      assertThrows(IllegalStateException.class, () -> ColumnarScan.plannedOnCpu(spark, true, () -> {
+        throw new IllegalStateException("planning failed");
+      }));
+      assertEquals(before, spark.conf().getOption(key).isDefined() ? spark.conf().get(key) : null);
+    }
   }
 
   private static List<Row> fragments(Dataset<Row> table) {
