@@ -11,7 +11,9 @@
 # the staging call: its GPU tests first, then alternated with main.
 # Session 21 (no device lent) added the page reader's alternation (-Dflashspark.plainPages=false is session 20's
 # reading path in the same build) first, and dropped the 12-thread run; the reads' log lines now also say in how
-# many row groups the page reader was taken.
+# many row groups the page reader was taken. Fifteen runs of ~30 s may not fit one 600 s call: PART=reader (main's
+# runs) and PART=kv (the branch) split it over two calls, the machine kept warm between them. Build app-kv from the
+# branch's tip (main merged in up to session 21's end).
 SPARK_PARTS=${SPARK_PARTS:-3} bash tools/gpu-host/unpack.sh | tail -1
 R=/tmp/n; rm -rf $R; mkdir -p $R; S=$OUT/next.txt
 one() { # one NAME [VAR=value...] -- JVM options [:: score options]
@@ -28,6 +30,8 @@ one() { # one NAME [VAR=value...] -- JVM options [:: score options]
     grep -h "missing or extra\|max |o" $R/$name.txt; } >> $S
   grep "^== $name" $S; }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a $S
+PART=${PART:-all} # reader: the runs of main only; kv: the branch's GPU tests and its alternation; all: both
+if [ "$PART" != kv ]; then
 one dump -- -Dx=1
 # session 21: vectors through their own page reader (default) against parquet-mr's column readers, alternated
 one parquetmr-1 -- -Dflashspark.plainPages=false
@@ -37,7 +41,8 @@ CHECK_SKIP=0 one default-2 -- -Dx=1
 one dump40 HEAP=40g -- -Dx=1
 one heap40 HEAP=40g -- -Dx=1
 one pretouch40 HEAP=40g -- -XX:+AlwaysPreTouch
-if [ -d /opt/stage/app-kv ]; then
+fi
+if [ "$PART" != reader ] && [ -d /opt/stage/app-kv ]; then
   kv=/opt/stage/app-kv; cp="$(ls $kv/*.jar | grep -v console-standalone | tr '\n' ':')"
   /opt/stage/jre/bin/java -jar $kv/junit-platform-console-standalone-*.jar execute --class-path "$cp" \
     --select-class io.flashspark.gpu.GpuBackendTest --select-class io.flashspark.gpu.LaunchPlanTest \

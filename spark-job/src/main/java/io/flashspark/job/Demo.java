@@ -46,7 +46,7 @@ final class Demo {
     SparkSession spark = FlashSpark.session("demo");
     out.printf("flashspark demo: %d docs x %d heads x %d tokens, d=%d, causal; Spark %s, %d cores (%s)%n", docs, heads,
         tokens, dim, spark.version(), spark.sparkContext().defaultParallelism(), spark.sparkContext().master());
-    try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), input, true)) {
+    try (OutputPaths.Staged staged = OutputPaths.stage(TokenTable.hadoopConf(spark), input, true)) {
       TokenTable.writeParquet(SyntheticTokens.generate(spark, docs, tokens, heads, dim, 7, VectorEncoding.FP32),
           staged.path(), null);
       staged.commit();

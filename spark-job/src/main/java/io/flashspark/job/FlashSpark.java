@@ -183,7 +183,7 @@ public final class FlashSpark implements Runnable {
           List.of("array", "fp32", "fp16", "bf16")));
       SparkSession spark = session("generate");
       long start = System.currentTimeMillis();
-      try (OutputPaths.Staged staged = OutputPaths.stage(spark.sparkContext().hadoopConfiguration(), output,
+      try (OutputPaths.Staged staged = OutputPaths.stage(TokenTable.hadoopConf(spark), output,
           overwrite)) {
         TokenTable.writeParquet(SyntheticTokens.generate(spark, docs, tokens, heads, dim, seed, encoding), staged.path(),
             null);

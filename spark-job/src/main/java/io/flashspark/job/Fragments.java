@@ -76,7 +76,7 @@ public final class Fragments {
     org.apache.spark.sql.classic.Dataset<Row> tokens = (org.apache.spark.sql.classic.Dataset<Row>) cols.rows();
     Packer packer = new Packer(role, cols.encodings(), blockSize, q, kv, dim,
         columnar.map(ColumnarScan.Tokens::intHead).orElse(false), columnar.map(ColumnarScan.Tokens::intPos).orElse(false));
-    RDD<InternalRow> fragments = columnar.map(scan -> scan.flatMap(packer))
+    RDD<InternalRow> fragments = columnar.map(scan -> scan.flatMap(packer, packer.vectorColumns()))
         .orElseGet(() -> tokens.queryExecution().toRdd().toJavaRDD().mapPartitions(packer).rdd())
         .setName("flashspark fragments of '" + name + "'");
     return new Table(tokens.sparkSession().internalCreateDataFrame(fragments, SCHEMA, false), q, kv,

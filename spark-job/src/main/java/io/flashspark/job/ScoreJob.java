@@ -215,7 +215,8 @@ public final class ScoreJob {
     TokenTable.Columns cols = TokenTable.columns(table, name, role, options.packedAs());
     String what = role == TableRole.QUERIES ? "queries" : role == TableRole.KEYS ? "keys" : "tokens";
     java.util.Optional<ColumnarScan.Tokens> columnar = ColumnarScan.of(table, role);
-    org.apache.hadoop.conf.Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    org.apache.hadoop.conf.Configuration hadoop = columnar.map(ColumnarScan.Tokens::hadoop)
+        .orElseGet(() -> TokenTable.hadoopConf(spark));
     // a packed Parquet table is counted without a job: from its footers where their statistics settle it,
     // else from its key columns read here (up to KeyColumnCounts.MAX_KEY_BYTES of them)
     Background<BlockStats.Counts> counting = Background.start(() -> {
@@ -288,7 +289,7 @@ public final class ScoreJob {
   /** {@code score} from and to files: the output written through a staging directory, timed. */
   public Result run() {
     long start = System.currentTimeMillis();
-    org.apache.hadoop.conf.Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    org.apache.hadoop.conf.Configuration hadoop = TokenTable.hadoopConf(spark);
     Map<String, String> inputs = new java.util.LinkedHashMap<>();
     inputs.put("input", options.input());
     inputs.put("queries", options.queries());
@@ -397,7 +398,7 @@ public final class ScoreJob {
     if (direct != null) {
       DirectCells.Reader reader = new DirectCells.Reader(cellTask, keySide.fragments.packer(), shards, plan,
           jsc.broadcast(new HashMap<>(cellRows)), readers, keysName,
-          jsc.broadcast(new org.apache.spark.util.SerializableConfiguration(spark.sparkContext().hadoopConfiguration())));
+          jsc.broadcast(new org.apache.spark.util.SerializableConfiguration(scan.hadoop())));
       cells = new DirectCells.CellsRdd(scan.batches(), direct, reader)
           .setName("flashspark cells reading '" + keysName + "'").toJavaRDD();
     } else {

@@ -24,7 +24,7 @@ final class SqlCommand {
       int show, boolean explain, PrintStream out) throws Exception {
     long start = System.currentTimeMillis();
     FlashSparkExtensions.register(spark);
-    Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    Configuration hadoop = TokenTable.hadoopConf(spark);
     Map<String, String> inputs = new LinkedHashMap<>();
     for (Map.Entry<String, String> t : tables.entrySet()) {
       if (!t.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {

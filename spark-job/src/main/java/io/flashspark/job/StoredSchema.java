@@ -31,7 +31,7 @@ final class StoredSchema {
         || !Boolean.parseBoolean(System.getProperty("flashspark.storedSchema", "true"))) {
       return Optional.empty();
     }
-    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Configuration conf = TokenTable.hadoopConf(spark);
     try {
       Path root = new Path(table);
       FileSystem fs = root.getFileSystem(conf);

@@ -153,13 +153,22 @@ public final class TokenTable {
   }
 
   /**
+   * The Hadoop configuration Spark reads and writes the session's files with: the context's, plus
+   * the settings given to the session at run time ({@code spark.conf().set("fs.s3a....", ...)} in
+   * a notebook), which the context's own lacks.
+   */
+  static org.apache.hadoop.conf.Configuration hadoopConf(SparkSession spark) {
+    return ((org.apache.spark.sql.classic.SparkSession) spark).sessionState().newHadoopConf();
+  }
+
+  /**
    * Opens a Parquet table. A path that does not exist or holds no Parquet is bad input (exit 2);
    * other failures (I/O, permissions, the cluster) are not.
    */
   public static Dataset<Row> open(SparkSession spark, String path, String role) {
     try {
       Path p = new Path(path);
-      if (!p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p)) {
+      if (!p.getFileSystem(hadoopConf(spark)).exists(p)) {
         throw new InputException(role + " table '" + path + "' does not exist");
       }
     } catch (IOException | IllegalArgumentException e) {

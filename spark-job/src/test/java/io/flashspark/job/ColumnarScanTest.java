@@ -49,27 +49,48 @@ class ColumnarScanTest extends SparkTestBase {
     for (String path : List.of(shuffled, sorted)) {
       assertSameFragments(spark.read().parquet(path));
     }
-    // the sorted file's doc ids come as dictionary ids, and runs of them are told without decoding
-    long[] rowsAndSame = ColumnarScan.of(spark.read().parquet(sorted), TableRole.SELF).orElseThrow().flatMap(it -> {
-      ColumnarScan.BatchRows batch = (ColumnarScan.BatchRows) it;
-      long n = 0;
-      long same = 0;
-      while (batch.hasNext()) {
-        batch.next();
-        n++;
-        same += batch.sameDocId() ? 1 : 0;
+    // the sorted file's doc ids come as dictionary ids, and runs of them are told without decoding, by
+    // parquet-mr's reader (the default for file partitions) and by the batches' views
+    for (boolean parquetTokens : new boolean[] {true, false}) {
+      System.setProperty("flashspark.parquetTokens", String.valueOf(parquetTokens));
+      try {
+        Class<?> expected = parquetTokens ? ParquetTokens.class : ColumnarScan.BatchRows.class;
+        long[] rowsAndSame = ColumnarScan.of(spark.read().parquet(sorted), TableRole.SELF).orElseThrow().flatMap(it -> {
+          if (it.getClass() != expected) {
+            throw new IllegalStateException("rows read by " + it.getClass() + ", not " + expected);
+          }
+          ColumnarScan.SameDocId hint = (ColumnarScan.SameDocId) it;
+          long n = 0;
+          long same = 0;
+          while (it.hasNext()) {
+            it.next();
+            n++;
+            same += hint.sameDocId() ? 1 : 0;
+          }
+          return List.<org.apache.spark.sql.catalyst.InternalRow>of(
+              new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(new Object[] {n, same})).iterator();
+        }, QKV).toJavaRDD().collect().stream().map(r -> new long[] {r.getLong(0), r.getLong(1)})
+            .reduce((a, b) -> new long[] {a[0] + b[0], a[1] + b[1]}).orElseThrow();
+        assertEquals(rows.size(), rowsAndSame[0]);
+        assertTrue(rowsAndSame[1] >= rows.size() - 10, "rows told to share the previous row's doc id: " + rowsAndSame[1]);
+      } finally {
+        System.clearProperty("flashspark.parquetTokens");
       }
-      return List.<org.apache.spark.sql.catalyst.InternalRow>of(
-          new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(new Object[] {n, same})).iterator();
-    }).toJavaRDD().collect().stream().map(r -> new long[] {r.getLong(0), r.getLong(1)})
-        .reduce((a, b) -> new long[] {a[0] + b[0], a[1] + b[1]}).orElseThrow();
-    assertEquals(rows.size(), rowsAndSame[0]);
-    assertTrue(rowsAndSame[1] >= rows.size() - 10, "rows told to share the previous row's doc id: " + rowsAndSame[1]);
+    }
   }
 
+  /** The fragments packed from the scan's files (parquet-mr), from its batches, and through rows: the same. */
   private static void assertSameFragments(Dataset<Row> table) {
     assertTrue(ColumnarScan.of(table, TableRole.SELF).isPresent(), "a packed Parquet table is read from its batches");
-    List<Row> viaBatches = fragments(table);
+    List<Row> viaFiles = fragments(table);
+    List<Row> viaBatches;
+    System.setProperty("flashspark.parquetTokens", "false");
+    try {
+      viaBatches = fragments(table);
+    } finally {
+      System.clearProperty("flashspark.parquetTokens");
+    }
+    assertEquals(viaBatches, viaFiles, "fragments packed by parquet-mr's reader and from the batches");
     List<Row> viaRows;
     System.setProperty("flashspark.columnarScan", "false");
     try {
@@ -100,6 +121,24 @@ class ColumnarScanTest extends SparkTestBase {
         TableRole.SELF).isPresent(), "computed columns");
     assertFalse(ColumnarScan.of(spark.createDataFrame(rows(rnd, docs, QKV, VectorEncoding.FP16),
         TokenTable.schema(VectorEncoding.FP16, QKV)), TableRole.SELF).isPresent(), "not a file scan");
+  }
+
+  /**
+   * The files are read (by the cells, the footer counts, the packing stage) with the session's Hadoop
+   * settings, those given at run time included, as Spark's scan reads them: not the context's alone.
+   */
+  @Test
+  void theScanCarriesTheSessionsHadoopSettings(@TempDir Path dir) {
+    String packed = write(dir, "packed", rows(new SplittableRandom(9), List.of(DocSpec.contiguous("a", 0, 0, 20, 8)), QKV,
+        VectorEncoding.BF16), QKV, VectorEncoding.BF16, 1);
+    spark.conf().set("fs.flashspark-test.setting", "given at run time");
+    try {
+      assertEquals(null, spark.sparkContext().hadoopConfiguration().get("fs.flashspark-test.setting"));
+      assertEquals("given at run time", ColumnarScan.of(spark.read().parquet(packed), TableRole.SELF).orElseThrow()
+          .hadoop().get("fs.flashspark-test.setting"));
+    } finally {
+      spark.conf().unset("fs.flashspark-test.setting");
+    }
   }
 
   /**
