@@ -177,21 +177,6 @@ class DataPathTest extends SparkTestBase {
   }
 
   /** Two outputs ({@code array} format) hold the same {@code rows} rows, o and lse equal within fp32 rounding. */
-  private void assertSameOutput(String a, String b, long rows) {
-    List<Row> diff = spark.read().parquet(a).as("a").join(spark.read().parquet(b).as("b"),
-            functions.expr("a.doc_id = b.doc_id and a.head = b.head and a.pos = b.pos"))
-        .selectExpr("a.o as x", "b.o as y", "a.lse - b.lse as dl").collectAsList();
-    assertEquals(rows, diff.size());
-    for (Row r : diff) {
-      List<Float> x = r.getList(0);
-      List<Float> y = r.getList(1);
-      for (int c = 0; c < x.size(); c++) {
-        assertEquals(x.get(c), y.get(c), 1e-5 * Math.max(1, Math.abs(x.get(c))));
-      }
-      assertEquals(0, r.getDouble(2), 1e-5);
-    }
-  }
-
   @Test
   void cellsLandOnePerPartition() {
     for (int n = 1; n <= 70; n++) {

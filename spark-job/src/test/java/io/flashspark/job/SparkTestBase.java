@@ -32,6 +32,25 @@ abstract class SparkTestBase {
     }
   }
 
+  /**
+   * Two score outputs hold the same rows, {@code rows} of them, equal within fp32 rounding (the CPU
+   * kernel's SIMD reductions may sum in another order once the JIT has compiled them).
+   */
+  static void assertSameOutput(String a, String b, long rows) {
+    List<Row> diff = spark.read().parquet(a).as("a").join(spark.read().parquet(b).as("b"),
+            org.apache.spark.sql.functions.expr("a.doc_id = b.doc_id and a.head = b.head and a.pos = b.pos"))
+        .selectExpr("a.o as x", "b.o as y", "a.lse - b.lse as dl").collectAsList();
+    org.junit.jupiter.api.Assertions.assertEquals(rows, diff.size());
+    for (Row r : diff) {
+      List<Float> x = r.getList(0);
+      List<Float> y = r.getList(1);
+      for (int c = 0; c < x.size(); c++) {
+        org.junit.jupiter.api.Assertions.assertEquals(x.get(c), y.get(c), 1e-5 * Math.max(1, Math.abs(x.get(c))));
+      }
+      org.junit.jupiter.api.Assertions.assertEquals(0, r.getDouble(2), 1e-5);
+    }
+  }
+
   /** What a CLI command printed and returned. */
   record Outcome(int code, String out, String err) {}
 
