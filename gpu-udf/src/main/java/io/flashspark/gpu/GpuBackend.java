@@ -182,7 +182,7 @@ public final class GpuBackend implements AttentionBackend {
     long[] t = LAST_STARTUP.get();
     Long warmUp = PLANNER_WARM_UP_MILLIS.get();
     return t[1] == 0 ? null : String.format(java.util.Locale.ROOT,
-        "launch planned after %d ms, keys and values staged after %d ms, first chunk's kernel issued after %d ms,"
+        "launch planned after %d ms, the first chunk's keys and values staged after %d ms, first chunk's kernel issued after %d ms,"
             + " first partial out after %d ms%s", t[0] / 1_000_000, t[1] / 1_000_000, t[2] / 1_000_000, t[3] / 1_000_000,
         warmUp == null ? "" : " (the planner warmed up in " + warmUp + " ms while the blocks were read)");
   }

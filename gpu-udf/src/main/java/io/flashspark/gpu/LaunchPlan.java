@@ -287,6 +287,37 @@ public final class LaunchPlan {
     return lo;
   }
 
+  /**
+   * Per chunk of {@code chunks} ({@link #chunks}), the key rows {@code [0, n)} the kernel may read
+   * for it and every chunk before it: for each of its segments, the rows up to its last query
+   * row's last visible key, rounded up to whole key tiles of {@code tileRows} (the kernel loads a
+   * tile whole and masks inside it, so a row it masks must still hold a finite value: a NaN there
+   * would survive as 0 * NaN in P·V). Keys are laid out in the order the copies upload them, so a
+   * causal launch can start its first chunk once this many key and value rows are up.
+   */
+  public long[] keyRowsNeeded(List<long[]> chunks, int tileRows) {
+    int[] chunkOf = new int[queryRowStart.length];
+    for (int c = 0; c < chunks.size(); c++) {
+      for (int q = (int) chunks.get(c)[0]; q < (int) chunks.get(c)[1]; q++) {
+        chunkOf[q] = c;
+      }
+    }
+    long[] need = new long[chunks.size()];
+    for (Segment g : segments) {
+      if (g.qLen() == 0) {
+        continue;
+      }
+      long visible = keyLimit[Math.toIntExact(g.qRow0() + g.qLen() - 1)] + 1L; // query positions ascend
+      long rows = Math.min(g.kLen(), (visible + tileRows - 1) / tileRows * tileRows);
+      int c = chunks.size() == 1 ? 0 : chunkOf[g.query()];
+      need[c] = Math.max(need[c], g.kRow0() + rows);
+    }
+    for (int c = 1; c < need.length; c++) {
+      need[c] = Math.max(need[c], need[c - 1]);
+    }
+    return need;
+  }
+
   /** The kernel's causal limits, one int32 per device query row (see {@link #keyLimits}). */
   public int[] keyLimitTable() {
     return keyLimit;

@@ -29,9 +29,11 @@ import jcuda.driver.CUfunction;
  * so a launch is bounded by device memory, not by pinned memory or Java's 2 GiB buffer views: a
  * 16M-token key/value shard stays on the device while its queries stream through.
  *
- * <p>Order: K, V and the tables go up once (copy-in stream, slot by slot; inputs not packed in the
- * launch's precision go up as fp32 and are converted on the device). Then per query chunk the host
- * stages the chunk's Q rows, the compute stream runs the chunk's tiles once they are in, and, while
+ * <p>Order: the tables go up first, then per query chunk the key and value rows it sees that are
+ * not up yet and its Q rows (copy-in stream, slot by slot; inputs not packed in the launch's
+ * precision go up as fp32 and are converted on the device; a causal launch's first chunk needs a
+ * fraction of the keys, a full one all of them), the compute stream runs the chunk's tiles once they
+ * are in, and, while
  * the next chunk computes, the previous chunk's o, m, l come back piece by piece (copy-out stream)
  * and are folded into the callers' partials. A slot is refilled only after the copy that used it
  * has finished (one event per slot).
@@ -54,6 +56,11 @@ final class StagedLaunch {
    * as Parquet after the GPU was done).
    */
   static final int TAIL_PIECES = 4;
+  /**
+   * Key rows a chunk's keys are rounded up to before it starts: at least the kernels' key tile
+   * (128 rows on sm_90, 64 on the sm_80 path), which they load whole.
+   */
+  static final int KEY_TILE_ROWS = 256;
   /** Entries of {@link #run}'s {@code times}. */
   static final int TIMES = 4;
   private final long[] times; // run()'s: the phases' host times go to [1..3]
@@ -159,8 +166,8 @@ final class StagedLaunch {
   /**
    * Runs the launch, handing each query block's partial to {@code sink} once its chunk is back
    * (in query order). {@code times} ({@link #TIMES} entries) receives the kernels' device time
-   * ({@code [0]}, nanoseconds) and the host's {@link System#nanoTime} when keys, values and tables
-   * were staged ({@code [1]}), the first chunk's kernel issued ({@code [2]}) and the first partial
+   * ({@code [0]}, nanoseconds) and the host's {@link System#nanoTime} when the tables and the first
+   * chunk's keys and values were staged ({@code [1]}), the first chunk's kernel issued ({@code [2]}) and the first partial
    * delivered ({@code [3]}).
    */
   static void run(GpuDevice device, LaunchPlan plan, List<QueryBlock> queries, Precision precision,
@@ -221,16 +228,6 @@ final class StagedLaunch {
     long limitOffset = segmentTable.length * 8L;
     long tileOffset = (limitOffset + keyLimits.length * 4L + 7) & ~7L;
 
-    Upload keys = new Upload(in, 0, !direct);
-    for (LaunchPlan.Copy c : plan.keyCopies()) {
-      keys.put(c);
-    }
-    keys.finish();
-    Upload values = new Upload(in, kRows * d * 2, !direct);
-    for (LaunchPlan.Copy c : plan.valueCopies()) {
-      values.put(c);
-    }
-    values.finish();
     Upload tables = new Upload(meta, 0, false);
     tables.putLongs(segmentTable);
     tables.finish();
@@ -240,7 +237,12 @@ final class StagedLaunch {
     tables = new Upload(meta, tileOffset, false);
     tables.putInts(tiles, 0, tiles.length);
     tables.finish();
-    times[1] = System.nanoTime();
+    // keys and values go up in row order, each chunk's before its queries: a causal launch's first
+    // chunk starts once the keys it sees are up (a quarter of them for four equal chunks)
+    long[] keysNeeded = plan.keyRowsNeeded(chunks, KEY_TILE_ROWS);
+    Upload keys = new Upload(in, 0, !direct);
+    Upload values = new Upload(in, kRows * d * 2, !direct);
+    int keysUp = 0; // key (and value) copies staged so far
     if (poisonOutputs) {
       long values32 = qRows * (d + 2L);
       Cuda.check(cuMemsetD32Async(out, 0x7fc00000, values32, s.compute), "cuMemsetD32Async", "values", values32);
@@ -256,6 +258,10 @@ final class StagedLaunch {
     int smem = device.sharedMemoryBytes(kernelName);
     List<Partial> partials = plan.emptyPartials(queries);
     for (int c = 0; c < chunks.size(); c++) {
+      keysUp = stageKeysAndValues(keys, values, keysUp, keysNeeded[c]);
+      if (c == 0) {
+        times[1] = System.nanoTime();
+      }
       long rowA = chunks.get(c)[2];
       long rowB = chunks.get(c)[3];
       Upload chunk = new Upload(in, (qBase + rowA) * d * 2, !direct);
@@ -296,6 +302,31 @@ final class StagedLaunch {
     if (chunks.size() == 1) {
       times[3] = System.nanoTime();
     }
+  }
+
+  /**
+   * Stages the key copies from {@code from} on whose rows begin below {@code rowsNeeded}, then the
+   * same value copies (one upload open at a time: the two share the ring's upload slots), and
+   * returns the index of the first copy not staged.
+   */
+  private int stageKeysAndValues(Upload keys, Upload values, int from, long rowsNeeded) {
+    List<LaunchPlan.Copy> keyCopies = plan.keyCopies();
+    int to = from;
+    while (to < keyCopies.size() && keyCopies.get(to).deviceRow() < rowsNeeded) {
+      to++;
+    }
+    if (to == from) {
+      return from;
+    }
+    for (int i = from; i < to; i++) {
+      keys.put(keyCopies.get(i));
+    }
+    keys.finish();
+    for (int i = from; i < to; i++) {
+      values.put(plan.valueCopies().get(i));
+    }
+    values.finish();
+    return to;
   }
 
   /**

@@ -162,6 +162,71 @@ class LaunchPlanTest {
   }
 
   @Test
+  void aCausalChunkNeedsOnlyTheKeysItSees() {
+    int d = 4;
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("LaunchPlanTest");
+    List<QueryBlock> queries = new ArrayList<>();
+    List<KeyValueBlock> keys = new ArrayList<>();
+    List<List<KeyValueBlock>> kvs = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      keys.add(new KeyValueBlock(100, d, gaussian(rnd, 400), gaussian(rnd, 400), positions(rnd, 100 * i, 100, false)));
+      queries.add(new QueryBlock(100, d, gaussian(rnd, 400), positions(rnd, 100 * i, 100, false)));
+      kvs.add(List.copyOf(keys));
+    }
+    LaunchPlan causal = LaunchPlan.build(queries, kvs, true, 64);
+    assertArrayEquals(new long[] {1600, 3200, 4800, 6400}, causal.keyRowsNeeded(causal.chunks(4, 1), 256));
+    List<List<KeyValueBlock>> all = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      all.add(keys);
+    }
+    LaunchPlan full = LaunchPlan.build(queries, all, false, 64);
+    assertArrayEquals(new long[] {6400, 6400, 6400, 6400}, full.keyRowsNeeded(full.chunks(4, 1), 256));
+  }
+
+  @Test
+  void everyKeyTileAChunkLoadsIsUpBeforeIt() {
+    SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("LaunchPlanTest");
+    for (int trial = 0; trial < 40; trial++) {
+      int d = 4;
+      boolean causal = trial % 4 != 3;
+      int tileRows = 1 << (3 + rnd.nextInt(5));
+      List<QueryBlock> queries = new ArrayList<>();
+      List<List<KeyValueBlock>> kvs = new ArrayList<>();
+      List<KeyValueBlock> keys = new ArrayList<>();
+      long pos = 0;
+      for (int i = 0; i < 2 + rnd.nextInt(12); i++) {
+        int n = 1 + rnd.nextInt(200);
+        boolean sparse = rnd.nextBoolean();
+        long[] p = positions(rnd, pos, n, sparse);
+        pos = p[n - 1] + 1 + rnd.nextInt(3);
+        keys.add(new KeyValueBlock(n, d, gaussian(rnd, n * d), gaussian(rnd, n * d), p));
+        int m = 1 + rnd.nextInt(200);
+        queries.add(new QueryBlock(m, d, gaussian(rnd, m * d), positions(rnd, p[0], m, sparse)));
+        kvs.add(List.copyOf(keys));
+      }
+      LaunchPlan plan = LaunchPlan.build(queries, kvs, causal, 64);
+      List<long[]> chunks = plan.chunks(4, 1 + trial % 4);
+      long[] need = plan.keyRowsNeeded(chunks, tileRows);
+      int[] starts = new int[chunks.size() + 1];
+      int[] tiles = plan.tilesByChunk(chunks, starts);
+      int[] limit = plan.keyLimitTable();
+      for (int c = 0; c < chunks.size(); c++) {
+        assertTrue(c == 0 || need[c] >= need[c - 1], "keys go up in order");
+        assertTrue(need[c] <= plan.keyRows());
+        for (int t = starts[c]; t < starts[c + 1]; t++) {
+          LaunchPlan.Segment g = plan.segments().get(tiles[2 * t]);
+          int firstRow = tiles[2 * t + 1];
+          long lastRow = g.qRow0() + Math.min(g.qLen(), firstRow + 64) - 1;
+          long visible = causal ? limit[Math.toIntExact(lastRow)] + 1L : g.kLen();
+          long loaded = g.kRow0() + Math.min(g.kLen(), (visible + tileRows - 1) / tileRows * tileRows);
+          assertTrue(loaded <= need[c], "trial " + trial + " chunk " + c + ": a tile loads key rows to " + loaded
+              + " but " + need[c] + " are up");
+        }
+      }
+    }
+  }
+
+  @Test
   void theLastChunkIsCutIntoSmallerPieces() {
     int d = 4;
     SplittableRandom rnd = io.flashspark.attention.Seeds.fresh("LaunchPlanTest");
