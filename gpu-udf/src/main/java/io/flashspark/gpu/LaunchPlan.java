@@ -186,7 +186,7 @@ public final class LaunchPlan {
   /** A causal plan over {@code blocks} blocks of {@code rows} consecutive positions (no data: planning reads none). */
   static LaunchPlan denseCausal(int blocks, int rows) {
     int dim = 128;
-    float[] none = new float[rows * dim]; // shared by every block: planning reads no values
+    float[] zeros = new float[rows * dim]; // shared by every block: planning reads no values
     List<QueryBlock> queries = new ArrayList<>(blocks);
     List<KeyValueBlock> keys = new ArrayList<>(blocks);
     for (int b = 0; b < blocks; b++) {
@@ -194,8 +194,8 @@ public final class LaunchPlan {
       for (int r = 0; r < rows; r++) {
         pos[r] = (long) b * rows + r;
       }
-      queries.add(new QueryBlock(rows, dim, none, pos, null));
-      keys.add(new KeyValueBlock(rows, dim, none, none, pos, null));
+      queries.add(new QueryBlock(rows, dim, zeros, pos, null));
+      keys.add(new KeyValueBlock(rows, dim, zeros, zeros, pos, null));
     }
     List<List<KeyValueBlock>> visible = new ArrayList<>(blocks);
     for (int b = 0; b < blocks; b++) {

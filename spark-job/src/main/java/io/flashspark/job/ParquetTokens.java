@@ -61,6 +61,7 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
   private boolean plainVectors; // the current file's vector chunks all read by PlainBinaryPages
   private SeekableInputStream[] vectorStreams; // then one per vector column (its chunks read side by side)
   private PlainBinaryPages[] vectorPages; // the current row group's
+  private int[] vectorMaxDefinitions; // the current file's, per vector column
   private PageReadStore current; // the row group being read, until its buffers go back to the pool
   private long rowsLeft; // in the current row group
   private List<BlockMetaData> rowGroups; // of the current file's split
@@ -261,8 +262,10 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     if (plainVectors) {
       vectorStreams = new SeekableInputStream[vectors.size()];
       vectorPages = new PlainBinaryPages[vectors.size()];
+      vectorMaxDefinitions = new int[vectors.size()];
       HadoopInputFile input = HadoopInputFile.fromPath(file.toPath(), conf);
       for (int v = 0; v < vectors.size(); v++) {
+        vectorMaxDefinitions[v] = schema.getColumnDescription(new String[] {vectors.get(v)}).getMaxDefinitionLevel();
         vectorStreams[v] = input.newStream();
       }
     }
@@ -358,10 +361,8 @@ final class ParquetTokens implements Iterator<InternalRow>, ColumnarScan.SameDoc
     if (plainVectors) {
       plainRowGroups++;
       BlockMetaData block = rowGroups.get(nextRowGroup - 1);
-      MessageType schema = reader.getFooter().getFileMetaData().getSchema();
       for (int v = 0; v < vectors.size(); v++) {
-        int maxDefinition = schema.getColumnDescription(new String[] {vectors.get(v)}).getMaxDefinitionLevel();
-        vectorPages[v] = new PlainBinaryPages(vectorStreams[v], chunk(block, vectors.get(v)), maxDefinition);
+        vectorPages[v] = new PlainBinaryPages(vectorStreams[v], chunk(block, vectors.get(v)), vectorMaxDefinitions[v]);
       }
     }
   }

@@ -226,7 +226,7 @@ final class PlainBinaryPages implements Closeable {
       Spare.give(page);
       page = Spare.take(uncompressedSize);
     }
-    if (Snappy.uncompressedLength(window, at, size) > page.length) {
+    if (Snappy.uncompressedLength(window, at, size) > uncompressedSize) {
       throw new IOException("column " + column + ": page decompresses to more than its header's "
           + uncompressedSize + " bytes");
     }
