@@ -23,4 +23,10 @@ one array-1 -- -Dx=1
 one bf16-1 -- -Dx=1::--output-format bf16
 CHECK_SKIP=0 one array-2 -- -Dx=1
 CHECK_SKIP=0 one bf16-2 -- -Dx=1::--output-format bf16
-(cd $R && tar czf $OUT/c-logs.tgz *.txt gc-*.log */score-1m-local-0.log */spark-1m-local-0.log 2>/dev/null)
+# the first wave of reads under Flight Recorder (class loading, locks and parks from 1 ms, per-thread CPU every
+# 100 ms): the recording comes back xz-compressed, with its summary
+python3 docs/bench-logs/2026-12-07-h100-s22/firstwave-jfc.py /opt/stage/jre/lib/jfr/profile.jfc /tmp/fw.jfc
+one jfr -- -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints -XX:StartFlightRecording=settings=/tmp/fw.jfc,filename=$R/fw.jfr
+/opt/stage/jre/bin/jfr summary $R/fw.jfr > $R/fw-summary.txt 2>&1; ls -la $R/fw.jfr
+xz -T0 -6 -c $R/fw.jfr > $OUT/fw.jfr.xz; ls -la $OUT/fw.jfr.xz
+(cd $R && tar czf $OUT/c-logs.tgz *.txt gc-*.log fw-summary.txt */score-1m-local-0.log */spark-1m-local-0.log 2>/dev/null)
