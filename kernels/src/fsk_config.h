@@ -55,6 +55,14 @@
 #ifndef FSK_WS_CONSUMER_REGS
 #define FSK_WS_CONSUMER_REGS 224
 #endif
+// sm_90a: every Nth n8 tile of a KV tile's scores exponentiated by a polynomial on the FMA pipe instead of
+// the MUFU unit (0: none), for d64 and d128 (fsk_softmax.cuh).
+#ifndef FSK_EXP2_POLY_EVERY_D64
+#define FSK_EXP2_POLY_EVERY_D64 0
+#endif
+#ifndef FSK_EXP2_POLY_EVERY_D128
+#define FSK_EXP2_POLY_EVERY_D128 0
+#endif
 // mma.sync path (sm_80 cubin, compute_90 PTX): keys per KV tile.
 #ifndef FSK_MMA_BN
 #define FSK_MMA_BN 64

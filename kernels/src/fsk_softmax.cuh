@@ -5,7 +5,8 @@
  * (g = lane / 4, t = lane % 4); the four lanes of a quad share a row.
  *
  * NUMERICAL CONTRACT (flash_fwd.cu's header): row max m in raw score units; p = exp2(s * scale *
- * log2 e - m * scale * log2 e) as one FFMA + ex2; l accumulated in fp32 from the unrounded p; when a
+ * log2 e - m * scale * log2 e) as one FFMA + ex2 (every POLY_EVERY-th n8 tile's through poly_exp2, on the
+ * FMA pipe, where the kernel is built so); l accumulated in fp32 from the unrounded p; when a
  * row's max moves, l and O are rescaled by alpha = exp2((m_old - m_new) * scale * log2 e). A row that
  * has seen no key keeps m = -inf and l = 0 (its p are exp2(-inf) = 0, never NaN).
  */
@@ -27,8 +28,9 @@ __device__ __forceinline__ void mask_scores(float* s, int j0, int t, const int* 
 }
 
 // One KV tile's online-softmax step for the fragment's two rows: s becomes p, row_m and row_l
-// move on, alpha says how much the rows' O must shrink.
-template <int NT>
+// move on, alpha says how much the rows' O must shrink. POLY_EVERY > 0: every POLY_EVERY-th n8 tile's
+// exponentials are computed on the FMA pipe (poly_exp2), taking that share off the MUFU unit.
+template <int NT, int POLY_EVERY = 0>
 __device__ __forceinline__ void online_softmax(float* s, float* row_m, float* row_l, float* alpha, float sl2) {
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
@@ -47,8 +49,10 @@ __device__ __forceinline__ void online_softmax(float* s, float* row_m, float* ro
     float sums[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
-      const float p0 = fast_exp2(fmaf(s[nt * 4 + 2 * h], sl2, neg));
-      const float p1 = fast_exp2(fmaf(s[nt * 4 + 2 * h + 1], sl2, neg));
+      const bool poly = POLY_EVERY > 0 && nt % POLY_EVERY == POLY_EVERY - 1;
+      const float x0 = fmaf(s[nt * 4 + 2 * h], sl2, neg), x1 = fmaf(s[nt * 4 + 2 * h + 1], sl2, neg);
+      const float p0 = poly ? poly_exp2(x0) : fast_exp2(x0);
+      const float p1 = poly ? poly_exp2(x1) : fast_exp2(x1);
       s[nt * 4 + 2 * h] = p0;
       s[nt * 4 + 2 * h + 1] = p1;
       sums[nt & 3] += p0 + p1;

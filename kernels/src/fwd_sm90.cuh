@@ -74,6 +74,7 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
   constexpr int DT = D / 8;
   constexpr int TILE_B = BN * D * 2;  // bytes of one K or V tile
   static_assert(D == 64 || D == 128, "wgmma path: D 64 or 128");
+  constexpr int POLY_EVERY = D == 64 ? FSK_EXP2_POLY_EVERY_D64 : FSK_EXP2_POLY_EVERY_D128;
   static_assert(BN == 64 || BN == 128, "wgmma path: BN 64 or 128");
 
   constexpr int ST = FSK_WS_STAGES;    // K and V stages
@@ -217,7 +218,7 @@ __device__ __forceinline__ void fwd_ws(const uint16_t* __restrict__ q, const uin
       // the tiles before the first such one run without the element-wise mask (compiled out).
       auto softmax = [&](int jt, float* alpha, auto masked) {
         if (decltype(masked)::value) mask_scores<NT>(s, jt * BN, t, jmax_r);
-        online_softmax<NT>(s, row_m, row_l, alpha, sl2);
+        online_softmax<NT, POLY_EVERY>(s, row_m, row_l, alpha, sl2);
       };
       auto pack_p = [&]() {
 #pragma unroll
