@@ -6,4 +6,4 @@ SPARK_PARTS=3 bash tools/gpu-host/unpack.sh | tail -2
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 OUT=$OUT/k VARIANTS="poly8 poly4 poly2" timeout 420 bash kernels/dev/run_on_gpu.sh all > /tmp/k.log 2>&1; echo "harness exit $?"
 grep -E "FAIL|fail|error" /tmp/k.log | head -20
-cat $OUT/k/variants.txt; grep -E "^(dt|bf16|fp16)" $OUT/k/results.txt
+cat $OUT/k/variants.txt; grep -E "^(CHECKS|dt|bf16|fp16)" $OUT/k/results.txt
