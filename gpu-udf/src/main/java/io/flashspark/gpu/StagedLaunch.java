@@ -17,6 +17,8 @@ import io.flashspark.attention.QueryBlock;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -256,7 +258,9 @@ final class StagedLaunch {
     CUfunction f = device.function(kernelName);
     int threads = device.threads(kernelName);
     int smem = device.sharedMemoryBytes(kernelName);
-    List<Partial> partials = plan.emptyPartials(queries);
+    // a chunk's partials are made when its output comes back, under the next chunk's kernel: made
+    // up front, a 1M-row launch's 0.5 GB of fresh fp32 arrays held up its first kernel
+    List<Partial> partials = new ArrayList<>(Collections.nCopies(queries.size(), (Partial) null));
     for (int c = 0; c < chunks.size(); c++) {
       keysUp = stageKeysAndValues(keys, values, keysUp, keysNeeded[c]);
       if (c == 0) {
@@ -290,14 +294,15 @@ final class StagedLaunch {
         times[2] = System.nanoTime();
       }
       if (c > 0) {
-        download(c - 1, chunks.get(c - 1), out, partials, kernelName);
+        download(c - 1, chunks.get(c - 1), out, open(chunks.get(c - 1), queries, partials), kernelName);
         deliver(chunks.get(c - 1), partials, sink);
         if (c == 1) {
           times[3] = System.nanoTime();
         }
       }
     }
-    download(chunks.size() - 1, chunks.get(chunks.size() - 1), out, partials, kernelName);
+    download(chunks.size() - 1, chunks.get(chunks.size() - 1), out, open(chunks.get(chunks.size() - 1), queries,
+        partials), kernelName);
     deliver(chunks.get(chunks.size() - 1), partials, sink);
     if (chunks.size() == 1) {
       times[3] = System.nanoTime();
@@ -327,6 +332,14 @@ final class StagedLaunch {
     }
     values.finish();
     return to;
+  }
+
+  /** Gives the chunk's query blocks their (empty) partials and returns {@code partials}. */
+  private List<Partial> open(long[] chunk, List<QueryBlock> queries, List<Partial> partials) {
+    for (int i = (int) chunk[0]; i < (int) chunk[1]; i++) {
+      partials.set(i, Partial.empty(queries.get(i).rows(), d));
+    }
+    return partials;
   }
 
   /**
