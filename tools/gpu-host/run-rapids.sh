@@ -61,7 +61,7 @@ else
     for v in rows rapids; do
       rm -rf $work/out-$name-$v
       run score-$name-$v $([ $v = rapids ] && echo 1 || echo 0) score --input $in --output $work/out-$name-$v --causal --backend gpu --explain $extra
-      grep -h "time by stage\|attention kernels" "$OUT/score-$name-$v.log" | cut -c1-330 | tee -a "$table"
+      grep -h "time by stage\|attention kernels\|scored .* in [0-9.]*s\|themselves (no routing" "$OUT/score-$name-$v.log" | cut -c1-330 | tee -a "$table"
     done
     echo -n "  outputs with and without the plugin: " | tee -a "$table"
     python3 "$root/tools/gpu-host/compare_outputs.py" $work/out-$name-rows $work/out-$name-rapids 0 2>&1 | tail -1 | tee -a "$table"
