@@ -11,6 +11,8 @@ import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFreeHost;
+import static jcuda.driver.JCudaDriver.cuMemHostRegister;
+import static jcuda.driver.JCudaDriver.cuMemHostUnregister;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
@@ -69,6 +71,11 @@ final class GpuDevice {
    */
   static final int CHUNKS_IN_FLIGHT = 4;
 
+  /**
+   * Staging rings are Java direct memory registered with the driver ({@code cuMemHostRegister});
+   * {@code -Dflashspark.gpu.registeredRings=false}: allocated by it ({@code cuMemAllocHost}).
+   */
+  static final boolean REGISTERED_RINGS = !"false".equals(System.getProperty("flashspark.gpu.registeredRings"));
   /** Slots of a stream's pinned staging ring (StagedLaunch: two for uploads, then two for downloads). */
   static final int RING_SLOTS = 4;
 
@@ -89,6 +96,7 @@ final class GpuDevice {
         CUevent_flags.CU_EVENT_DISABLE_TIMING | CUevent_flags.CU_EVENT_BLOCKING_SYNC);
     Pointer pinned;
     long capacity;
+    private ByteBuffer registered; // the ring where it is Java's memory, registered with the driver
 
     Stream() {
       for (CUstream s : new CUstream[] {stream, compute, copyOut}) {
@@ -112,19 +120,41 @@ final class GpuDevice {
             + " (flashspark.gpu.stagingSlotBytes too large)");
       }
       if (bytes > capacity) {
-        if (pinned != null) {
-          Cuda.check(cuMemFreeHost(pinned), "cuMemFreeHost");
-          pinned = null;
-          capacity = 0;
-        }
+        freeRing();
         // powers of two up to 1 GiB, then whole 64 MiB steps: a Java buffer view stops at 2 GiB
         long size = bytes <= (1L << 30) ? DeviceMemoryPool.sizeClass(bytes) : ((bytes + (64L << 20) - 1) >> 26) << 26;
-        Pointer p = new Pointer();
-        Cuda.check(cuMemAllocHost(p, size), "cuMemAllocHost", "bytes", size);
-        pinned = p;
+        if (REGISTERED_RINGS) {
+          // Java's zeroing touches the pages, by page faults that share the address space's lock with
+          // every other thread's; cuMemAllocHost maps and clears its pages holding that lock alone, and
+          // eight cells pinning their rings so held up the page faults of all 16 threads reading their
+          // blocks (1M-token job on one H100: the first reads at 22-37 % CPU, 60 ms stalls in reads of
+          // cached files, session 22); registering only pins what is already there
+          ByteBuffer ring = ByteBuffer.allocateDirect(Math.toIntExact(size));
+          Pointer p = Pointer.to(ring);
+          Cuda.check(cuMemHostRegister(p, size, 0), "cuMemHostRegister", "bytes", size);
+          registered = ring;
+          pinned = p;
+        } else {
+          Pointer p = new Pointer();
+          Cuda.check(cuMemAllocHost(p, size), "cuMemAllocHost", "bytes", size);
+          pinned = p;
+        }
         capacity = size;
       }
-      return pinned.getByteBuffer(0, bytes).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer view = registered != null ? registered.slice(0, Math.toIntExact(bytes)) : pinned.getByteBuffer(0, bytes);
+      return view.order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private void freeRing() {
+      if (registered != null) {
+        Cuda.check(cuMemHostUnregister(pinned), "cuMemHostUnregister");
+        DirectMemory.free(registered);
+        registered = null;
+      } else if (pinned != null) {
+        Cuda.check(cuMemFreeHost(pinned), "cuMemFreeHost");
+      }
+      pinned = null;
+      capacity = 0;
     }
   }
 
