@@ -23,6 +23,6 @@ one() { # one NAME APP [score options]
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a $S
 one dump-after app
 one dump-before app-before
-for r in 1 2; do one after-$r app; J=-Dflashspark.gpu.registeredRings=false one rings-off-$r app; one before-$r app-before; done
+for r in 1 2; do one after-$r app; [ $r = 1 ] && J=-Dflashspark.gpu.registeredRings=false one rings-off-$r app; one before-$r app-before; done
 CHECK_SKIP=0 one after-bf16 app --output-format bf16
 (cd $R && tar czf $OUT/d-logs.tgz *.txt gc-*.log */score-1m-local-0.log */spark-1m-local-0.log 2>/dev/null)
