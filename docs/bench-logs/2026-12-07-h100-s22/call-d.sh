@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Session 22, call D (after the staging calls: the JRE, Spark's three parts, .stage/app = this session's build with
-# the partials made per chunk and the staging rings registered Java memory, .stage/app-before = 6fc4226's): the GPU
+# the partials made per chunk and the staging rings our own host memory registered with the driver, .stage/app-before = 6fc4226's): the GPU
 # tests of the new build, then the 1M x 8-head job alternated between the two builds and the new one with
 # -Dflashspark.gpu.registeredRings=false (each build's first run dumps its class data sharing archive and is not
 # counted), and one checked run of the new build with --output-format bf16. Summaries go to $OUT/d.txt.
