@@ -72,10 +72,13 @@ final class GpuDevice {
   static final int CHUNKS_IN_FLIGHT = 4;
 
   /**
-   * Staging rings are host memory of ours registered with the driver ({@code cuMemHostRegister});
-   * {@code -Dflashspark.gpu.registeredRings=false}: allocated by it ({@code cuMemAllocHost}).
+   * Staging rings are allocated by the driver ({@code cuMemAllocHost}); with {@code
+   * -Dflashspark.gpu.registeredRings=true}, Java direct memory registered with it ({@code
+   * cuMemHostRegister}), falling back to the driver's where Java's direct-memory budget is spent.
+   * Not yet on by default: its first GPU run (session 22) failed on a JCuda view, since fixed but not
+   * run on a GPU.
    */
-  static final boolean REGISTERED_RINGS = !"false".equals(System.getProperty("flashspark.gpu.registeredRings"));
+  static final boolean REGISTERED_RINGS = Boolean.getBoolean("flashspark.gpu.registeredRings");
   /** Slots of a stream's pinned staging ring (StagedLaunch: two for uploads, then two for downloads). */
   static final int RING_SLOTS = 4;
 
@@ -96,7 +99,7 @@ final class GpuDevice {
         CUevent_flags.CU_EVENT_DISABLE_TIMING | CUevent_flags.CU_EVENT_BLOCKING_SYNC);
     Pointer pinned;
     long capacity;
-    private HostMemory.Address registered; // the ring where it is our memory, registered with the driver
+    private ByteBuffer registered; // the ring where it is Java's direct memory, registered with the driver
 
     Stream() {
       for (CUstream s : new CUstream[] {stream, compute, copyOut}) {
@@ -123,20 +126,21 @@ final class GpuDevice {
         freeRing();
         // powers of two up to 1 GiB, then whole 64 MiB steps: a Java buffer view stops at 2 GiB
         long size = bytes <= (1L << 30) ? DeviceMemoryPool.sizeClass(bytes) : ((bytes + (64L << 20) - 1) >> 26) << 26;
-        if (REGISTERED_RINGS && HostMemory.available()) {
-          // zeroed here, by page faults that share the address space's lock with every other thread's;
-          // cuMemAllocHost maps and clears its pages holding that lock alone, and eight cells pinning
-          // their rings so held up the page faults of all 16 threads reading their blocks (1M-token job
-          // on one H100: the first reads at 22-61 % CPU, 40-67 ms stalls in reads of cached files,
-          // session 22); registering only pins pages that are already there
-          HostMemory.Address ring = HostMemory.allocate(size);
-          int rc = cuMemHostRegister(ring, size, 0);
+        ByteBuffer ring = REGISTERED_RINGS ? DirectMemory.allocate(size) : null;
+        if (ring != null) {
+          // zeroed by Java, by page faults that share the address space's lock with every other
+          // thread's; cuMemAllocHost maps and clears its pages holding that lock alone, and eight cells
+          // pinning their rings so held up the page faults of all 16 threads reading their blocks
+          // (1M-token job on one H100: the first reads at 22-61 % CPU, 40-67 ms stalls in reads of
+          // cached files, session 22); registering only pins pages that are already there
+          Pointer p = Pointer.to(ring);
+          int rc = cuMemHostRegister(p, size, 0);
           if (rc != CUresult.CUDA_SUCCESS) {
-            HostMemory.free(ring);
+            DirectMemory.free(ring);
             Cuda.check(rc, "cuMemHostRegister", "bytes", size);
           }
           registered = ring;
-          pinned = ring;
+          pinned = p;
         } else {
           Pointer p = new Pointer();
           Cuda.check(cuMemAllocHost(p, size), "cuMemAllocHost", "bytes", size);
@@ -144,13 +148,15 @@ final class GpuDevice {
         }
         capacity = size;
       }
-      return pinned.getByteBuffer(0, bytes).order(ByteOrder.LITTLE_ENDIAN);
+      // JCuda makes views only of its own allocations (null for a registered buffer's pointer)
+      ByteBuffer view = registered != null ? registered.slice(0, Math.toIntExact(bytes)) : pinned.getByteBuffer(0, bytes);
+      return view.order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private void freeRing() {
       if (registered != null) {
-        Cuda.check(cuMemHostUnregister(registered), "cuMemHostUnregister");
-        HostMemory.free(registered);
+        Cuda.check(cuMemHostUnregister(pinned), "cuMemHostUnregister");
+        DirectMemory.free(registered);
         registered = null;
       } else if (pinned != null) {
         Cuda.check(cuMemFreeHost(pinned), "cuMemFreeHost");
