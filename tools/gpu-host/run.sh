@@ -2,6 +2,7 @@
 # On the GPU host (no JDK, no Maven): the GPU JUnit tests, the Java-launched kernel benchmark and
 # PyTorch's scaled_dot_product_attention on the same shapes, in one go. Logs go to $OUT.
 #   bash .stage/app/run.sh [tests|bench|all]      (needs .stage/jre.tar.xz and .stage/app, see stage.sh)
+# TEST_JAVA_OPTS: JVM options for the tests (e.g. -Dflashspark.gpu.registeredRings=true).
 set -uo pipefail
 mode=${1:-all}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -15,7 +16,7 @@ export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv | tee "$OUT/gpu.txt"
 rc=0
 if [[ $mode == tests || $mode == all ]]; then
-  "$java" -jar "$app"/junit-platform-console-standalone-*.jar execute \
+  "$java" ${TEST_JAVA_OPTS:-} -jar "$app"/junit-platform-console-standalone-*.jar execute \
     --class-path "$cp" --select-class io.flashspark.gpu.GpuBackendTest --select-class io.flashspark.gpu.LaunchPlanTest \
     --select-class io.flashspark.attention.PackedRowsTest --select-class io.flashspark.gpu.ListAttentionTest \
     --details=tree --disable-banner 2>&1 | tee "$OUT/gpu-tests.log"
