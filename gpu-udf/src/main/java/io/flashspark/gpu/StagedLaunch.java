@@ -294,15 +294,15 @@ final class StagedLaunch {
         times[2] = System.nanoTime();
       }
       if (c > 0) {
-        download(c - 1, chunks.get(c - 1), out, open(chunks.get(c - 1), queries, partials), kernelName);
+        download(c - 1, chunks.get(c - 1), out, plan.openChunk(chunks.get(c - 1), queries, partials), kernelName);
         deliver(chunks.get(c - 1), partials, sink);
         if (c == 1) {
           times[3] = System.nanoTime();
         }
       }
     }
-    download(chunks.size() - 1, chunks.get(chunks.size() - 1), out, open(chunks.get(chunks.size() - 1), queries,
-        partials), kernelName);
+    download(chunks.size() - 1, chunks.get(chunks.size() - 1), out, plan.openChunk(chunks.get(chunks.size() - 1),
+        queries, partials), kernelName);
     deliver(chunks.get(chunks.size() - 1), partials, sink);
     if (chunks.size() == 1) {
       times[3] = System.nanoTime();
@@ -332,14 +332,6 @@ final class StagedLaunch {
     }
     values.finish();
     return to;
-  }
-
-  /** Gives the chunk's query blocks their (empty) partials and returns {@code partials}. */
-  private List<Partial> open(long[] chunk, List<QueryBlock> queries, List<Partial> partials) {
-    for (int i = (int) chunk[0]; i < (int) chunk[1]; i++) {
-      partials.set(i, Partial.empty(queries.get(i).rows(), d));
-    }
-    return partials;
   }
 
   /**

@@ -2,6 +2,7 @@ package io.flashspark.gpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flashspark.attention.AttentionSpec;
@@ -100,6 +101,29 @@ class LaunchPlanTest {
       assertArrayEquals(whole.get(i).o(), pieces.get(i).o(), plan.toString());
       assertArrayEquals(whole.get(i).m(), pieces.get(i).m(), plan.toString());
       assertArrayEquals(whole.get(i).l(), pieces.get(i).l(), plan.toString());
+    }
+    // as StagedLaunch does: a chunk's partials opened when its rows come back, handed on and dropped after
+    List<long[]> chunks = plan.chunks(1 + cuts.nextInt(6), 1 + cuts.nextInt(4));
+    List<Partial> open = new ArrayList<>(java.util.Collections.nCopies(queries.size(), (Partial) null));
+    Partial[] delivered = new Partial[queries.size()];
+    for (long[] chunk : chunks) {
+      plan.openChunk(chunk, queries, open);
+      for (long a = chunk[2], b; a < chunk[3]; a = b) {
+        b = Math.min(chunk[3], a + 1 + cuts.nextInt(40));
+        int ia = (int) a;
+        int n = (int) (b - a);
+        plan.assembleRows(open, a, b, FloatBuffer.wrap(o, ia * d, n * d).slice(), FloatBuffer.wrap(m, ia, n).slice(),
+            FloatBuffer.wrap(l, ia, n).slice());
+      }
+      for (int i = (int) chunk[0]; i < (int) chunk[1]; i++) {
+        assertNull(delivered[i], "query block " + i + " handed on twice: " + plan);
+        delivered[i] = open.set(i, null);
+      }
+    }
+    for (int i = 0; i < queries.size(); i++) {
+      assertArrayEquals(whole.get(i).o(), delivered[i].o(), "chunked: " + plan);
+      assertArrayEquals(whole.get(i).m(), delivered[i].m(), "chunked: " + plan);
+      assertArrayEquals(whole.get(i).l(), delivered[i].l(), "chunked: " + plan);
     }
     return whole;
   }
