@@ -444,14 +444,13 @@ public final class LaunchPlan {
 
   /**
    * Gives chunk {@code chunk}'s query blocks ({@link #chunks}) their empty partials in {@code
-   * partials} and returns it: the rows of a chunk belong to its query blocks only, so {@link
-   * #assembleRows} over the chunk's rows touches no other entry.
+   * partials}: the rows of a chunk belong to its query blocks only, so {@link #assembleRows} over
+   * the chunk's rows touches no other entry.
    */
-  public List<Partial> openChunk(long[] chunk, List<QueryBlock> queries, List<Partial> partials) {
+  public void openChunk(long[] chunk, List<QueryBlock> queries, List<Partial> partials) {
     for (int i = (int) chunk[0]; i < (int) chunk[1]; i++) {
       partials.set(i, Partial.empty(queries.get(i).rows(), dim));
     }
-    return partials;
   }
 
   public List<Partial> emptyPartials(List<QueryBlock> queries) {

@@ -258,8 +258,8 @@ final class StagedLaunch {
     CUfunction f = device.function(kernelName);
     int threads = device.threads(kernelName);
     int smem = device.sharedMemoryBytes(kernelName);
-    // a chunk's partials are made when its output comes back, under the next chunk's kernel: made
-    // up front, a 1M-row launch's 0.5 GB of fresh fp32 arrays held up its first kernel
+    // a chunk's partials are made when its output comes back (collect): made up front, a 1M-row
+    // launch's 0.5 GB of fresh fp32 arrays held up its first kernel
     List<Partial> partials = new ArrayList<>(Collections.nCopies(queries.size(), (Partial) null));
     for (int c = 0; c < chunks.size(); c++) {
       keysUp = stageKeysAndValues(keys, values, keysUp, keysNeeded[c]);
@@ -294,16 +294,13 @@ final class StagedLaunch {
         times[2] = System.nanoTime();
       }
       if (c > 0) {
-        download(c - 1, chunks.get(c - 1), out, plan.openChunk(chunks.get(c - 1), queries, partials), kernelName);
-        deliver(chunks.get(c - 1), partials, sink);
+        collect(c - 1, chunks.get(c - 1), queries, out, partials, kernelName, sink);
         if (c == 1) {
           times[3] = System.nanoTime();
         }
       }
     }
-    download(chunks.size() - 1, chunks.get(chunks.size() - 1), out, plan.openChunk(chunks.get(chunks.size() - 1),
-        queries, partials), kernelName);
-    deliver(chunks.get(chunks.size() - 1), partials, sink);
+    collect(chunks.size() - 1, chunks.get(chunks.size() - 1), queries, out, partials, kernelName, sink);
     if (chunks.size() == 1) {
       times[3] = System.nanoTime();
     }
@@ -335,11 +332,14 @@ final class StagedLaunch {
   }
 
   /**
-   * A chunk's query blocks are complete once it is downloaded (chunks are consecutive query
-   * ranges; a launch with duplicated query rows is one chunk): they go to the sink and the launch
-   * drops them.
+   * Chunk {@code c}'s partials: opened now, under the next chunk's kernel, filled from its output,
+   * and, complete once it is downloaded (chunks are consecutive query ranges; a launch with
+   * duplicated query rows is one chunk), handed to the sink and dropped by the launch.
    */
-  private static void deliver(long[] chunk, List<Partial> partials, AttentionBackend.PartialSink sink) {
+  private void collect(int c, long[] chunk, List<QueryBlock> queries, CUdeviceptr out, List<Partial> partials,
+      String kernelName, AttentionBackend.PartialSink sink) {
+    plan.openChunk(chunk, queries, partials);
+    download(c, chunk, out, partials, kernelName);
     for (int i = (int) chunk[0]; i < (int) chunk[1]; i++) {
       sink.accept(i, partials.set(i, null));
     }
