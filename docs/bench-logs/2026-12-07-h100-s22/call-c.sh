@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Session 22, call C (calls A and B staged the JRE, Spark's parts 02 and 00 and .stage/app = 6fc4226's jars;
+# Session 22, call C (session 21's call-f.sh, prepared there but never run, with APP settable and a Flight Recorder run
+# added; calls A and B staged the JRE, Spark's parts 02 and 00 and .stage/app = 6fc4226's jars;
 # this call carries part 01): the 1M x 8-head job with the default output
 # (array<float>) and with --output-format bf16, two runs each after the class data sharing dump, one of each
 # checked against the float64 reference. Each run's summary, read and first-call lines go to $OUT/f.txt as it ends.
