@@ -455,10 +455,16 @@ public final class ScoreJob {
     return prepared;
   }
 
-  /** Spark's physical plan of {@code d}, formatted (also {@code sql --explain}). */
+  /**
+   * Spark's physical plan of {@code d}, formatted (also {@code sql --explain}), and where the session
+   * loads the RAPIDS Accelerator, what the plugin would leave on the CPU and why ({@link RapidsExplain}).
+   */
   static String explained(Dataset<Row> d) {
-    return ((org.apache.spark.sql.classic.Dataset<Row>) d).queryExecution()
+    String plan = ((org.apache.spark.sql.classic.Dataset<Row>) d).queryExecution()
         .explainString(org.apache.spark.sql.execution.ExplainMode.fromString("formatted"));
+    String rapids = RapidsExplain.notOnGpu(d);
+    return rapids == null ? plan
+        : plan + "\nThe RAPIDS Accelerator: what it would leave on the CPU, and why\n" + rapids + "\n";
   }
 
   /**

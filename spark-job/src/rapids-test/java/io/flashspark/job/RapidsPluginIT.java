@@ -21,8 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
  * starts, plans as it would on a GPU host and logs which operators it would place on the GPU, while the
  * CPU runs the query. What this holds: the launcher's plugin path starts and finishes, {@code flash_attention}
  * is the columnar class and the plugin would run its projection (scan, UDF and write) on the GPU, the
- * results equal those of a run without the plugin, and the job ({@code score}) under the plugin still has
- * its cells read their input partitions themselves. Whether the GPU runs them is checked on a GPU host
+ * results equal those of a run without the plugin, {@code --explain} prints the plugin's own account of
+ * what it would leave on the CPU and why ({@link RapidsExplain}), and the job ({@code score}) under the
+ * plugin still has its cells read their input partitions themselves. Whether the GPU runs them is checked on a GPU host
  * only ({@code tools/gpu-host/run-rapids.sh}). Built and run by the rapids profile
  * ({@code -Drapids.jar} is the plugin's jar).
  */
@@ -88,6 +89,10 @@ class RapidsPluginIT {
     assertEquals(0, p.exit(), "with the plugin: " + p.console());
     assertTrue(has(p.log(), "RAPIDS Accelerator") && has(p.log(), "explain only mode"), "the plugin started");
     assertTrue(has(p.console(), "flash_attention: columnar implementation"), p.console().toString());
+    // --explain prints the plugin's own account beside the plan: here nothing left on the CPU
+    int account = p.console().indexOf("The RAPIDS Accelerator: what it would leave on the CPU, and why");
+    assertTrue(account >= 0, "the plugin's account in --explain: " + p.console());
+    assertEquals("every operator would run on the GPU", p.console().get(account + 1), p.console().toString());
     for (String operator : List.of("<ScalaUDF> flash_attention(", "<ProjectExec> will run on GPU",
         "<FileSourceScanExec> will run on GPU", "<InsertIntoHadoopFsRelationCommand> will run on GPU")) {
       assertTrue(p.log().stream().anyMatch(s -> s.contains(operator) && s.contains("will run on GPU")),
@@ -107,6 +112,11 @@ class RapidsPluginIT {
     assertTrue(has(p.log(), "explain only mode"), "the plugin started");
     assertTrue(p.console().stream().anyMatch(s -> s.contains("cells read their") && s.contains("themselves")),
         "no routing shuffle under the plugin: " + p.console());
+    // the cells' output rows come from an RDD, which the plugin leaves on the CPU: --explain says so, and why
+    int account = p.console().indexOf("The RAPIDS Accelerator: what it would leave on the CPU, and why");
+    assertTrue(account >= 0, "the plugin's account in --explain: " + p.console());
+    assertTrue(p.console().subList(account, p.console().size()).stream()
+        .anyMatch(s -> s.contains("RDDScanExec") && s.contains("cannot run on GPU because")), p.console().toString());
     Run check = run(tmp, false, "check", "--input", tokens.toString(), "--output", out.toString(), "--causal",
         "--doc-heads", "4", "--rows", "64");
     assertEquals(0, check.exit(), check.console().toString());
