@@ -410,7 +410,10 @@ public final class ScoreJob {
           : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true, keysName),
               Encoders.row(CellRouter.SCHEMA));
       cellsInput = routed.repartition(partitions, functions.col("part"));
-      cells = cellsInput.toJavaRDD().mapPartitions(cellTask::routed).setName("flashspark cells of routed fragments");
+      // adaptive execution runs the routing shuffle's map stage as the rows' RDD is made: named for progress
+      Dataset<Row> routedCells = cellsInput;
+      cells = Progress.described(spark, "reading, packing and routing blocks to cells", routedCells::toJavaRDD)
+          .mapPartitions(cellTask::routed).setName("flashspark cells of routed fragments");
     }
     // query rows no cell serves come out empty; a scan of the fragments only when the plan has some
     boolean anyUnserved = CellRouter.anyUnserved(plan, queryStats.docs());

@@ -289,7 +289,8 @@ public final class TokenTable {
     if (fromFiles.isEmpty()) {
       Dataset<Row> rows = cols.rows();
       Column vector = rows.col(columnName);
-      first = rows.select(vector).where(vector.isNotNull()).limit(1).collectAsList();
+      first = Progress.described(rows.sparkSession(), "reading the head dimension (one vector of " + name + ")",
+          () -> rows.select(vector).where(vector.isNotNull()).limit(1).collectAsList());
       if (first.isEmpty()) {
         return -1;
       }

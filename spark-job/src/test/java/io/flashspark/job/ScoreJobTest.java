@@ -61,6 +61,35 @@ class ScoreJobTest extends SparkTestBase {
   }
 
   /**
+   * Every stage of a routed job carries a description, which progress, the web UI and the event log
+   * show: the routing shuffle's map stage, which adaptive execution runs as the cells' RDD is made,
+   * was reported as "$anonfun$withThreadLocalCaptured$2".
+   */
+  @Test
+  void everyStageOfARoutedJobIsDescribed() throws Exception {
+    String input = write(dir, "in", rows(rnd, documents(), QKV, VectorEncoding.ARRAY), QKV, VectorEncoding.ARRAY, 3);
+    List<String> undescribed = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    List<String> described = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    org.apache.spark.scheduler.SparkListener listener = new org.apache.spark.scheduler.SparkListener() {
+      @Override public void onStageSubmitted(org.apache.spark.scheduler.SparkListenerStageSubmitted e) {
+        String d = e.properties() == null ? null : e.properties().getProperty("spark.job.description");
+        (d == null ? undescribed : described).add(d == null ? e.stageInfo().name() : d);
+      }
+    };
+    spark.sparkContext().addSparkListener(listener);
+    try {
+      ScoreJob.Result r = new ScoreJob(spark, options(input, dir.resolve("out").toString(), null, true, 37,
+          ScoreOptions.MergeMode.DISTRIBUTED, 0), Progress.quiet()).run();
+      assertTrue(r.timings().routeBytes() > 0, "routed: " + r.timings());
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+    } finally {
+      spark.sparkContext().removeSparkListener(listener);
+    }
+    assertEquals(List.of(), undescribed, "stages without a description (described: " + described + ")");
+    assertTrue(described.contains("reading, packing and routing blocks to cells"), described.toString());
+  }
+
+  /**
    * Final partials spread over write tasks of their own (as when a few GPU cells would otherwise
    * write on few cores), with and without query blocks to merge: the same rows, each once.
    */
