@@ -41,6 +41,7 @@ if [[ $mode == sql ]]; then
   echo "where the plugin ran the function:" | tee -a "$table"
   grep -h "columnar path on GPU" "$OUT"/sql-rapids-1.driver.log | cut -c1-200 | head -2 | tee -a "$table"
   grep -h "flash_attention:" "$OUT"/sql-rapids-1.log | head -1 | tee -a "$table"
+  grep -h -A2 "The RAPIDS Accelerator: what it would leave" "$OUT"/sql-rapids-1.log | cut -c1-200 | tee -a "$table"
   grep -h -i "GpuProject\|GpuScalaUDF\|GpuFileSourceScan\|GpuDataWritingCommand\|GpuInsertInto\|Project\b" "$OUT"/sql-rapids-1.log | head -8 | tee -a "$table"
   grep -h -B1 -A3 "cannot run on GPU" "$OUT"/sql-rapids-1.driver.log | cut -c1-220 | head -20 | tee -a "$table"
   bad=$work/sql-bad; [ -d $bad ] || python3 "$root/tools/gpu-host/sql_input.py" $bad 5000 8 32 --bad 3210 > /dev/null
@@ -62,6 +63,8 @@ else
       rm -rf $work/out-$name-$v
       run score-$name-$v $([ $v = rapids ] && echo 1 || echo 0) score --input $in --output $work/out-$name-$v --causal --backend gpu --explain $extra
       grep -h "time by stage\|attention kernels\|scored .* in [0-9.]*s\|themselves (no routing" "$OUT/score-$name-$v.log" | cut -c1-330 | tee -a "$table"
+      # --explain under the plugin: its own account of what it leaves on the CPU (RapidsExplain)
+      grep -h -A3 "The RAPIDS Accelerator: what it would leave" "$OUT/score-$name-$v.log" | cut -c1-200 | tee -a "$table"
     done
     echo -n "  outputs with and without the plugin: " | tee -a "$table"
     python3 "$root/tools/gpu-host/compare_outputs.py" $work/out-$name-rows $work/out-$name-rapids 0 2>&1 | tail -1 | tee -a "$table"
