@@ -172,20 +172,7 @@ final class ColumnarScan {
    * another thread would also be planned for the CPU.
    */
   static <T> T plannedOnCpu(org.apache.spark.sql.SparkSession spark, boolean rapids, java.util.function.Supplier<T> plan) {
-    if (!rapids) {
-      return plan.get();
-    }
-    scala.Option<String> before = spark.conf().getOption(RAPIDS_SQL_ENABLED);
-    spark.conf().set(RAPIDS_SQL_ENABLED, "false");
-    try {
-      return plan.get();
-    } finally {
-      if (before.isDefined()) {
-        spark.conf().set(RAPIDS_SQL_ENABLED, before.get());
-      } else {
-        spark.conf().unset(RAPIDS_SQL_ENABLED);
-      }
-    }
+    return rapids ? SessionSettings.with(spark, RAPIDS_SQL_ENABLED, "false", plan) : plan.get();
   }
 
   private static boolean isIntOrLong(DataType t) {

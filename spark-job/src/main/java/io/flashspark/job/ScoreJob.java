@@ -140,6 +140,11 @@ public final class ScoreJob {
       return acc;
     }
 
+    /** What the plan shuffles (routing, partials) and how many query blocks it merges. */
+    BlockPlanner.Traffic traffic() {
+      return traffic;
+    }
+
     /**
      * Reads and checks every row now (one pass over the vectors, which computing the output makes
      * again), so bad input is an {@link InputException} here rather than a failed action later.
@@ -410,10 +415,9 @@ public final class ScoreJob {
           : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true, keysName),
               Encoders.row(CellRouter.SCHEMA));
       cellsInput = routed.repartition(partitions, functions.col("part"));
-      // adaptive execution runs the routing shuffle's map stage as the rows' RDD is made: named for progress
       Dataset<Row> routedCells = cellsInput;
-      cells = Progress.described(spark, "reading, packing and routing blocks to cells", routedCells::toJavaRDD)
-          .mapPartitions(cellTask::routed).setName("flashspark cells of routed fragments");
+      cells = lazily(spark, routedCells::toJavaRDD).mapPartitions(cellTask::routed)
+          .setName("flashspark cells of routed fragments");
     }
     // query rows no cell serves come out empty; a scan of the fragments only when the plan has some
     boolean anyUnserved = CellRouter.anyUnserved(plan, queryStats.docs());
@@ -440,14 +444,16 @@ public final class ScoreJob {
         out = out.union(OutputTable.fromBlocks(unserved, format));
       }
     } else if (traffic.mergedBlocks() == 0) {
-      out = OutputTable.fromBlocks(spread(BlockPartial.frame(cells, spark), writers).union(unserved), format);
+      Dataset<Row> spread = spread(BlockPartial.frame(cells, spark), writers).union(unserved);
+      out = lazily(spark, () -> OutputTable.fromBlocks(spread, format));
     } else {
       // computed once, read twice: final partials straight to the output, the others to the merge
       Dataset<Row> computed = cached.keep(BlockPartial.frame(cells, spark), StorageLevel.MEMORY_AND_DISK());
       Column isFinal = functions.col("final");
       Dataset<Row> merged = PartialMerger.distributed(computed.filter(functions.not(isFinal)),
           spark.sparkContext().defaultParallelism(), acc);
-      out = OutputTable.fromBlocks(spread(computed.filter(isFinal), writers).union(unserved).union(merged), format);
+      Dataset<Row> blocks = spread(computed.filter(isFinal), writers).union(unserved).union(merged);
+      out = lazily(spark, () -> OutputTable.fromBlocks(blocks, format));
     }
     Prepared prepared = new Prepared(out, plan, traffic, acc, queryStats, keyStats, dim, pairs, planned, cached);
     prepared.fragments.put(keysName, keyFragments);
@@ -456,6 +462,18 @@ public final class ScoreJob {
       prepared.fragments.put(queriesName, queryFragments);
     }
     return prepared;
+  }
+
+  /**
+   * {@code make} with Spark's adaptive execution off while it plans: adaptive execution runs a plan's
+   * shuffle map stages as soon as its RDD is made ({@code Dataset.toJavaRDD}), so the routing shuffle,
+   * or the cells whose partials a merge shuffles, ran while the job was prepared: outside the action
+   * that asks for the output (which {@link FlashAttention} documents as lazy) and under no job
+   * description. These shuffles have fixed partition counts and no joins: nothing for adaptive
+   * execution to re-plan.
+   */
+  private static <T> T lazily(SparkSession spark, java.util.function.Supplier<T> make) {
+    return SessionSettings.with(spark, "spark.sql.adaptive.enabled", "false", make);
   }
 
   /**

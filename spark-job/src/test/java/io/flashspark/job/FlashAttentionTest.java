@@ -11,6 +11,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The DataFrame API: token Datasets in, the output Dataset back, lazily, without files. */
 class FlashAttentionTest extends SparkTestBase {
@@ -31,13 +33,20 @@ class FlashAttentionTest extends SparkTestBase {
     assertTrue(e.maxLseError() <= TOLERANCE, "max |lse - ref| = " + e.maxLseError());
   }
 
-  @Test
-  void selfAttentionOfADatasetIsLazyAndExact() {
+  /**
+   * Lazy for every plan: routed cells whose partials go straight out (5 cells), and cells whose
+   * partials are merged (200 cells: KV shards), where adaptive execution used to run the cells as the
+   * output was built.
+   */
+  @ParameterizedTest(name = "cells={0}")
+  @ValueSource(ints = {5, 200})
+  void selfAttentionOfADatasetIsLazyAndExact(int cells) {
     List<DocSpec> docs = List.of(DocSpec.contiguous("a", 0, 0, 300, 16), DocSpec.contiguous("a", 1, 0, 300, 16),
         DocSpec.contiguous("b", 0, 1000, 97, 16));
     Dataset<Row> tokens = table(rows(rnd, docs, QKV, VectorEncoding.ARRAY), QKV, VectorEncoding.ARRAY);
-    try (ScoreJob.Prepared r = FlashAttention.of(tokens).causal(true).backend("cpu").blockSize(64).cells(5).run()) {
+    try (ScoreJob.Prepared r = FlashAttention.of(tokens).causal(true).backend("cpu").blockSize(64).cells(cells).run()) {
       assertEquals(697, r.queryRows());
+      assertEquals(cells > 5, r.traffic().mergedBlocks() > 0, "query blocks merged: " + r.traffic());
       assertEquals(0L, r.accumulators().pairsDone.value(), "planning computes no attention");
       Dataset<Row> out = r.output();
       assertEquals(List.of("doc_id", "head", "pos", "o", "lse"), List.of(out.columns()));

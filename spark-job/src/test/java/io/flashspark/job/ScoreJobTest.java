@@ -62,11 +62,13 @@ class ScoreJobTest extends SparkTestBase {
 
   /**
    * Every stage of a routed job carries a description, which progress, the web UI and the event log
-   * show: the routing shuffle's map stage, which adaptive execution runs as the cells' RDD is made,
-   * was reported as "$anonfun$withThreadLocalCaptured$2".
+   * show, with and without merged query blocks (cells 200: KV shards). Adaptive execution used to run
+   * the routing shuffle's map stage, or the cells feeding a merge, as the output was built, under
+   * Spark's call-site name ("$anonfun$withThreadLocalCaptured$2"); they now run in the write's job.
    */
-  @Test
-  void everyStageOfARoutedJobIsDescribed() throws Exception {
+  @ParameterizedTest(name = "cells={0}")
+  @CsvSource({"0", "200"})
+  void everyStageOfARoutedJobIsDescribed(int cells) throws Exception {
     String input = write(dir, "in", rows(rnd, documents(), QKV, VectorEncoding.ARRAY), QKV, VectorEncoding.ARRAY, 3);
     List<String> undescribed = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
     List<String> described = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
@@ -79,14 +81,16 @@ class ScoreJobTest extends SparkTestBase {
     spark.sparkContext().addSparkListener(listener);
     try {
       ScoreJob.Result r = new ScoreJob(spark, options(input, dir.resolve("out").toString(), null, true, 37,
-          ScoreOptions.MergeMode.DISTRIBUTED, 0), Progress.quiet()).run();
+          ScoreOptions.MergeMode.DISTRIBUTED, cells), Progress.quiet()).run();
       assertTrue(r.timings().routeBytes() > 0, "routed: " + r.timings());
+      assertEquals(cells > 0, r.timings().mergeBytes() > 0, "partials merged: " + r.timings());
       spark.sparkContext().listenerBus().waitUntilEmpty();
     } finally {
       spark.sparkContext().removeSparkListener(listener);
     }
     assertEquals(List.of(), undescribed, "stages without a description (described: " + described + ")");
-    assertTrue(described.contains("reading, packing and routing blocks to cells"), described.toString());
+    assertTrue(described.contains("reading, packing and routing blocks to cells, computing attention, writing the output"),
+        described.toString());
   }
 
   /**
