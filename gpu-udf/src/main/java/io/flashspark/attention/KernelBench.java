@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
 public final class KernelBench {
   /**
    * The sizes a run covers: every (precision, d, N, causal), {@code heads = tokensPerLaunch / N}
-   * problems per launch (at least one), {@code reps} timed launches after two warm-ups.
+   * problems per launch (at least one), {@code reps} timed launches after a warm-up ({@link #warmUp}).
    */
   public record Grid(List<Precision> precisions, List<Integer> dims, List<Long> tokens, List<Boolean> causal,
       long tokensPerLaunch, int reps) {
@@ -111,6 +111,26 @@ public final class KernelBench {
     }
   }
 
+  /** Calls the warm-up makes at least ({@link #warmUp}), the checking call included. */
+  static final int WARM_UP_CALLS = 2;
+  /** How long the warm-up runs at least. */
+  static final long WARM_UP_NANOS = 300_000_000L;
+
+  /**
+   * Runs {@code call} until it has run {@link #WARM_UP_CALLS} times after the checking call and for
+   * {@link #WARM_UP_NANOS}: two calls left the CPU backend's first size of a run half compiled (d64, N
+   * 256: 5.8 GFLOP/s timed first, 20.2 later in the same run).
+   */
+  static int warmUp(Runnable call) {
+    long start = System.nanoTime();
+    int calls = 0;
+    while (calls < WARM_UP_CALLS - 1 || System.nanoTime() - start < WARM_UP_NANOS) {
+      call.run();
+      calls++;
+    }
+    return calls;
+  }
+
   /**
    * One size, checked then timed: medians of the kernel's own time and of the whole Java call;
    * {@code flops} per launch (4·N·M·d per head, half when causal); the largest error of 16 sample
@@ -166,7 +186,8 @@ public final class KernelBench {
       return Cli.EXIT_BAD_INPUT;
     }
     Grid grid = options.grid(backend);
-    out.println("backend " + backend.name() + ", " + grid.reps() + " timed reps after 2 warm-ups (medians)");
+    out.println("backend " + backend.name() + ", " + grid.reps() + " timed reps after a warm-up of "
+        + WARM_UP_NANOS / 1_000_000 + " ms or more (medians)");
     List<String> table = new ArrayList<>();
     String unit = backend == CpuBackend.INSTANCE ? "GF" : "TF"; // GFLOP/s on the CPU, TFLOP/s on the GPU
     table.add(String.format("%-5s %4s %7s %6s %5s %9s %10s %10s %10s %9s", "prec", "d", "N", "causal", "heads",
@@ -234,7 +255,7 @@ public final class KernelBench {
     double[] errors = sampleErrors(queries.get(heads - 1), kvs.get(heads - 1), out.get(heads - 1), spec);
     double maxErr = errors[0];
     boolean ok = maxErr <= 2 * errors[1] + 1e-5;
-    backend.attend(queries, kvs, spec);
+    warmUp(() -> backend.attend(queries, kvs, spec));
     long[] kernel = new long[reps];
     long[] call = new long[reps];
     for (int r = 0; r < reps; r++) {
