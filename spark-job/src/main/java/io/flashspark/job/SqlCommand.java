@@ -4,7 +4,6 @@ import io.flashspark.sql.AttentionFunctions;
 import io.flashspark.sql.FlashSparkExtensions;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.AnalysisException;
@@ -68,12 +67,11 @@ final class SqlCommand {
         out.printf("wrote the result of the query into %s in %.2fs%n", output,
             (System.currentTimeMillis() - start) / 1000.0);
       } else {
-        List<Row> rows = result.takeAsList(show);
-        out.println(String.join(", ", result.columns()));
-        for (Row r : rows) {
-          out.println(r);
-        }
-        out.printf("(%d row(s) shown, %.2fs)%n", rows.size(), (System.currentTimeMillis() - start) / 1000.0);
+        // as Spark's show() lays rows out (arrays [a, b], structs {a, b}), values whole
+        String table = ((org.apache.spark.sql.classic.Dataset<Row>) result).showString(show, 0, false);
+        out.print(table.endsWith("\n") ? table : table + "\n");
+        long shown = table.lines().filter(l -> l.startsWith("|")).count() - 1; // the header is a line too
+        out.printf("(%d row(s) shown, %.2fs)%n", shown, (System.currentTimeMillis() - start) / 1000.0);
       }
     } catch (Exception e) { // Spark's SparkException is checked: a task's failure arrives as one
       throw functionArgumentError(e);

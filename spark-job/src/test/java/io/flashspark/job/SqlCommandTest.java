@@ -82,7 +82,9 @@ class SqlCommandTest extends SparkTestBase {
     }
     Outcome shown = cli("sql", "--table", "t=" + in, "--show", "3", QUERY + " ORDER BY id");
     assertEquals(0, shown.code(), shown.err());
-    assertTrue(shown.out().contains("id, r") && shown.out().contains("(3 row(s) shown"), shown.out());
+    // laid out as Spark's show() does, values whole: the result struct as {[o...], lse}
+    assertTrue(shown.out().lines().anyMatch(l -> l.matches("\\|id *\\|r *\\|")) && shown.out().contains("(3 row(s) shown")
+        && shown.out().lines().filter(l -> l.matches("\\|\\d+ *\\|(\\{\\[.*\\], .*\\}|NULL) *\\|")).count() == 3, shown.out());
   }
 
   @Test
