@@ -22,13 +22,14 @@ rapids=$stage/rapids.jar
 export FLASHSPARK_JAVA_OPTS="-Xmx${HEAP:-100g} -Dspark.local.dir=/tmp/spark-local ${JAVA_EXTRA:-}"
 work=/tmp/fs; mkdir -p $work
 table=$OUT/table-rapids-$mode.txt; : > "$table"
-secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
+source "$root/tools/gpu-host/measure.sh"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-# with PLUGIN=1 the run goes through SparkSubmit with the plugin; its driver log is $OUT/NAME.driver.log
-run() { local name=$1 plugin=$2; shift 2; local t0=$(date +%s.%N)
-  if [ "$plugin" = 1 ]; then FLASHSPARK_RAPIDS_JAR=$rapids FLASHSPARK_LOG=$OUT/$name.driver.log "$fs" "$@" > "$OUT/$name.log" 2>&1
-  else FLASHSPARK_LOG=$OUT/$name.driver.log "$fs" "$@" > "$OUT/$name.log" 2>&1; fi
-  local rc=$?; printf '%-34s exit %d  wall %6ss\n' "$name" $rc "$(secs $t0)" | tee -a "$table"; return $rc; }
+# run NAME PLUGIN ARGS...: with PLUGIN=1 through SparkSubmit with the plugin; its driver log is $OUT/NAME.driver.log;
+# one table line: exit, wall, the score's clock and kernels, GPU busy (the ratio: score / busy)
+run() { local name=$1 plugin=$2; shift 2; local t0=$(date +%s.%N); util=$OUT/$name.util.csv
+  if [ "$plugin" = 1 ]; then FLASHSPARK_RAPIDS_JAR=$rapids FLASHSPARK_LOG=$OUT/$name.driver.log sampled "$fs" "$@" > "$OUT/$name.log" 2>&1
+  else FLASHSPARK_LOG=$OUT/$name.driver.log sampled "$fs" "$@" > "$OUT/$name.log" 2>&1; fi
+  local rc=$?; row "$name (exit $rc)" "$OUT/$name.log" "$(secs $t0)" "$util"; return $rc; }
 if [[ $mode == sql ]]; then
   in=$work/sql-in; [ -d $in ] || python3 "$root/tools/gpu-host/sql_input.py" $in ${ROWS:-20000} ${KEYS:-64} ${DIM:-64} | tee -a "$table"
   q="SELECT id, flash_attention(q, keys, values) AS r FROM t"
