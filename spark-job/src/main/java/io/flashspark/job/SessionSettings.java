@@ -3,18 +3,18 @@ package io.flashspark.job;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * A session setting changed while one query is planned and restored after: settings that Spark and
- * its plugins read as a plan is made (not as it runs), for the job's own plans only. A query of the
- * same session planned at that moment on another thread would see the setting too.
+ * A session setting changed for one piece of the job's own work (a plan made, a table written) and
+ * restored after, whether it succeeds or fails. A query of the same session planned at that moment on
+ * another thread would see the setting too.
  */
 final class SessionSettings {
   private SessionSettings() {}
 
-  static <T> T with(SparkSession spark, String key, String value, java.util.function.Supplier<T> plan) {
+  static <T> T with(SparkSession spark, String key, String value, java.util.function.Supplier<T> work) {
     scala.Option<String> before = spark.conf().getOption(key);
     spark.conf().set(key, value);
     try {
-      return plan.get();
+      return work.get();
     } finally {
       if (before.isDefined()) {
         spark.conf().set(key, before.get());

@@ -132,23 +132,15 @@ public final class TokenTable {
     StructField[] fields = table.schema().fields();
     boolean arrays = java.util.Arrays.stream(fields).anyMatch(f -> f.dataType() instanceof ArrayType)
         && java.util.Arrays.stream(fields).noneMatch(f -> f.dataType() instanceof ArrayType a && a.containsNull());
-    org.apache.spark.sql.RuntimeConfig conf = table.sparkSession().conf();
-    String key = "spark.sql.parquet.writeLegacyFormat";
-    scala.Option<String> before = conf.getOption(key);
-    if (arrays) {
-      conf.set(key, "true");
-    }
-    try {
+    java.util.function.Supplier<Void> write = () -> {
       DataFrameWriter<Row> w = parquetWriter(table);
       (mode == null ? w : w.mode(mode)).parquet(path);
-    } finally {
-      if (arrays) {
-        if (before.isDefined()) {
-          conf.set(key, before.get());
-        } else {
-          conf.unset(key);
-        }
-      }
+      return null;
+    };
+    if (arrays) {
+      SessionSettings.with(table.sparkSession(), "spark.sql.parquet.writeLegacyFormat", "true", write);
+    } else {
+      write.get();
     }
   }
 
