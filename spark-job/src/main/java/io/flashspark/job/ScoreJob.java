@@ -314,6 +314,11 @@ public final class ScoreJob {
             explainTo.println("The output, computed by the cells from it:");
           }
           explainTo.println(explained(p.output));
+          if (ColumnarScan.rapidsLoaded(spark) && VectorParquetFormat.supports(p.output.schema())) {
+            explainTo.println("The output is written by " + VectorParquetFormat.class.getSimpleName() + " (the job's"
+                + " Parquet writer, pages encoded whole), which the plugin leaves on the CPU (its log: unknown file"
+                + " format).");
+          }
         }
         long commitStart;
         try (OutputPaths.Staged staged = OutputPaths.stage(hadoop, options.output(), options.overwrite())) {

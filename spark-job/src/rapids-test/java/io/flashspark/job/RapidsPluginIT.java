@@ -118,6 +118,7 @@ class RapidsPluginIT {
     assertTrue(account >= 0, "the plugin's account in --explain: " + p.console());
     assertTrue(p.console().subList(account, p.console().size()).stream()
         .anyMatch(s -> s.contains("RDDScanExec") && s.contains("cannot run on GPU because")), p.console().toString());
+    assertTrue(has(p.console(), "The output is written by VectorParquetFormat"), p.console().toString());
     Run check = run(tmp, false, "check", "--input", tokens.toString(), "--output", out.toString(), "--causal",
         "--doc-heads", "4", "--rows", "64");
     assertEquals(0, check.exit(), check.console().toString());
