@@ -47,11 +47,9 @@ final class CheckCommand {
   /** Checks {@code docHeads} (doc, head)s spread over the table, {@code rows} query rows each. */
   static boolean check(Dataset<Row> keys, Dataset<Row> queries, Dataset<Row> output, AttentionSpec spec,
       VectorEncoding packedAs, int docHeads, int rows, double tolerance, PrintStream out) {
-    List<DocHead> all = new ArrayList<>();
-    for (Row r : queries.select(TokenTable.DOC_ID, TokenTable.HEAD).distinct().orderBy(TokenTable.DOC_ID,
-        TokenTable.HEAD).collectAsList()) {
-      all.add(new DocHead(r.getString(0), r.getInt(1)));
-    }
+    // as the job names them: integer doc ids as their decimal strings, heads as int
+    List<DocHead> all = new ArrayList<>(ReferenceCheck.docHeads(queries));
+    java.util.Collections.sort(all);
     List<DocHead> chosen = new ArrayList<>();
     for (int i : ReferenceCheck.evenlySpaced(all.size(), docHeads)) {
       if (!chosen.contains(all.get(i))) {

@@ -103,7 +103,8 @@ public final class ReferenceCheck {
         .count();
   }
 
-  private static List<DocHead> docHeads(Dataset<Row> table) {
+  /** The table's distinct (doc, head)s, named as the job names them (doc ids as strings, heads as int). */
+  static List<DocHead> docHeads(Dataset<Row> table) {
     List<DocHead> out = new ArrayList<>();
     for (Row r : table.select(col(TokenTable.DOC_ID).cast("string"), col(TokenTable.HEAD).cast("int")).distinct()
         .collectAsList()) {

@@ -16,6 +16,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -170,6 +171,24 @@ class GuardsTest extends SparkTestBase {
     } finally {
       System.clearProperty("flashspark.directCells");
     }
+  }
+
+  /**
+   * Integer document ids and long heads (README "Types": ids become their decimal strings): score names
+   * them as strings, and check reads such an input too (it failed with a ClassCastException).
+   */
+  @Test
+  void integerDocIdsAndLongHeadsAreScoredAndChecked() {
+    String ints = dir.resolve("ints").toString();
+    spark.read().parquet(input).withColumn("doc_id", functions.lit(42))
+        .withColumn("head", functions.col("head").cast("long")).write().parquet(ints);
+    String out = dir.resolve("out-ints").toString();
+    Outcome o = score(ints, out, "--causal");
+    assertEquals(0, o.code(), o.err());
+    assertEquals("string", spark.read().parquet(out).schema().apply("doc_id").dataType().typeName());
+    Outcome check = cli("check", "--input", ints, "--output", out, "--causal");
+    assertEquals(0, check.code(), check.out() + check.err());
+    assertTrue(check.out().contains("doc '42' head 0") && check.out().contains("OK"), check.out());
   }
 
   @Test
