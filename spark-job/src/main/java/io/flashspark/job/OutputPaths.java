@@ -56,19 +56,45 @@ final class OutputPaths {
     }
   }
 
-  /** Refuses an existing output unless {@code overwrite}: checked before any work, not after an hour of it. */
+  /**
+   * Refuses an existing output unless {@code overwrite}, and an output where nothing can be created:
+   * checked before any work, not after an hour of it.
+   */
   static void checkWritable(Configuration conf, String output, boolean overwrite) {
-    if (overwrite) {
-      return;
-    }
     try {
       Path path = new Path(output);
-      if (path.getFileSystem(conf).exists(path)) {
+      FileSystem fs = path.getFileSystem(conf);
+      if (!overwrite && fs.exists(path)) {
         throw new InputException("output '" + output + "' already exists; pass --overwrite to replace it");
       }
+      checkCreatable(fs, fs.makeQualified(path), output);
     } catch (IOException e) {
       throw new InputException("cannot check output '" + output + "': " + e.getMessage());
     }
+  }
+
+  /**
+   * Makes and removes an empty directory beside the output (named as a staging directory, so a run
+   * killed in between leaves what the next one clears): Hadoop's committer only logs a directory it
+   * could not make, so an output under a directory nobody may write failed in the tasks, after the
+   * cells had computed.
+   */
+  private static void checkCreatable(FileSystem fs, Path target, String output) throws IOException {
+    if (target.getParent() == null) {
+      throw new InputException("output '" + output + "' is a file system's root; choose a directory under it");
+    }
+    Path probe = sibling(target, STAGING + processTag() + "-probe-" + UUID.randomUUID());
+    boolean made;
+    try {
+      made = fs.mkdirs(probe);
+    } catch (IOException e) {
+      throw new InputException("cannot create output '" + output + "': " + e.getMessage());
+    }
+    if (!made) {
+      throw new InputException("cannot create output '" + output + "': its directory '" + target.getParent()
+          + "' cannot be created or written");
+    }
+    fs.delete(probe, true);
   }
 
   /**

@@ -21,6 +21,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -170,6 +171,27 @@ class GuardsTest extends SparkTestBase {
           && routed.out().contains("flashspark fragments of '" + input + "'"), routed.out());
     } finally {
       System.clearProperty("flashspark.directCells");
+    }
+  }
+
+  /**
+   * An output where nothing can be created (here under /proc, where even root makes no directory; also
+   * a directory nobody may write) is refused before any work: Hadoop's committer only logged the
+   * directory it could not make, and the tasks failed at their first row after the cells had computed.
+   * A writable output's check leaves nothing behind.
+   */
+  @Test
+  void anOutputThatCannotBeCreatedIsRefusedBeforeAnyWork() throws IOException {
+    Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")), "Linux /proc");
+    Outcome o = score(input, "/proc/flashspark-no-such-dir/out", "--causal");
+    assertOneLineError(o, 2, "cannot create output");
+    assertFalse(o.out().contains("computing"), "no cell computed: " + o.out());
+    assertOneLineError(cli("sql", "--output", "/proc/flashspark-no-such-dir/sql", "SELECT 1 AS x"), 2,
+        "cannot create output");
+    assertEquals(0, score(input, dir.resolve("out").toString(), "--causal").code());
+    try (Stream<Path> top = Files.list(dir)) {
+      assertEquals(List.of("out", "tokens"), top.map(p -> p.getFileName().toString()).sorted().toList(),
+          "no probe or staging directory left");
     }
   }
 
