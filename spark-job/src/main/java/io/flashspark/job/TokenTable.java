@@ -161,7 +161,9 @@ public final class TokenTable {
     try {
       Path p = new Path(path);
       if (!p.getFileSystem(hadoopConf(spark)).exists(p)) {
-        throw new InputException(role + " table '" + path + "' does not exist");
+        // Spark's reader would expand a glob; the job's guards and its own file readers take one table
+        throw new InputException(role + " table '" + path + "' does not exist" + (path.matches(".*[*?\\[{].*")
+            ? " (a glob pattern is not taken: give the table's directory, or one of its files)" : ""));
       }
     } catch (IOException | IllegalArgumentException e) {
       throw new InputException("bad " + role + " path '" + path + "': " + Failures.firstLine(e));

@@ -309,6 +309,7 @@ class GuardsTest extends SparkTestBase {
     }
     // paths: missing for check, input that is not Parquet
     assertOneLineError(cli("check", "--input", dir.resolve("nope").toString(), "--output", out), 2, "does not exist");
+    assertOneLineError(score(input + "/*.parquet", dir.resolve("glob").toString()), 2, "a glob pattern is not taken");
     assertOneLineError(cli("check", "--input", input, "--output", dir.resolve("nope").toString()), 2,
         "does not exist");
     Path text = Files.createDirectories(dir.resolve("text"));
