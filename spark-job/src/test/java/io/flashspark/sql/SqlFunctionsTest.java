@@ -168,6 +168,11 @@ class SqlFunctionsTest {
         + " CAST('-Infinity' AS DOUBLE)) AS t(o, lse)").first().getStruct(0);
     assertEquals(Double.NEGATIVE_INFINITY, empty.getDouble(1));
     assertEquals(2, empty.getList(0).size());
+    // no partial but NULL ones: lse -Infinity, o empty (docs/sql.md)
+    Row none = spark.sql("SELECT attention_merge(o, lse) AS m FROM VALUES (CAST(NULL AS ARRAY<FLOAT>), 0D)"
+        + " AS t(o, lse)").first().getStruct(0);
+    assertEquals(Double.NEGATIVE_INFINITY, none.getDouble(1));
+    assertEquals(0, none.getList(0).size());
   }
 
   private static String failure(String sql) {
