@@ -5,7 +5,6 @@
 #   row NAME LOG WALL UTIL   one table line: the score's own clock and summed kernel time from LOG, GPU busy
 #                      (and host traffic) from UTIL's samples, appended to $table
 secs() { python3 -c "print(round($(date +%s.%N) - $1, 1))"; }
-# row NAME LOG WALL UTIL: the score's own clock and its kernels from the summary, GPU busy from the samples
 row() { local s=$(grep -o 'in [0-9.]*s ->' "$2" | grep -o '[0-9.]*'); local k=$(sed -n 's/.*attention kernels \([0-9.]*\)s.*/\1/p' "$2")
   local busy=$(python3 -c '
 import collections, sys
@@ -24,8 +23,6 @@ except Exception:
     pass
 print(out)' "$4")
   printf '%-30s wall %7ss  score %7ss  kernels(summed) %7ss  busy: %s\n' "$1" "$3" "${s:-?}" "${k:-?}" "$busy" | tee -a "$table"; }
-# sampled RUN...: runs the command while nvidia-smi samples utilisation into $util and vmstat the
-# host's CPU, memory and disk traffic (every second) beside it
 sampled() { nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits -lms 250 > "$util" 2>/dev/null &
   local mon=$!; vmstat -n 1 > "${util%.csv}.vmstat" 2>/dev/null & local vm=$!
   "$@"; local rc=$?; kill $mon $vm 2>/dev/null; wait $mon $vm 2>/dev/null; return $rc; }

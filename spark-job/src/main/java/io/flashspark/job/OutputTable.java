@@ -99,7 +99,7 @@ public final class OutputTable {
 
   /** The output rows of block partials ({@link BlockPartial#SCHEMA}, each its block's whole result), in {@code format}. */
   public static Dataset<Row> fromBlocks(Dataset<Row> blocks, VectorEncoding format) {
-    JavaRDD<CellTask.Computed> computed = blocks.toJavaRDD()
+    JavaRDD<CellTask.Computed> computed = SessionSettings.lazyRdd(blocks)
         .map(b -> new CellTask.Computed(BlockPartial.key(b), BlockPartial.of(b), true));
     return fromComputed(computed, format, (org.apache.spark.sql.classic.SparkSession) blocks.sparkSession());
   }

@@ -42,10 +42,10 @@ final class RapidsExplain {
     }
   }
 
+  /** From the context class loader (SparkSubmit's, which holds the plugin's jar), else this class's. */
   private static Class<?> api() throws ClassNotFoundException {
-    ClassLoader context = Thread.currentThread().getContextClassLoader();
     try {
-      return Class.forName(API, true, context != null ? context : RapidsExplain.class.getClassLoader());
+      return Class.forName(API, true, Thread.currentThread().getContextClassLoader());
     } catch (ClassNotFoundException e) {
       return Class.forName(API, true, RapidsExplain.class.getClassLoader());
     }

@@ -420,8 +420,7 @@ public final class ScoreJob {
           : keyFragments.mapPartitions(new CellRouter.Route(shards, plan, keys, true, true, keysName),
               Encoders.row(CellRouter.SCHEMA));
       cellsInput = routed.repartition(partitions, functions.col("part"));
-      Dataset<Row> routedCells = cellsInput;
-      cells = lazily(spark, routedCells::toJavaRDD).mapPartitions(cellTask::routed)
+      cells = SessionSettings.lazyRdd(cellsInput).mapPartitions(cellTask::routed)
           .setName("flashspark cells of routed fragments");
     }
     // query rows no cell serves come out empty; a scan of the fragments only when the plan has some
@@ -449,16 +448,14 @@ public final class ScoreJob {
         out = out.union(OutputTable.fromBlocks(unserved, format));
       }
     } else if (traffic.mergedBlocks() == 0) {
-      Dataset<Row> spread = spread(BlockPartial.frame(cells, spark), writers).union(unserved);
-      out = lazily(spark, () -> OutputTable.fromBlocks(spread, format));
+      out = OutputTable.fromBlocks(spread(BlockPartial.frame(cells, spark), writers).union(unserved), format);
     } else {
       // computed once, read twice: final partials straight to the output, the others to the merge
       Dataset<Row> computed = cached.keep(BlockPartial.frame(cells, spark), StorageLevel.MEMORY_AND_DISK());
       Column isFinal = functions.col("final");
       Dataset<Row> merged = PartialMerger.distributed(computed.filter(functions.not(isFinal)),
           spark.sparkContext().defaultParallelism(), acc);
-      Dataset<Row> blocks = spread(computed.filter(isFinal), writers).union(unserved).union(merged);
-      out = lazily(spark, () -> OutputTable.fromBlocks(blocks, format));
+      out = OutputTable.fromBlocks(spread(computed.filter(isFinal), writers).union(unserved).union(merged), format);
     }
     Prepared prepared = new Prepared(out, plan, traffic, acc, queryStats, keyStats, dim, pairs, planned, cached);
     prepared.fragments.put(keysName, keyFragments);
@@ -467,18 +464,6 @@ public final class ScoreJob {
       prepared.fragments.put(queriesName, queryFragments);
     }
     return prepared;
-  }
-
-  /**
-   * {@code make} with Spark's adaptive execution off while it plans: adaptive execution runs a plan's
-   * shuffle map stages as soon as its RDD is made ({@code Dataset.toJavaRDD}), so the routing shuffle,
-   * or the cells whose partials a merge shuffles, ran while the job was prepared: outside the action
-   * that asks for the output (which {@link FlashAttention} documents as lazy) and under no job
-   * description. These shuffles have fixed partition counts and no joins: nothing for adaptive
-   * execution to re-plan.
-   */
-  private static <T> T lazily(SparkSession spark, java.util.function.Supplier<T> make) {
-    return SessionSettings.with(spark, "spark.sql.adaptive.enabled", "false", make);
   }
 
   /**
