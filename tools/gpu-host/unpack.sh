@@ -17,13 +17,15 @@ if [ ! -d "$stage/jars" ] && [ "$n" -ge "${SPARK_PARTS:-3}" ]; then
   rm -rf "$stage/jars.tmp" && mkdir -p "$stage/jars.tmp"
   cat "$stage"/parts/jars.tar.xz.* | xz -d | tar xf - -C "$stage/jars.tmp" && mv "$stage/jars.tmp/jars" "$stage/jars"
 fi
-# the RAPIDS Accelerator (stage-rapids.sh: RAPIDS_PARTS zstd parts in .stage/rapids-NN, one per call); unpacked into /opt/stage/rapids.jar once all are there and whole
+# the RAPIDS Accelerator (stage-rapids.sh: zstd parts in .stage/rapids-NN, one per call); unpacked into
+# /opt/stage/rapids.jar once every part its SHA256SUMS names is there and whole
 for d in "$root"/.stage/rapids-[0-9]*; do [ -d "$d" ] && mkdir -p "$stage/rapids-parts" && cp "$d"/* "$stage/rapids-parts/"; done
 n=$(ls "$stage"/rapids-parts/rapids.jar.zst.* 2>/dev/null | wc -l || true) # none yet: not a failure
-if [ ! -f "$stage/rapids.jar" ] && [ "$n" -ge "${RAPIDS_PARTS:-9}" ]; then
+want=$(grep -c 'rapids.jar.zst' "$stage/rapids-parts/SHA256SUMS" 2>/dev/null || echo 0)
+if [ ! -f "$stage/rapids.jar" ] && [ "$want" -gt 0 ] && [ "$n" -ge "$want" ]; then
   (cd "$stage/rapids-parts" && sha256sum -c --quiet SHA256SUMS) || { echo "RAPIDS parts damaged" >&2; exit 1; }
   cat "$stage"/rapids-parts/rapids.jar.zst.* | "$stage/rapids-parts/zstd" -d --long=27 -q -o "$stage/rapids.jar.tmp" \
     && mv "$stage/rapids.jar.tmp" "$stage/rapids.jar" && rm -f "$stage"/rapids-parts/rapids.jar.zst.*
 fi
-echo "rapids: $n part(s) here; $(ls -la "$stage/rapids.jar" 2>/dev/null || echo 'no jar yet')"
+echo "rapids: $n of $want part(s) here; $(ls -la "$stage/rapids.jar" 2>/dev/null || echo 'no jar yet')"
 ls "$stage"; echo "spark jars: $(ls "$stage/jars" 2>/dev/null | wc -l)"
