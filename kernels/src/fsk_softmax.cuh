@@ -1,5 +1,5 @@
 /*
- * Masking and the online softmax on one warp's m16 x (8 NT) score fragment, shared by the mma.sync
+ * The online softmax on one warp's m16 x (8 NT) score fragment, shared by the mma.sync
  * (sm_80) and wgmma (sm_90a) loops, which hold S in the same accumulator layout: element
  * s[nt * 4 + e] is row g + 8 (e >> 1) of the 16, key nt * 8 + 2 t + (e & 1) of the tile
  * (g = lane / 4, t = lane % 4); the four lanes of a quad share a row.
@@ -14,18 +14,6 @@
 #include "fsk_device.cuh"
 
 namespace fsk {
-
-// Keys past a row's last visible key (causal diagonal, ragged key tail) score -inf.
-template <int NT>
-__device__ __forceinline__ void mask_scores(float* s, int j0, int t, const int* jmax) {
-#pragma unroll
-  for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int j = j0 + nt * 8 + 2 * t + (e & 1);
-      if (j > jmax[e >> 1]) s[nt * 4 + e] = -INFINITY;
-    }
-}
 
 // One KV tile's online-softmax step for the fragment's two rows: s becomes p, row_m and row_l
 // move on, alpha says how much the rows' O must shrink. POLY_EVERY > 0: every POLY_EVERY-th n8 tile's

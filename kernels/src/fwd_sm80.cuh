@@ -7,6 +7,7 @@
 #pragma once
 #include "fsk_device.cuh"
 #include "fsk_epilogue.cuh"
+#include "fsk_mask.cuh"
 #include "fsk_softmax.cuh"
 #include "fsk_tile.cuh"
 

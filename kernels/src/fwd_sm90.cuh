@@ -20,10 +20,10 @@
  *   Shared memory: Q BM*D*2 + STAGES K + STAGES V tiles of BN*D*2 bytes (d128/BN128, 2 stages: 160 KiB, +1 KiB
  *   alignment slack).
  * HBM TRAFFIC: as flash_fwd.cu's header (Q once, K and V once per query tile, O fp32 once).
- * NUMERICAL CONTRACT: flash_fwd.cu's header; the same masking, online softmax (fsk_softmax.cuh) and
- *   epilogue (fsk_epilogue.cuh) as the mma.sync loop; O is rescaled after P_{j-1} V_{j-1} has been
- *   added instead of before P_j V_j (the same products; the tensor cores' summation order differs, so
- *   the two loops agree within rounding, not bit for bit).
+ * NUMERICAL CONTRACT: flash_fwd.cu's header; the same masking (fsk_mask.cuh), online softmax
+ *   (fsk_softmax.cuh) and epilogue (fsk_epilogue.cuh) as the mma.sync loop; O is rescaled after
+ *   P_{j-1} V_{j-1} has been added instead of before P_j V_j (the same products; the tensor cores'
+ *   summation order differs, so the two loops agree within rounding, not bit for bit).
  * Hand-over: each loader thread's copies of a tile arrive on its full barrier as they land
  *   (cp.async.mbarrier.arrive.noinc); a compute warpgroup waits on it and fences the async proxy
  *   (fence.proxy.async) before its wgmma reads the tile.
@@ -32,6 +32,7 @@
 #include "fsk_device.cuh"
 #include "fsk_sm90.cuh"
 #include "fsk_epilogue.cuh"
+#include "fsk_mask.cuh"
 #include "fsk_softmax.cuh"
 #include "fsk_tile.cuh"
 
