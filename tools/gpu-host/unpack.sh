@@ -21,7 +21,7 @@ fi
 # /opt/stage/rapids.jar once every part its SHA256SUMS names is there and whole
 for d in "$root"/.stage/rapids-[0-9]*; do [ -d "$d" ] && mkdir -p "$stage/rapids-parts" && cp "$d"/* "$stage/rapids-parts/"; done
 n=$(ls "$stage"/rapids-parts/rapids.jar.zst.* 2>/dev/null | wc -l || true) # none yet: not a failure
-want=$(grep -c 'rapids.jar.zst' "$stage/rapids-parts/SHA256SUMS" 2>/dev/null || echo 0)
+want=$(cat "$stage/rapids-parts/SHA256SUMS" 2>/dev/null | grep -c 'rapids.jar.zst' || true)
 if [ ! -f "$stage/rapids.jar" ] && [ "$want" -gt 0 ] && [ "$n" -ge "$want" ]; then
   (cd "$stage/rapids-parts" && sha256sum -c --quiet SHA256SUMS) || { echo "RAPIDS parts damaged" >&2; exit 1; }
   cat "$stage"/rapids-parts/rapids.jar.zst.* | "$stage/rapids-parts/zstd" -d --long=27 -q -o "$stage/rapids.jar.tmp" \
